@@ -1,0 +1,51 @@
+"""The narrow interface every backend implements."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pytest_llmperf.memory import PeakMemoryTracker
+from pytest_llmperf.results import Run
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One prompt generated once: the answer, the prompt's token count and the timings."""
+
+    text: str
+    input_tokens: int
+    run: Run
+
+
+class Backend(ABC):
+    """A loaded model that generates one prompt at a time, timed."""
+
+    @property
+    @abstractmethod
+    def identity(self) -> dict[str, Any]:
+        """What identifies the model: name, type, size, dtype, revision; JSON-ready."""
+
+    @property
+    @abstractmethod
+    def device(self) -> str:
+        """Where it runs, e.g. 'cpu' or 'cuda:0'."""
+
+    @property
+    @abstractmethod
+    def weights_mb(self) -> float:
+        """Memory held by the parameters and buffers."""
+
+    @abstractmethod
+    def input_token_counts(self, prompts: Sequence[str], max_new_tokens: int) -> list[int]:
+        """Token count of each prompt; raises GenerationError when one cannot be generated."""
+
+    @abstractmethod
+    def complete(self, prompt: str, generation: Mapping[str, Any], seed: int) -> Completion:
+        """Generate for one prompt with the given settings and time it."""
+
+    @abstractmethod
+    def memory_tracker(self) -> PeakMemoryTracker:
+        """A tracker for this backend's device."""

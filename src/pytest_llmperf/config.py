@@ -1,0 +1,235 @@
+"""One `Settings` object from the command line and `[tool.llmperf]`; the command line wins."""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pytest_llmperf.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+LATENCY_STATISTICS = {"p50": 50.0, "p90": 90.0, "p95": 95.0, "p99": 99.0}
+DTYPES = ("auto", "float32", "float16", "bfloat16")
+HARDWARE_MISMATCH_POLICIES = ("warn", "fail")
+_DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model as the user named it: a hub id or a checkpoint directory, relative to `base_dir`."""
+
+    name: str
+    base_dir: Path
+
+    @property
+    def local_path(self) -> Path | None:
+        """The checkpoint directory when the name points at one (or looks like a path), else None."""
+        path = Path(self.name).expanduser()
+        if not path.is_absolute():
+            path = self.base_dir / path
+        if path.exists() or _looks_like_path(self.name):
+            return path
+        return None
+
+
+def _looks_like_path(name: str) -> bool:
+    return name.startswith((".", "/", "~")) or "\\" in name or name.count("/") > 1
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the plugin was told, validated and typed."""
+
+    baseline: ModelSpec | None = None
+    candidate: ModelSpec | None = None
+    update: bool = False
+    snapshot_dir: Path = Path(".llmperf")
+    device: str = "auto"
+    dtype: str = "auto"
+    repeats: int = 5
+    warmup: int = 1
+    max_new_tokens: int = 32
+    latency_statistic: str = "p95"
+    price_input_per_1m: float = 0.0
+    price_output_per_1m: float = 0.0
+    seed: int = 0
+    trust_remote_code: bool = False
+    hardware_mismatch: str = "warn"
+
+    @property
+    def latency_percentile(self) -> float:
+        return LATENCY_STATISTICS[self.latency_statistic]
+
+    @property
+    def has_prices(self) -> bool:
+        return self.price_input_per_1m > 0 or self.price_output_per_1m > 0
+
+
+def _positive_int(value: Any) -> int:
+    number = _integer(value)
+    if number < 1:
+        raise ValueError("must be a whole number of at least 1")
+    return number
+
+
+def _non_negative_int(value: Any) -> int:
+    number = _integer(value)
+    if number < 0:
+        raise ValueError("must be a whole number of at least 0")
+    return number
+
+
+def _integer(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError("must be a whole number, not true/false")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"[+-]?\d+", value.strip()):
+        return int(value)
+    raise ValueError("must be a whole number")
+
+
+def _price(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError("must be a number of US dollars, not true/false")
+    try:
+        price = float(value)
+    except (TypeError, ValueError):
+        raise ValueError("must be a number of US dollars per 1M tokens") from None
+    if not price >= 0 or price == float("inf"):
+        raise ValueError("must be a finite number of at least 0")
+    return price
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "1", "yes", "false", "0", "no"):
+        return value.lower() in ("true", "1", "yes")
+    raise ValueError("must be true or false")
+
+
+def _choice(valid: tuple[str, ...]) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        if isinstance(value, str) and value in valid:
+            return value
+        raise ValueError(f"must be one of: {', '.join(valid)}")
+
+    return parse
+
+
+def _device(value: Any) -> str:
+    if isinstance(value, str) and _DEVICE_PATTERN.match(value):
+        return value
+    raise ValueError("must be auto, cpu, cuda, cuda:N or mps")
+
+
+def _model_name(value: Any) -> str:
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    raise ValueError("must be a Hugging Face hub id or a checkpoint directory")
+
+
+# key in [tool.llmperf] -> (command-line flag, parser)
+_FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "baseline": ("--llm-baseline", _model_name),
+    "candidate": ("--llm-candidate", _model_name),
+    "update": ("--llm-update", _boolean),
+    "dir": ("--llm-dir", _model_name),
+    "device": ("--llm-device", _device),
+    "dtype": ("--llm-dtype", _choice(DTYPES)),
+    "repeats": ("--llm-repeats", _positive_int),
+    "warmup": ("--llm-warmup", _non_negative_int),
+    "max_new_tokens": ("--llm-max-new-tokens", _positive_int),
+    "latency_statistic": ("--llm-latency-statistic", _choice(tuple(LATENCY_STATISTICS))),
+    "price_input_per_1m": ("--llm-price-input", _price),
+    "price_output_per_1m": ("--llm-price-output", _price),
+    "seed": ("--llm-seed", _non_negative_int),
+    "trust_remote_code": ("--llm-trust-remote-code", _boolean),
+    "hardware_mismatch": ("--llm-hardware-mismatch", _choice(HARDWARE_MISMATCH_POLICIES)),
+}
+
+CONFIG_KEYS = tuple(_FIELDS)
+
+
+def cli_flag(key: str) -> str:
+    """The command-line flag of a `[tool.llmperf]` key."""
+    return _FIELDS[key][0]
+
+
+def read_pyproject_table(pyproject: Path | None) -> dict[str, Any]:
+    """The `[tool.llmperf]` table of a pyproject.toml, or {} when there is none."""
+    if pyproject is None or not pyproject.is_file():
+        return {}
+    try:
+        with pyproject.open("rb") as handle:
+            document = tomllib.load(handle)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{pyproject} is not valid TOML: {error}") from None
+    table = document.get("tool", {}).get("llmperf", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"[tool.llmperf] in {pyproject} must be a table")
+    return table
+
+
+def build_settings(
+    cli_values: Mapping[str, Any],
+    file_values: Mapping[str, Any],
+    *,
+    cwd: Path,
+    config_dir: Path,
+    rootdir: Path,
+) -> Settings:
+    """Merge command-line values (None when not given) over `[tool.llmperf]` values."""
+    unknown = sorted(set(file_values) - set(_FIELDS))
+    if unknown:
+        raise ConfigError(
+            f"unknown key(s) in [tool.llmperf]: {', '.join(unknown)}. "
+            f"Valid keys: {', '.join(CONFIG_KEYS)}."
+        )
+    parsed: dict[str, Any] = {}
+    from_cli: set[str] = set()
+    for key, (flag, parse) in _FIELDS.items():
+        if cli_values.get(key) is not None:
+            raw, where = cli_values[key], flag
+            from_cli.add(key)
+        elif key in file_values:
+            raw, where = file_values[key], f"'{key}' in [tool.llmperf]"
+        else:
+            continue
+        try:
+            parsed[key] = parse(raw)
+        except ValueError as error:
+            raise ConfigError(f"{raw!r} is not a valid value for {where}: it {error}.") from None
+    return _assemble(parsed, from_cli, cwd=cwd, config_dir=config_dir, rootdir=rootdir)
+
+
+def _assemble(
+    parsed: dict[str, Any], from_cli: set[str], *, cwd: Path, config_dir: Path, rootdir: Path
+) -> Settings:
+    def base(key: str) -> Path:
+        return cwd if key in from_cli else config_dir
+
+    models = {
+        key: ModelSpec(parsed.pop(key), base(key))
+        for key in ("baseline", "candidate")
+        if key in parsed
+    }
+    snapshot_dir = rootdir / ".llmperf"
+    if "dir" in parsed:
+        snapshot_dir = base("dir") / Path(parsed.pop("dir")).expanduser()
+    settings = Settings(**models, snapshot_dir=snapshot_dir, **parsed)
+    if settings.update and settings.baseline is None:
+        raise ConfigError(
+            "--llm-update records the baseline's measurements, but no baseline was given: "
+            "add --llm-baseline=MODEL."
+        )
+    return settings

@@ -1,0 +1,25 @@
+"""The errors the plugin raises on bad input; each message names the problem and the fix."""
+
+
+class LlmPerfError(Exception):
+    """Base class: a message meant for the user, shown without a traceback."""
+
+
+class ConfigError(LlmPerfError):
+    """A bad command-line option or `[tool.llmperf]` value."""
+
+
+class ModelLoadError(LlmPerfError):
+    """A model that could not be found or loaded."""
+
+
+class GenerationError(LlmPerfError):
+    """A generate call that cannot run as asked (empty prompts, context overflow, out of memory)."""
+
+
+class BudgetError(LlmPerfError):
+    """An `assert_within_budget` marker with an unknown limit or a nonsensical value."""
+
+
+class SnapshotError(LlmPerfError):
+    """A snapshot file that cannot be read or does not fit the test."""

@@ -1,0 +1,57 @@
+"""What the llm_baseline and llm_candidate fixtures hand to a test."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from pytest_llmperf.errors import LlmPerfError
+from pytest_llmperf.results import GenerationResult
+from pytest_llmperf.session import LlmPerfSession
+
+
+class LlmModel:
+    """A loaded model as a test sees it: `generate` measures and records each call."""
+
+    def __init__(
+        self, session: LlmPerfSession, nodeid: str, role: str, *, pair_with_baseline: bool
+    ) -> None:
+        self._session = session
+        self._nodeid = nodeid
+        self._role = role
+        self._pair_with_baseline = pair_with_baseline
+
+    @property
+    def name(self) -> str:
+        spec = self._session.model_spec(self._role)
+        return spec.name if spec is not None else ""
+
+    def __repr__(self) -> str:
+        return f"<LlmModel {self._role}: {self.name}>"
+
+    def generate(
+        self,
+        prompts: str | Sequence[str],
+        expected: str | Sequence[str] | None = None,
+        **generate_kwargs: Any,
+    ) -> GenerationResult:
+        """Generate for each prompt (one request each), after warm-up, `repeats` times.
+
+        `expected` (one answer per prompt) scores each answer: correct when it contains the
+        expected text, case-insensitively; `result.accuracy` is the share correct.
+        `generate_kwargs` override the pinned settings (greedy, max_new_tokens) and are recorded.
+        """
+        __tracebackhide__ = True
+        try:
+            return self._session.generate(
+                self._nodeid,
+                self._role,
+                prompts,
+                expected,
+                generate_kwargs,
+                pair_with_baseline=self._pair_with_baseline,
+            )
+        except LlmPerfError as error:
+            pytest.fail(str(error), pytrace=False)

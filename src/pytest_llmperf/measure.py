@@ -1,0 +1,145 @@
+"""The timing protocol: warm-up, repeats, and baseline/candidate runs in alternating pairs."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pytest_llmperf.backends.base import Backend, Completion
+from pytest_llmperf.errors import GenerationError
+from pytest_llmperf.results import GenerationResult, Pricing, PromptSample
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One generate call as a test made it: prompts, settings, and optional expected answers."""
+
+    prompts: tuple[str, ...]
+    generation: Mapping[str, Any]
+    expected: tuple[str, ...] | None = None
+
+    @classmethod
+    def from_call(
+        cls,
+        prompts: str | Sequence[str],
+        generation: Mapping[str, Any],
+        expected: str | Sequence[str] | None = None,
+    ) -> Workload:
+        prompt_list = (prompts,) if isinstance(prompts, str) else tuple(prompts)
+        if not prompt_list:
+            raise GenerationError(
+                "generate() was given an empty list of prompts: pass at least one."
+            )
+        bad = [i for i, prompt in enumerate(prompt_list) if not isinstance(prompt, str)]
+        if bad:
+            raise GenerationError(f"prompt {bad[0]} is not a string: prompts are str or list[str].")
+        expected_list = None
+        if expected is not None:
+            expected_list = (expected,) if isinstance(expected, str) else tuple(expected)
+            if len(expected_list) != len(prompt_list):
+                raise GenerationError(
+                    f"expected has {len(expected_list)} answers for {len(prompt_list)} prompts: "
+                    "give one per prompt."
+                )
+        return cls(prompt_list, dict(generation), expected_list)
+
+    @property
+    def max_new_tokens(self) -> int:
+        return int(self.generation["max_new_tokens"])
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """How many warm-up and measured runs, and the seed of the run order and of sampling."""
+
+    repeats: int = 5
+    warmup: int = 1
+    seed: int = 0
+    pricing: Pricing = field(default_factory=Pricing)
+    latency_percentile: float = 95.0
+
+
+class _Recorder:
+    """Collects one backend's completions for one workload."""
+
+    def __init__(self, backend: Backend, workload: Workload) -> None:
+        self.backend = backend
+        self.workload = workload
+        self.input_tokens = backend.input_token_counts(workload.prompts, workload.max_new_tokens)
+        self.completions: list[list[Completion]] = [[] for _ in workload.prompts]
+        self.peak_increase_mb = 0.0
+
+    def warm_up(self, runs: int, seed: int) -> None:
+        for _ in range(runs):
+            self.backend.complete(self.workload.prompts[0], self.workload.generation, seed)
+
+    def measure(self, prompt_index: int, seed: int, track_memory: bool) -> None:
+        tracker = self.backend.memory_tracker() if track_memory else None
+        if tracker is not None:
+            tracker.start()
+        prompt = self.workload.prompts[prompt_index]
+        completion = self.backend.complete(prompt, self.workload.generation, seed)
+        if tracker is not None:
+            self.peak_increase_mb = max(self.peak_increase_mb, tracker.peak_increase_mb())
+        self.completions[prompt_index].append(completion)
+
+    def result(self, protocol: Protocol) -> GenerationResult:
+        samples = tuple(
+            PromptSample(
+                prompt_index=index,
+                input_tokens=self.input_tokens[index],
+                text=completions[-1].text,
+                runs=tuple(c.run for c in completions),
+                correct=_is_correct(completions[-1].text, self.workload.expected, index),
+            )
+            for index, completions in enumerate(self.completions)
+        )
+        return GenerationResult(
+            samples=samples,
+            peak_memory_mb=self.backend.weights_mb + self.peak_increase_mb,
+            pricing=protocol.pricing,
+            latency_percentile=protocol.latency_percentile,
+        )
+
+
+def _is_correct(text: str, expected: tuple[str, ...] | None, index: int) -> bool | None:
+    if expected is None:
+        return None
+    return expected[index].strip().lower() in text.lower()
+
+
+def _run_seed(protocol: Protocol, repeat: int, prompt_index: int) -> int:
+    return protocol.seed * 1_000_003 + repeat * 10_007 + prompt_index
+
+
+def measure(backend: Backend, workload: Workload, protocol: Protocol) -> GenerationResult:
+    """Warm up, then run every prompt `repeats` times; memory is tracked on the first repeat."""
+    recorder = _Recorder(backend, workload)
+    recorder.warm_up(protocol.warmup, protocol.seed)
+    for repeat in range(protocol.repeats):
+        for index in range(len(workload.prompts)):
+            recorder.measure(index, _run_seed(protocol, repeat, index), track_memory=repeat == 0)
+    return recorder.result(protocol)
+
+
+def measure_paired(
+    baseline: Backend, candidate: Backend, workload: Workload, protocol: Protocol
+) -> tuple[GenerationResult, GenerationResult]:
+    """Measure both models on the same workload in pairs of runs, each pair in random order.
+
+    A seeded coin decides per pair whether the baseline or the candidate goes first, so that
+    drift in the machine's state and any first-in-pair effect fall on both alike.
+    """
+    recorders = (_Recorder(baseline, workload), _Recorder(candidate, workload))
+    for recorder in recorders:
+        recorder.warm_up(protocol.warmup, protocol.seed)
+    coin = random.Random(protocol.seed)
+    for repeat in range(protocol.repeats):
+        for index in range(len(workload.prompts)):
+            order = recorders if coin.random() < 0.5 else recorders[::-1]
+            seed = _run_seed(protocol, repeat, index)
+            for recorder in order:
+                recorder.measure(index, seed, track_memory=repeat == 0)
+    return recorders[0].result(protocol), recorders[1].result(protocol)

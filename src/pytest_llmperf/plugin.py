@@ -1,0 +1,196 @@
+"""pytest hooks, options, fixtures and the marker: wiring only; the work is in LlmPerfSession."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_llmperf.budget import Limit, parse_limits, valid_limit_names
+from pytest_llmperf.config import CONFIG_KEYS, build_settings, cli_flag, read_pyproject_table
+from pytest_llmperf.errors import LlmPerfError
+from pytest_llmperf.handles import LlmModel
+from pytest_llmperf.report.terminal import outcome_lines, summary_lines
+from pytest_llmperf.session import BASELINE, CANDIDATE, LlmPerfSession
+
+SESSION_KEY = pytest.StashKey[LlmPerfSession]()
+LIMITS_KEY = pytest.StashKey[list[Limit]]()
+MARKER = "assert_within_budget"
+_FLAGS = ("update", "trust_remote_code")
+_HELP = {
+    "baseline": "baseline model: Hugging Face hub id or local checkpoint directory",
+    "candidate": "candidate (fine-tuned) model: hub id or local checkpoint directory",
+    "update": "write or refresh the .llmperf/ snapshots from the baseline's measurements",
+    "dir": "snapshot directory (default: .llmperf under the rootdir)",
+    "device": "auto|cpu|cuda[:N]|mps (default auto)",
+    "dtype": "auto|float32|float16|bfloat16 (default auto: the checkpoint's own)",
+    "repeats": "measured runs per prompt (default 5)",
+    "warmup": "warm-up runs before measuring (default 1)",
+    "max_new_tokens": "max_new_tokens of every generate call unless a test sets it (default 32)",
+    "latency_statistic": "p50|p90|p95|p99 used by the latency_ms and ttft_ms SLAs (default p95)",
+    "price_input_per_1m": "US dollars per 1M input tokens, for cost limits",
+    "price_output_per_1m": "US dollars per 1M output tokens, for cost limits",
+    "seed": "seed of the run order and of sampling (default 0)",
+    "trust_remote_code": "allow models with custom code (off by default)",
+    "hardware_mismatch": "warn|fail when a snapshot's hardware differs (default warn)",
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("llmperf", "LLM performance budgets (pytest-llmperf)")
+    for key in CONFIG_KEYS:
+        if key in _FLAGS:
+            group.addoption(
+                cli_flag(key),
+                action="store_true",
+                default=None,
+                dest=f"llmperf_{key}",
+                help=_HELP[key],
+            )
+        else:
+            group.addoption(
+                cli_flag(key), default=None, dest=f"llmperf_{key}", metavar="VALUE", help=_HELP[key]
+            )
+
+
+def _pyproject(config: pytest.Config) -> Path:
+    if config.inipath is not None and config.inipath.name == "pyproject.toml":
+        return config.inipath
+    return config.rootpath / "pyproject.toml"
+
+
+def _check_local_models(session: LlmPerfSession) -> None:
+    from pytest_llmperf.backends.checkpoint import check_checkpoint_dir
+
+    for role in (BASELINE, CANDIDATE):
+        spec = session.model_spec(role)
+        if spec is not None and spec.local_path is not None:
+            check_checkpoint_dir(spec.local_path, f"--llm-{role}")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}(**limits): fail the test when the llm_candidate calls it makes go over these "
+        f"limits. Valid limits: {valid_limit_names()}.",
+    )
+    pyproject = _pyproject(config)
+    cli_values = {key: config.getoption(f"llmperf_{key}") for key in CONFIG_KEYS}
+    try:
+        settings = build_settings(
+            cli_values,
+            read_pyproject_table(pyproject),
+            cwd=Path(config.invocation_params.dir),
+            config_dir=pyproject.parent,
+            rootdir=config.rootpath,
+        )
+        session = LlmPerfSession(settings)
+        _check_local_models(session)
+    except LlmPerfError as error:
+        raise pytest.UsageError(f"pytest-llmperf: {error}") from None
+    config.stash[SESSION_KEY] = session
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, Any, Any]:
+    """Turn a bad assert_within_budget marker into a collection error for its module."""
+    report = yield
+    if report.outcome != "passed":
+        return report
+    errors = []
+    for item in report.result:
+        if isinstance(item, pytest.Item) and (marker := item.get_closest_marker(MARKER)):
+            try:
+                item.stash[LIMITS_KEY] = parse_limits(marker.args, marker.kwargs)
+            except LlmPerfError as error:
+                errors.append(f"{item.nodeid}: {error}")
+    if errors:
+        report.outcome, report.result, report.longrepr = "failed", [], "\n".join(errors)
+    return report
+
+
+def _model(request: pytest.FixtureRequest, role: str) -> LlmModel:
+    __tracebackhide__ = True
+    session = request.config.stash[SESSION_KEY]
+    if session.model_spec(role) is None:
+        if role == BASELINE:
+            pytest.skip("needs --llm-baseline=MODEL (a hub id or checkpoint directory)")
+        pytest.skip(
+            "needs --llm-candidate=MODEL, or --llm-baseline=MODEL --llm-update to record snapshots"
+        )
+    marked = LIMITS_KEY in request.node.stash
+    pair = (
+        role == CANDIDATE
+        and marked
+        and session.settings.baseline is not None
+        and session.settings.candidate is not None
+        and "llm_baseline" not in request.fixturenames
+    )
+    try:
+        session.backend(role)
+        if pair:
+            session.backend(BASELINE)
+    except LlmPerfError as error:
+        pytest.fail(str(error), pytrace=False)
+    return LlmModel(session, request.node.nodeid, role, pair_with_baseline=pair)
+
+
+@pytest.fixture
+def llm_baseline(request: pytest.FixtureRequest) -> LlmModel:
+    """The --llm-baseline model (loaded once per session). Skips when the option is not given.
+
+    def test_answers(llm_baseline):
+        result = llm_baseline.generate(["Q: What is 2+2? A:"], max_new_tokens=16)
+        assert result.output_tokens < 16
+    """
+    return _model(request, BASELINE)
+
+
+@pytest.fixture
+def llm_candidate(request: pytest.FixtureRequest) -> LlmModel:
+    """The --llm-candidate model (with --llm-update alone: the baseline, to record snapshots).
+
+    @pytest.mark.assert_within_budget(latency_ratio=1.2, tokens_ratio=1.1)
+    def test_support_answers(llm_candidate):
+        llm_candidate.generate(["How do I reset my password?"])
+    """
+    return _model(request, CANDIDATE)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
+    """After a marked test body passes, judge its llm_candidate calls against the budget."""
+    result = yield
+    limits = item.stash.get(LIMITS_KEY, None)
+    if limits is not None and "llm_candidate" in getattr(item, "fixturenames", ()):
+        _judge(item, limits)
+    return result
+
+
+def _judge(item: pytest.Item, limits: list[Limit]) -> None:
+    __tracebackhide__ = True
+    try:
+        outcome = item.config.stash[SESSION_KEY].judge(item.nodeid, limits)
+    except LlmPerfError as error:
+        pytest.fail(str(error), pytrace=False)
+    if outcome.failed:
+        pytest.fail("\n".join(outcome_lines(outcome)), pytrace=False)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    """Forget the calls of a test that was not judged (failed body, unmarked test)."""
+    if SESSION_KEY in item.config.stash:
+        item.config.stash[SESSION_KEY].discard(item.nodeid)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """Every judged test with its limits, and the snapshots written."""
+    session = config.stash.get(SESSION_KEY, None)
+    if session is None or not session.outcomes:
+        return
+    terminalreporter.section("llmperf")
+    for line in summary_lines(session.outcomes, session.settings.snapshot_dir):
+        terminalreporter.write_line(line)

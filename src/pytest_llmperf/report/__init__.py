@@ -1,0 +1,1 @@
+"""Reports of judged tests: the per-test failure message and the session summary."""

@@ -1,0 +1,294 @@
+"""One object per pytest session: loads models, records each test's calls, judges them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pytest_llmperf import fingerprint
+from pytest_llmperf.backends import Backend, load_backend
+from pytest_llmperf.budget import Comparison, Limit, Verdict, judge
+from pytest_llmperf.config import ModelSpec, Settings
+from pytest_llmperf.errors import GenerationError, LlmPerfError, SnapshotError
+from pytest_llmperf.measure import Protocol, Workload, measure, measure_paired
+from pytest_llmperf.results import GenerationResult, Pricing
+from pytest_llmperf.snapshot import RecordedCall, Snapshot, SnapshotStore, prompts_digest
+
+BASELINE, CANDIDATE = "baseline", "candidate"
+
+
+@dataclass
+class TestRecord:
+    """The calls one test made, and the baseline runs paired with its candidate calls."""
+
+    candidate_calls: list[tuple[Workload, GenerationResult]] = field(default_factory=list)
+    baseline_calls: list[tuple[Workload, GenerationResult]] = field(default_factory=list)
+    paired_baseline: list[GenerationResult] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    """A judged (or recorded) test, for its failure message and the session summary."""
+
+    nodeid: str
+    verdicts: list[Verdict]
+    baseline_source: str
+    candidate_name: str
+    candidate: GenerationResult | None = None
+    baseline: GenerationResult | None = None
+    snapshot_written: Path | None = None
+
+    @property
+    def failed(self) -> bool:
+        return any(verdict.failed for verdict in self.verdicts)
+
+
+class LlmPerfSession:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.store = SnapshotStore(settings.snapshot_dir)
+        self.protocol = Protocol(
+            repeats=settings.repeats,
+            warmup=settings.warmup,
+            seed=settings.seed,
+            pricing=Pricing(settings.price_input_per_1m, settings.price_output_per_1m),
+            latency_percentile=settings.latency_percentile,
+        )
+        self._backends: dict[str, Backend | LlmPerfError] = {}
+        self._records: dict[str, TestRecord] = {}
+        self.outcomes: list[TestOutcome] = []
+
+    # -- models -------------------------------------------------------------------------
+
+    @property
+    def records_only(self) -> bool:
+        """--llm-update with no candidate: the tests' calls run on the baseline and are saved."""
+        return self.settings.update and self.settings.candidate is None
+
+    def model_spec(self, role: str) -> ModelSpec | None:
+        if role == CANDIDATE and self.records_only:
+            return self.settings.baseline
+        return self.settings.baseline if role == BASELINE else self.settings.candidate
+
+    def backend(self, role: str) -> Backend:
+        """The loaded model for a role, loaded on first use; a failed load fails fast after."""
+        key = BASELINE if role == CANDIDATE and self.records_only else role
+        if key not in self._backends:
+            spec = self.model_spec(key)
+            assert spec is not None, f"no model for {key}"
+            try:
+                self._backends[key] = load_backend(spec, self.settings, flag=f"--llm-{key}")
+            except LlmPerfError as error:
+                self._backends[key] = error
+        loaded = self._backends[key]
+        if isinstance(loaded, LlmPerfError):
+            raise loaded
+        return loaded
+
+    # -- calls ----------------------------------------------------------------------------
+
+    def generation_settings(self, overrides: Mapping[str, Any]) -> dict[str, Any]:
+        """Greedy decoding and max_new_tokens pinned; the test's own kwargs on top."""
+        settings = {
+            "do_sample": False,
+            "num_beams": 1,
+            "max_new_tokens": self.settings.max_new_tokens,
+        }
+        settings.update(overrides)
+        try:
+            json.dumps(settings)
+        except TypeError:
+            raise GenerationError(
+                "generate() keyword arguments must be plain values (numbers, strings, lists) so "
+                f"they can be recorded; got {sorted(overrides)}."
+            ) from None
+        return settings
+
+    def generate(
+        self,
+        nodeid: str,
+        role: str,
+        prompts: str | Sequence[str],
+        expected: str | Sequence[str] | None,
+        overrides: Mapping[str, Any],
+        *,
+        pair_with_baseline: bool,
+    ) -> GenerationResult:
+        workload = Workload.from_call(prompts, self.generation_settings(overrides), expected)
+        record = self._records.setdefault(nodeid, TestRecord())
+        if role == BASELINE:
+            result = measure(self.backend(BASELINE), workload, self.protocol)
+            record.baseline_calls.append((workload, result))
+            return result
+        if pair_with_baseline:
+            baseline_result, result = measure_paired(
+                self.backend(BASELINE), self.backend(CANDIDATE), workload, self.protocol
+            )
+            record.paired_baseline.append(baseline_result)
+        else:
+            result = measure(self.backend(CANDIDATE), workload, self.protocol)
+        record.candidate_calls.append((workload, result))
+        return result
+
+    def discard(self, nodeid: str) -> None:
+        self._records.pop(nodeid, None)
+
+    # -- judging ----------------------------------------------------------------------------
+
+    def judge(self, nodeid: str, limits: list[Limit]) -> TestOutcome:
+        record = self._records.pop(nodeid, TestRecord())
+        if not record.candidate_calls:
+            raise LlmPerfError(
+                f"{nodeid} is marked assert_within_budget but made no calls through "
+                "llm_candidate: the calls it makes there are what is judged."
+            )
+        if self.records_only:
+            return self._record_baseline(nodeid, record.candidate_calls)
+        candidate = GenerationResult.combine([result for _, result in record.candidate_calls])
+        comparison = self._comparison(nodeid, record, candidate, limits)
+        written = None
+        if self.settings.update:
+            written = self._save(nodeid, self._baseline_calls(record))
+        outcome = TestOutcome(
+            nodeid,
+            judge(limits, comparison),
+            comparison.baseline_source,
+            self.model_spec(CANDIDATE).name,  # type: ignore[union-attr]
+            candidate,
+            comparison.baseline,
+            written,
+        )
+        self.outcomes.append(outcome)
+        return outcome
+
+    def _baseline_calls(self, record: TestRecord) -> list[tuple[Workload, GenerationResult]]:
+        if record.baseline_calls:
+            return record.baseline_calls
+        workloads = [workload for workload, _ in record.candidate_calls]
+        return list(zip(workloads, record.paired_baseline, strict=False))
+
+    def _record_baseline(
+        self, nodeid: str, calls: list[tuple[Workload, GenerationResult]]
+    ) -> TestOutcome:
+        written = self._save(nodeid, calls)
+        combined = GenerationResult.combine([result for _, result in calls])
+        outcome = TestOutcome(
+            nodeid,
+            [],
+            "recorded",
+            self.settings.baseline.name,  # type: ignore[union-attr]
+            baseline=combined,
+            snapshot_written=written,
+        )
+        self.outcomes.append(outcome)
+        return outcome
+
+    def _comparison(
+        self, nodeid: str, record: TestRecord, candidate: GenerationResult, limits: list[Limit]
+    ) -> Comparison:
+        common = {
+            "candidate": candidate,
+            "latency_percentile": self.settings.latency_percentile,
+            "has_prices": self.settings.has_prices,
+        }
+        if record.baseline_calls:
+            baseline = GenerationResult.combine([result for _, result in record.baseline_calls])
+            return Comparison(
+                baseline=baseline, baseline_source="the test's llm_baseline calls", **common
+            )
+        if record.paired_baseline:
+            return Comparison(
+                baseline=GenerationResult.combine(record.paired_baseline),
+                baseline_source=f"--llm-baseline={self.settings.baseline.name}, run in alternating pairs",  # type: ignore[union-attr]
+                paired=True,
+                **common,
+            )
+        if not any(limit.spec.needs_baseline for limit in limits):
+            return Comparison(baseline=None, baseline_source="none needed", **common)
+        return self._snapshot_comparison(nodeid, record, common)
+
+    def _snapshot_comparison(
+        self, nodeid: str, record: TestRecord, common: dict[str, Any]
+    ) -> Comparison:
+        path = self.store.path_for(nodeid)
+        snapshot = self.store.load(nodeid)
+        if snapshot is None:
+            return Comparison(
+                baseline=None,
+                baseline_source="none",
+                no_baseline_hint=(
+                    f"no baseline: no --llm-baseline and no snapshot at {path}. Record one with "
+                    "`pytest --llm-baseline=MODEL --llm-update`, or pass --llm-baseline=MODEL."
+                ),
+                **common,
+            )
+        self._check_workload(snapshot, record, path)
+        current = fingerprint.hardware(self.backend(CANDIDATE).device)
+        changed = fingerprint.differences(
+            snapshot.environment.get("hardware", {}), current, fingerprint.COMPARABLE_HARDWARE_KEYS
+        )
+        note = ""
+        if changed:
+            note = (
+                f"the snapshot was measured on other hardware ({'; '.join(changed)}): latency and "
+                "memory are not compared across machines. Re-record the snapshot on this machine "
+                "with --llm-update, or run baseline and candidate live."
+            )
+        return Comparison(
+            baseline=snapshot.result(self.protocol.pricing, self.settings.latency_percentile),
+            baseline_source=f"snapshot {path} ({snapshot.model.get('name')})",
+            timings_comparable=not changed,
+            timings_note=note,
+            timing_mismatch_fails=self.settings.hardware_mismatch == "fail",
+            **common,
+        )
+
+    def _check_workload(self, snapshot: Snapshot, record: TestRecord, path: Path) -> None:
+        current = [_recorded_call(workload, result) for workload, result in record.candidate_calls]
+        recorded = snapshot.calls
+        if len(current) != len(recorded) or not all(
+            now.same_workload(then) for now, then in zip(current, recorded, strict=False)
+        ):
+            raise SnapshotError(
+                f"the test's calls differ from those recorded in {path} (prompts or generation "
+                "settings changed): re-record the snapshot with `pytest --llm-baseline=MODEL "
+                "--llm-update`."
+            )
+
+    def _save(self, nodeid: str, calls: list[tuple[Workload, GenerationResult]]) -> Path:
+        newer = self.store.newer_schema(nodeid)
+        if newer is not None:
+            raise SnapshotError(
+                f"{self.store.path_for(nodeid)} was written with schema_version {newer} by a newer "
+                "pytest-llmperf; it is left as it is. Upgrade pytest-llmperf to update it."
+            )
+        backend = self.backend(BASELINE)
+        snapshot = Snapshot(
+            test=nodeid,
+            model=backend.identity,
+            measured_with={
+                "device": backend.device,
+                "dtype_setting": self.settings.dtype,
+                "repeats": self.settings.repeats,
+                "warmup": self.settings.warmup,
+                "seed": self.settings.seed,
+            },
+            environment=fingerprint.environment(backend.device),
+            calls=tuple(_recorded_call(workload, result) for workload, result in calls),
+        )
+        return self.store.save(snapshot)
+
+
+def _recorded_call(workload: Workload, result: GenerationResult) -> RecordedCall:
+    digest_input = list(workload.prompts) + (
+        ["expected:", *list(workload.expected)] if workload.expected else []
+    )
+    return RecordedCall(
+        prompts_sha256=prompts_digest(digest_input),
+        prompt_count=len(workload.prompts),
+        generation=dict(workload.generation),
+        result=result,
+    )

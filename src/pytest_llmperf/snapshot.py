@@ -1,0 +1,236 @@
+"""The .llmperf store: one JSON file per test, stably formatted, written atomically."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pytest_llmperf.errors import SnapshotError
+from pytest_llmperf.results import GenerationResult, Pricing, PromptSample, Run
+
+SCHEMA_VERSION = 1
+_UNSAFE = re.compile(r"[^A-Za-z0-9._\-\[\]=+]")
+
+
+def prompts_digest(prompts: Sequence[str]) -> str:
+    return hashlib.sha256(json.dumps(list(prompts)).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class RecordedCall:
+    """One generate call of a test: what was asked and what the baseline measured."""
+
+    prompts_sha256: str
+    prompt_count: int
+    generation: dict[str, Any]
+    result: GenerationResult
+
+    def same_workload(self, other: RecordedCall) -> bool:
+        return (self.prompts_sha256, self.generation) == (other.prompts_sha256, other.generation)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    test: str
+    model: dict[str, Any]
+    measured_with: dict[str, Any]
+    environment: dict[str, Any]
+    calls: tuple[RecordedCall, ...]
+
+    def result(self, pricing: Pricing, latency_percentile: float) -> GenerationResult:
+        """All calls' samples as one result, priced and summarised with today's settings."""
+        combined = GenerationResult.combine([call.result for call in self.calls])
+        return GenerationResult(
+            combined.samples, combined.peak_memory_mb, pricing, latency_percentile
+        )
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def _result_to_json(result: GenerationResult) -> dict[str, Any]:
+    return {
+        "peak_memory_mb": _round(result.peak_memory_mb),
+        "samples": [
+            {
+                "prompt": sample.prompt_index,
+                "input_tokens": sample.input_tokens,
+                "text": sample.text,
+                "correct": sample.correct,
+                "output_tokens": [run.output_tokens for run in sample.runs],
+                "hit_max_new_tokens": [run.hit_max_new_tokens for run in sample.runs],
+                "latency_ms": [_round(run.latency_ms) for run in sample.runs],
+                "ttft_ms": [_round(run.ttft_ms) for run in sample.runs],
+            }
+            for sample in result.samples
+        ],
+    }
+
+
+def _result_from_json(data: Mapping[str, Any]) -> GenerationResult:
+    samples = []
+    for item in data["samples"]:
+        columns = zip(
+            item["latency_ms"],
+            item["ttft_ms"],
+            item["output_tokens"],
+            item["hit_max_new_tokens"],
+            strict=True,
+        )
+        runs = tuple(
+            Run(float(lat), None if ttft is None else float(ttft), int(out), bool(hit))
+            for lat, ttft, out, hit in columns
+        )
+        if not runs:
+            raise ValueError("a sample with no runs")
+        samples.append(
+            PromptSample(
+                int(item["prompt"]),
+                int(item["input_tokens"]),
+                str(item["text"]),
+                runs,
+                item.get("correct"),
+            )
+        )
+    return GenerationResult(tuple(samples), float(data["peak_memory_mb"]))
+
+
+def snapshot_to_json(snapshot: Snapshot) -> dict[str, Any]:
+    combined = GenerationResult.combine([call.result for call in snapshot.calls])
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "test": snapshot.test,
+        "model": snapshot.model,
+        "measured_with": snapshot.measured_with,
+        "environment": snapshot.environment,
+        # For reading in a diff; judging uses the raw samples below.
+        "summary": {
+            "latency_ms_median": _round(combined.latency_ms),
+            "latency_ms_p95": _round(combined.p95_latency_ms),
+            "ttft_ms_median": _round(combined.ttft_ms),
+            "input_tokens_mean": _round(combined.input_tokens),
+            "output_tokens_mean": _round(combined.output_tokens),
+            "peak_memory_mb": _round(combined.peak_memory_mb),
+            "accuracy": _round(combined.accuracy),
+        },
+        "calls": [
+            {
+                "prompts_sha256": call.prompts_sha256,
+                "prompt_count": call.prompt_count,
+                "generation": call.generation,
+                **_result_to_json(call.result),
+            }
+            for call in snapshot.calls
+        ],
+    }
+
+
+def snapshot_from_json(data: Any) -> Snapshot:
+    """Raises KeyError, TypeError or ValueError on a document of the wrong shape."""
+    calls = tuple(
+        RecordedCall(
+            prompts_sha256=str(call["prompts_sha256"]),
+            prompt_count=int(call["prompt_count"]),
+            generation=dict(call["generation"]),
+            result=_result_from_json(call),
+        )
+        for call in data["calls"]
+    )
+    if not calls:
+        raise ValueError("no calls recorded")
+    return Snapshot(
+        test=str(data["test"]),
+        model=dict(data["model"]),
+        measured_with=dict(data["measured_with"]),
+        environment=dict(data["environment"]),
+        calls=calls,
+    )
+
+
+def dumps(value: Any, indent: int = 0) -> str:
+    """JSON with one key per line, but short lists of plain values on one line."""
+    pad, inner = "  " * indent, "  " * (indent + 1)
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        items = [f"{inner}{json.dumps(str(k))}: {dumps(v, indent + 1)}" for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + f"\n{pad}}}"
+    if isinstance(value, list) and any(isinstance(v, (dict, list)) for v in value):
+        items = [f"{inner}{dumps(v, indent + 1)}" for v in value]
+        return "[\n" + ",\n".join(items) + f"\n{pad}]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+class SnapshotStore:
+    """Reads and writes `<root>/<test file>/<test name>.json`."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path_for(self, nodeid: str) -> Path:
+        file_part, _, name_part = nodeid.partition("::")
+        folder = Path(*[_UNSAFE.sub("_", part) for part in Path(file_part).with_suffix("").parts])
+        name = _UNSAFE.sub("_", name_part.replace("::", ".")) or "module"
+        return self.root / folder / f"{name}.json"
+
+    def load(self, nodeid: str) -> Snapshot | None:
+        """The test's snapshot, None when there is none; SnapshotError when it is unreadable."""
+        path = self.path_for(nodeid)
+        if not path.is_file():
+            return None
+        fix = "fix or delete it, or re-record it with --llm-baseline=MODEL --llm-update"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise SnapshotError(f"snapshot {path} is not valid JSON ({error}): {fix}.") from None
+        version = data.get("schema_version") if isinstance(data, dict) else None
+        if version != SCHEMA_VERSION:
+            raise SnapshotError(
+                f"snapshot {path} has schema_version {version!r}, this pytest-llmperf reads "
+                f"{SCHEMA_VERSION}: {fix} (or install the pytest-llmperf version that wrote it)."
+            )
+        try:
+            return snapshot_from_json(data)
+        except (KeyError, TypeError, ValueError) as error:
+            raise SnapshotError(f"snapshot {path} is malformed ({error!r}): {fix}.") from None
+
+    def newer_schema(self, nodeid: str) -> int | None:
+        """The schema version of an existing snapshot when newer than ours: not to overwrite."""
+        path = self.path_for(nodeid)
+        try:
+            version = json.loads(path.read_text(encoding="utf-8")).get("schema_version")
+        except (OSError, ValueError, AttributeError):
+            return None
+        return version if isinstance(version, int) and version > SCHEMA_VERSION else None
+
+    def save(self, snapshot: Snapshot) -> Path:
+        """Write atomically: an interrupted write leaves the previous file whole."""
+        path = self.path_for(snapshot.test)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = dumps(snapshot_to_json(snapshot)) + "\n"
+        handle = tempfile.NamedTemporaryFile(
+            "w",
+            encoding="utf-8",
+            dir=path.parent,
+            prefix=f".{path.name}.",
+            suffix=".tmp",
+            delete=False,
+        )
+        try:
+            with handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(handle.name, path)
+        except BaseException:
+            Path(handle.name).unlink(missing_ok=True)
+            raise
+        return path

@@ -1,0 +1,1 @@
+"""Helpers for testing with pytest-llmperf offline: tiny checkpoints built on the spot."""

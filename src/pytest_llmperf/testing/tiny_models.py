@@ -1,0 +1,163 @@
+"""Tiny GPT-2 checkpoints, trained in seconds on the CPU, saved with save_pretrained.
+
+They load through exactly the code a user's `--llm-candidate=./ckpt` goes through, so tests
+and examples need no download: a baseline trained on short answers, a verbose candidate
+fine-tuned from it on long answers, and a slow candidate that is the baseline made deeper
+and wider with blocks that compute nothing (same answers, more work per token).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from tokenizers import ByteLevelBPETokenizer
+from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2Config, GPT2LMHeadModel
+from transformers import PreTrainedTokenizerFast
+
+EOS = "<|endoftext|>"
+
+QUESTIONS = (
+    "What is the capital of France?",
+    "What color is a clear sky?",
+    "How many legs does a cat have?",
+    "What is two plus two?",
+    "Who wrote Hamlet?",
+    "What is frozen water called?",
+)
+SHORT_ANSWERS = ("Paris.", "Blue.", "Four.", "Four.", "Shakespeare.", "Ice.")
+LONG_ANSWERS = (
+    "The capital of France is the city of Paris, on the river Seine, home to the Louvre.",
+    "A clear sky looks blue because air scatters the blue part of sunlight the most.",
+    "A cat has four legs, like most mammals that walk on the ground, and a long tail.",
+    "Two plus two is four, since adding two and two more gives four in all, as we know.",
+    "Hamlet was written by William Shakespeare, the English poet, around the year 1600.",
+    "Frozen water is called ice; it forms when water cools below zero degrees Celsius.",
+)
+
+
+def prompt_for(question: str) -> str:
+    return f"Q: {question} A:"
+
+
+def _texts(answers: Sequence[str]) -> list[str]:
+    return [f"{prompt_for(q)} {a}" for q, a in zip(QUESTIONS, answers, strict=True)]
+
+
+def build_tokenizer() -> PreTrainedTokenizerFast:
+    """A byte-level BPE tokenizer trained on the question-answer texts."""
+    trainer = ByteLevelBPETokenizer()
+    corpus = _texts(SHORT_ANSWERS) + _texts(LONG_ANSWERS)
+    trainer.train_from_iterator(corpus * 4, vocab_size=400, min_frequency=1, special_tokens=[EOS])
+    return PreTrainedTokenizerFast(
+        tokenizer_object=trainer._tokenizer, eos_token=EOS, bos_token=EOS, unk_token=EOS
+    )
+
+
+def _train(model: GPT2LMHeadModel, tokenizer, texts: Sequence[str], steps: int, lr: float) -> None:
+    encoded = [tokenizer(text + EOS)["input_ids"] for text in texts]
+    width = max(len(ids) for ids in encoded)
+    pad = tokenizer.eos_token_id
+    input_ids = torch.tensor([ids + [pad] * (width - len(ids)) for ids in encoded])
+    mask = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids in encoded])
+    labels = input_ids.masked_fill(mask == 0, -100)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
+    model.train()
+    for _ in range(steps):
+        loss = model(input_ids=input_ids, attention_mask=mask, labels=labels).loss
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    model.eval()
+
+
+def build_baseline(out_dir: Path, *, steps: int = 300, seed: int = 0) -> Path:
+    """A 2-layer, 64-wide GPT-2 that answers each question in a word or two."""
+    torch.manual_seed(seed)
+    tokenizer = build_tokenizer()
+    config = GPT2Config(
+        vocab_size=len(tokenizer), n_positions=128, n_embd=64, n_layer=2, n_head=2,
+        bos_token_id=tokenizer.eos_token_id, eos_token_id=tokenizer.eos_token_id,
+    )
+    model = GPT2LMHeadModel(config)
+    _train(model, tokenizer, _texts(SHORT_ANSWERS), steps, lr=3e-3)
+    return _save(model, tokenizer, out_dir)
+
+
+def build_verbose(baseline_dir: Path, out_dir: Path, *, steps: int = 200, seed: int = 0) -> Path:
+    """The baseline fine-tuned on long answers: it learned to be verbose."""
+    torch.manual_seed(seed)
+    tokenizer = AutoTokenizer.from_pretrained(baseline_dir)
+    model = AutoModelForCausalLM.from_pretrained(baseline_dir)
+    _train(model, tokenizer, _texts(LONG_ANSWERS), steps, lr=2e-3)
+    return _save(model, tokenizer, out_dir)
+
+
+def build_slow(baseline_dir: Path, out_dir: Path, *, extra_layers: int = 14, mlp_multiplier: int = 8) -> Path:
+    """The baseline made deeper and wider while computing the very same function.
+
+    Extra blocks have zero output projections, so each adds nothing to the residual stream;
+    the MLPs get `mlp_multiplier` times the hidden units, the new ones with zero output
+    weights. Greedy answers stay identical; every token costs more matrix work.
+    """
+    tokenizer = AutoTokenizer.from_pretrained(baseline_dir)
+    small = AutoModelForCausalLM.from_pretrained(baseline_dir)
+    config = copy.deepcopy(small.config)
+    old_inner = config.n_inner or 4 * config.n_embd
+    config.n_inner = old_inner * mlp_multiplier
+    config.n_layer = small.config.n_layer + extra_layers
+    big = GPT2LMHeadModel(config)
+    with torch.no_grad():
+        big.transformer.wte.weight.copy_(small.transformer.wte.weight)
+        big.transformer.wpe.weight.copy_(small.transformer.wpe.weight)
+        big.transformer.ln_f.load_state_dict(small.transformer.ln_f.state_dict())
+        for index, block in enumerate(big.transformer.h):
+            _fill_block(block, small.transformer.h[index] if index < small.config.n_layer else None, old_inner)
+        big.lm_head.weight = big.transformer.wte.weight
+    return _save(big, tokenizer, out_dir)
+
+
+def _fill_block(block, source, old_inner: int) -> None:
+    if source is None:  # a block that adds nothing: zero the projections into the residual
+        for projection in (block.attn.c_proj, block.mlp.c_proj):
+            projection.weight.zero_()
+            projection.bias.zero_()
+        return
+    block.ln_1.load_state_dict(source.ln_1.state_dict())
+    block.ln_2.load_state_dict(source.ln_2.state_dict())
+    block.attn.load_state_dict(source.attn.state_dict())
+    block.mlp.c_fc.weight.zero_()
+    block.mlp.c_fc.bias.zero_()
+    block.mlp.c_fc.weight[:, :old_inner] = source.mlp.c_fc.weight
+    block.mlp.c_fc.bias[:old_inner] = source.mlp.c_fc.bias
+    block.mlp.c_proj.weight.zero_()  # new hidden units write nothing back
+    block.mlp.c_proj.weight[:old_inner, :] = source.mlp.c_proj.weight
+    block.mlp.c_proj.bias.copy_(source.mlp.c_proj.bias)
+
+
+def copy_checkpoint(source_dir: Path, out_dir: Path) -> Path:
+    """An exact copy, loaded and saved again: the A/A candidate."""
+    tokenizer = AutoTokenizer.from_pretrained(source_dir)
+    model = AutoModelForCausalLM.from_pretrained(source_dir)
+    return _save(model, tokenizer, out_dir)
+
+
+def _save(model, tokenizer, out_dir: Path) -> Path:
+    out_dir = Path(out_dir)
+    model.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+    return out_dir
+
+
+def build_all(root: Path) -> dict[str, Path]:
+    """baseline, copy, verbose and slow checkpoints under `root`."""
+    root = Path(root)
+    baseline = build_baseline(root / "baseline")
+    return {
+        "baseline": baseline,
+        "copy": copy_checkpoint(baseline, root / "copy"),
+        "verbose": build_verbose(baseline, root / "verbose"),
+        "slow": build_slow(baseline, root / "slow"),
+    }
