@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import numbers
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -110,7 +111,7 @@ def _parse_limit(name: str, value: Any) -> Limit:
             f"unknown limit '{name}' in assert_within_budget.{hint} "
             f"Valid limits: {valid_limit_names()}."
         )
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
         raise BudgetError(f"limit {name}={value!r} is not a finite number.")
     if spec.metric == "accuracy":
         if not 0 <= value <= 1:
@@ -200,7 +201,10 @@ def _judge_one(limit: Limit, comparison: Comparison) -> Verdict:
 def _verdict(
     limit: Limit, baseline: float | None, candidate: float, observed: float, comparison: Comparison
 ) -> Verdict:
-    within = observed >= limit.value if limit.spec.kind is Kind.FLOOR else observed <= limit.value
+    # A value at the budget is within it, also when float arithmetic lands a hair beyond.
+    at_budget = math.isclose(observed, limit.value, rel_tol=1e-9, abs_tol=1e-12)
+    beyond = observed < limit.value if limit.spec.kind is Kind.FLOOR else observed > limit.value
+    within = at_budget or not beyond
     if within:
         return Verdict(limit, Outcome.PASS, baseline, candidate, observed)
     return Verdict(
@@ -238,7 +242,9 @@ def _timing_samples(metric: str, comparison: Comparison) -> tuple[list[float], l
     base = [pick(run) for run in comparison.baseline.runs]
     cand = [pick(run) for run in comparison.candidate.runs]
     if comparison.paired:
-        pairs = [(b, c) for b, c in zip(base, cand, strict=False) if b is not None and c is not None]
+        pairs = [
+            (b, c) for b, c in zip(base, cand, strict=False) if b is not None and c is not None
+        ]
         return [b for b, _ in pairs], [c for _, c in pairs]
     return [b for b in base if b is not None], [c for c in cand if c is not None]
 
@@ -274,9 +280,13 @@ def remedy_for(spec: LimitSpec, comparison: Comparison) -> str:
     if spec.metric == "accuracy":
         return QUALITY_REMEDY
     baseline = comparison.baseline
-    if baseline is not None and baseline.output_tokens > 0:
-        if comparison.candidate.output_tokens / baseline.output_tokens > 1.1:
-            return VERBOSITY_REMEDY + " (latency grows with the number of tokens generated)"
+    tokens_grew = (
+        baseline is not None
+        and baseline.output_tokens > 0
+        and comparison.candidate.output_tokens / baseline.output_tokens > 1.1
+    )
+    if tokens_grew:
+        return VERBOSITY_REMEDY + " (latency grows with the number of tokens generated)"
     return SPEED_REMEDY
 
 

@@ -31,7 +31,7 @@ class ModelSpec:
 
     @property
     def local_path(self) -> Path | None:
-        """The checkpoint directory when the name points at one (or looks like a path), else None."""
+        """The checkpoint directory the name points at (or looks like), else None: a hub id."""
         path = Path(self.name).expanduser()
         if not path.is_absolute():
             path = self.base_dir / path
@@ -132,6 +132,12 @@ def _device(value: Any) -> str:
     raise ValueError("must be auto, cpu, cuda, cuda:N or mps")
 
 
+def _directory(value: Any) -> str:
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    raise ValueError("must be a directory path")
+
+
 def _model_name(value: Any) -> str:
     if isinstance(value, str) and value.strip():
         return value.strip()
@@ -143,7 +149,7 @@ _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "baseline": ("--llm-baseline", _model_name),
     "candidate": ("--llm-candidate", _model_name),
     "update": ("--llm-update", _boolean),
-    "dir": ("--llm-dir", _model_name),
+    "dir": ("--llm-dir", _directory),
     "device": ("--llm-device", _device),
     "dtype": ("--llm-dtype", _choice(DTYPES)),
     "repeats": ("--llm-repeats", _positive_int),
@@ -174,7 +180,8 @@ def read_pyproject_table(pyproject: Path | None) -> dict[str, Any]:
             document = tomllib.load(handle)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{pyproject} is not valid TOML: {error}") from None
-    table = document.get("tool", {}).get("llmperf", {})
+    tool = document.get("tool", {})
+    table = tool.get("llmperf", {}) if isinstance(tool, dict) else {}
     if not isinstance(table, dict):
         raise ConfigError(f"[tool.llmperf] in {pyproject} must be a table")
     return table

@@ -25,8 +25,7 @@ class LlmModel:
 
     @property
     def name(self) -> str:
-        spec = self._session.model_spec(self._role)
-        return spec.name if spec is not None else ""
+        return self._session.model_name(self._role)
 
     def __repr__(self) -> str:
         return f"<LlmModel {self._role}: {self.name}>"

@@ -38,6 +38,8 @@ class Workload:
         expected_list = None
         if expected is not None:
             expected_list = (expected,) if isinstance(expected, str) else tuple(expected)
+            if not all(isinstance(answer, str) and answer.strip() for answer in expected_list):
+                raise GenerationError("expected answers must be non-empty strings, one per prompt.")
             if len(expected_list) != len(prompt_list):
                 raise GenerationError(
                     f"expected has {len(expected_list)} answers for {len(prompt_list)} prompts: "

@@ -73,6 +73,10 @@ class LlmPerfSession:
             return self.settings.baseline
         return self.settings.baseline if role == BASELINE else self.settings.candidate
 
+    def model_name(self, role: str) -> str:
+        spec = self.model_spec(role)
+        return spec.name if spec is not None else ""
+
     def backend(self, role: str) -> Backend:
         """The loaded model for a role, loaded on first use; a failed load fails fast after."""
         key = BASELINE if role == CANDIDATE and self.records_only else role
@@ -156,7 +160,7 @@ class LlmPerfSession:
             nodeid,
             judge(limits, comparison),
             comparison.baseline_source,
-            self.model_spec(CANDIDATE).name,  # type: ignore[union-attr]
+            self.model_name(CANDIDATE),
             candidate,
             comparison.baseline,
             written,
@@ -179,7 +183,7 @@ class LlmPerfSession:
             nodeid,
             [],
             "recorded",
-            self.settings.baseline.name,  # type: ignore[union-attr]
+            self.model_name(BASELINE),
             baseline=combined,
             snapshot_written=written,
         )
@@ -202,7 +206,9 @@ class LlmPerfSession:
         if record.paired_baseline:
             return Comparison(
                 baseline=GenerationResult.combine(record.paired_baseline),
-                baseline_source=f"--llm-baseline={self.settings.baseline.name}, run in alternating pairs",  # type: ignore[union-attr]
+                baseline_source=(
+                    f"--llm-baseline={self.model_name(BASELINE)}, run in alternating pairs"
+                ),
                 paired=True,
                 **common,
             )

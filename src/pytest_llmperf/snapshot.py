@@ -17,6 +17,12 @@ from pytest_llmperf.results import GenerationResult, Pricing, PromptSample, Run
 
 SCHEMA_VERSION = 1
 _UNSAFE = re.compile(r"[^A-Za-z0-9._\-\[\]=+]")
+_MAX_NAME = 120
+
+
+def _safe_part(part: str) -> str:
+    """A folder name that stays inside the store: no '..', '/' or odd characters."""
+    return "__" if part in ("..", ".", "/") else _UNSAFE.sub("_", part)
 
 
 def prompts_digest(prompts: Sequence[str]) -> str:
@@ -91,13 +97,16 @@ def _result_from_json(data: Mapping[str, Any]) -> GenerationResult:
         )
         if not runs:
             raise ValueError("a sample with no runs")
+        correct = item.get("correct")
+        if correct is not None and not isinstance(correct, bool):
+            raise ValueError(f"'correct' must be true, false or null, not {correct!r}")
         samples.append(
             PromptSample(
                 int(item["prompt"]),
                 int(item["input_tokens"]),
                 str(item["text"]),
                 runs,
-                item.get("correct"),
+                correct,
             )
         )
     return GenerationResult(tuple(samples), float(data["peak_memory_mb"]))
@@ -177,9 +186,14 @@ class SnapshotStore:
 
     def path_for(self, nodeid: str) -> Path:
         file_part, _, name_part = nodeid.partition("::")
-        folder = Path(*[_UNSAFE.sub("_", part) for part in Path(file_part).with_suffix("").parts])
-        name = _UNSAFE.sub("_", name_part.replace("::", ".")) or "module"
-        return self.root / folder / f"{name}.json"
+        parts = [_safe_part(part) for part in Path(file_part).with_suffix("").parts]
+        raw_name = name_part.replace("::", ".") or "module"
+        name = _UNSAFE.sub("_", raw_name)
+        if name != raw_name or len(name) > _MAX_NAME:
+            # Two ids that sanitise alike, or a long one cut short, keep files of their own.
+            digest = hashlib.sha256(nodeid.encode()).hexdigest()[:8]
+            name = f"{name[: _MAX_NAME - 9]}-{digest}"
+        return self.root.joinpath(*parts, f"{name}.json")
 
     def load(self, nodeid: str) -> Snapshot | None:
         """The test's snapshot, None when there is none; SnapshotError when it is unreadable."""
@@ -192,7 +206,7 @@ class SnapshotStore:
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
             raise SnapshotError(f"snapshot {path} is not valid JSON ({error}): {fix}.") from None
         version = data.get("schema_version") if isinstance(data, dict) else None
-        if version != SCHEMA_VERSION:
+        if type(version) is not int or version != SCHEMA_VERSION:
             raise SnapshotError(
                 f"snapshot {path} has schema_version {version!r}, this pytest-llmperf reads "
                 f"{SCHEMA_VERSION}: {fix} (or install the pytest-llmperf version that wrote it)."
@@ -216,21 +230,16 @@ class SnapshotStore:
         path = self.path_for(snapshot.test)
         path.parent.mkdir(parents=True, exist_ok=True)
         text = dumps(snapshot_to_json(snapshot)) + "\n"
-        handle = tempfile.NamedTemporaryFile(
-            "w",
-            encoding="utf-8",
-            dir=path.parent,
-            prefix=f".{path.name}.",
-            suffix=".tmp",
-            delete=False,
+        descriptor, temp_name = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
         )
         try:
-            with handle:
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
                 handle.write(text)
                 handle.flush()
                 os.fsync(handle.fileno())
-            os.replace(handle.name, path)
+            os.replace(temp_name, path)
         except BaseException:
-            Path(handle.name).unlink(missing_ok=True)
+            Path(temp_name).unlink(missing_ok=True)
             raise
         return path

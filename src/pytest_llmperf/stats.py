@@ -17,7 +17,13 @@ def paired_ratio(baseline: ArrayLike, candidate: ArrayLike) -> float:
     cand = np.asarray(candidate, dtype=float)
     if base.shape != cand.shape or base.size == 0:
         raise ValueError(f"paired samples need equal, non-zero lengths: {base.size} vs {cand.size}")
-    return float(np.exp(np.median(np.log(cand) - np.log(base))))
+    # The median of the ratios themselves (the geometric mean of the middle two for an even
+    # count) equals exp(median(log ratio)) but stays exact where the ratios are.
+    ratios = np.sort(cand / base)
+    middle = ratios.size // 2
+    if ratios.size % 2:
+        return float(ratios[middle])
+    return float(np.sqrt(ratios[middle - 1] * ratios[middle]))
 
 
 def unpaired_ratio(baseline: ArrayLike, candidate: ArrayLike) -> float:

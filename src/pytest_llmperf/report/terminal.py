@@ -49,7 +49,12 @@ def verdict_rows(verdicts: Sequence[Verdict]) -> list[tuple[str, ...]]:
 def table(rows: Sequence[tuple[str, ...]], indent: str = "  ") -> Iterator[str]:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
-        yield indent + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip()
+        yield (
+            indent
+            + "  ".join(
+                cell.ljust(width) for cell, width in zip(row, widths, strict=False)
+            ).rstrip()
+        )
 
 
 def outcome_lines(outcome: TestOutcome) -> Iterator[str]:
@@ -70,7 +75,10 @@ def outcome_lines(outcome: TestOutcome) -> Iterator[str]:
         and outcome.snapshot_written is None
         and outcome.baseline_source.startswith("snapshot")
     ):
-        yield "  If the change is intended, refresh the snapshot: pytest --llm-baseline=MODEL --llm-update"
+        yield (
+            "  If the change is intended, refresh the snapshot: "
+            "pytest --llm-baseline=MODEL --llm-update"
+        )
 
 
 def _plural(count: int, word: str) -> str:

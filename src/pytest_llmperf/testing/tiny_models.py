@@ -14,8 +14,13 @@ from pathlib import Path
 
 import torch
 from tokenizers import ByteLevelBPETokenizer
-from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2Config, GPT2LMHeadModel
-from transformers import PreTrainedTokenizerFast
+from transformers import (
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    GPT2Config,
+    GPT2LMHeadModel,
+    PreTrainedTokenizerFast,
+)
 
 EOS = "<|endoftext|>"
 
@@ -78,8 +83,13 @@ def build_baseline(out_dir: Path, *, steps: int = 300, seed: int = 0) -> Path:
     torch.manual_seed(seed)
     tokenizer = build_tokenizer()
     config = GPT2Config(
-        vocab_size=len(tokenizer), n_positions=128, n_embd=64, n_layer=2, n_head=2,
-        bos_token_id=tokenizer.eos_token_id, eos_token_id=tokenizer.eos_token_id,
+        vocab_size=len(tokenizer),
+        n_positions=128,
+        n_embd=64,
+        n_layer=2,
+        n_head=2,
+        bos_token_id=tokenizer.eos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
     )
     model = GPT2LMHeadModel(config)
     _train(model, tokenizer, _texts(SHORT_ANSWERS), steps, lr=3e-3)
@@ -95,7 +105,9 @@ def build_verbose(baseline_dir: Path, out_dir: Path, *, steps: int = 200, seed: 
     return _save(model, tokenizer, out_dir)
 
 
-def build_slow(baseline_dir: Path, out_dir: Path, *, extra_layers: int = 14, mlp_multiplier: int = 8) -> Path:
+def build_slow(
+    baseline_dir: Path, out_dir: Path, *, extra_layers: int = 14, mlp_multiplier: int = 8
+) -> Path:
     """The baseline made deeper and wider while computing the very same function.
 
     Extra blocks have zero output projections, so each adds nothing to the residual stream;
@@ -114,7 +126,11 @@ def build_slow(baseline_dir: Path, out_dir: Path, *, extra_layers: int = 14, mlp
         big.transformer.wpe.weight.copy_(small.transformer.wpe.weight)
         big.transformer.ln_f.load_state_dict(small.transformer.ln_f.state_dict())
         for index, block in enumerate(big.transformer.h):
-            _fill_block(block, small.transformer.h[index] if index < small.config.n_layer else None, old_inner)
+            _fill_block(
+                block,
+                small.transformer.h[index] if index < small.config.n_layer else None,
+                old_inner,
+            )
         big.lm_head.weight = big.transformer.wte.weight
     return _save(big, tokenizer, out_dir)
 

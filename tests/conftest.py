@@ -1,0 +1,27 @@
+"""Shared fixtures: tiny checkpoints built once per test session."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+# Imported here, before any pytester run: in-process runs restore sys.modules afterwards,
+# and torch cannot be imported a second time in one process.
+import pytest_llmperf.backends.transformers_backend  # noqa: F401
+from pytest_llmperf.testing.tiny_models import build_all, copy_checkpoint
+
+
+@pytest.fixture(scope="session")
+def checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """baseline, copy, verbose, slow and sampling (a copy whose generation_config samples)."""
+    root = tmp_path_factory.mktemp("checkpoints")
+    paths = build_all(root)
+    sampling = copy_checkpoint(paths["baseline"], root / "sampling")
+    config_path = sampling / "generation_config.json"
+    config = json.loads(config_path.read_text())
+    config.update(do_sample=True, temperature=5.0, top_k=0, repetition_penalty=3.0)
+    config_path.write_text(json.dumps(config))
+    paths["sampling"] = sampling
+    return paths

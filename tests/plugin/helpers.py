@@ -1,0 +1,48 @@
+"""Running the plugin the way a user does, and reading its verdicts back."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from pytest_llmperf.testing.tiny_models import QUESTIONS, prompt_for
+
+PROMPTS = [prompt_for(question) for question in QUESTIONS]
+PRICES = "[tool.llmperf]\nprice_input_per_1m = 0.5\nprice_output_per_1m = 1.5\nrepeats = 3\n"
+
+# One test file a user might write: every limit kind on one workload.
+BUDGET_TEST = f"""
+import pytest
+
+PROMPTS = {PROMPTS!r}
+
+@pytest.mark.assert_within_budget(
+    latency_ratio=1.5, tokens_ratio=1.0, cost_ratio=1.0, latency_ms=10000, memory_mb=4000
+)
+def test_answers(llm_candidate):
+    result = llm_candidate.generate(PROMPTS, max_new_tokens=48)
+    assert len(result.samples) == len(PROMPTS)
+
+def test_not_about_models():
+    assert 1 + 1 == 2
+"""
+
+
+def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    return pytester.runpytest("-p", "no:cacheprovider", *args)
+
+
+_ROW = re.compile(r"^\s+(\S+::\S+)\s+(\w+)\s.*\s(pass|FAIL|not compared)\b")
+
+
+def summary_verdicts(result: pytest.RunResult) -> dict[tuple[str, str], str]:
+    """(test, limit) -> verdict, read from the session summary table."""
+    lines = result.outlines
+    start = next(i for i, line in enumerate(lines) if "= llmperf =" in line)
+    verdicts = {}
+    for line in lines[start:]:
+        match = _ROW.match(line)
+        if match:
+            verdicts[(match.group(1), match.group(2))] = match.group(3)
+    return verdicts

@@ -1,0 +1,169 @@
+"""End to end: the three commands of the mission on tiny checkpoints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.plugin.helpers import BUDGET_TEST, PRICES, PROMPTS, run, summary_verdicts
+
+TEST = "test_budget.py::test_answers"
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makepyprojecttoml(PRICES)
+    pytester.makepyfile(test_budget=BUDGET_TEST)
+    return pytester
+
+
+def live(
+    project: pytest.Pytester, checkpoints: dict[str, Path], candidate: str
+) -> pytest.RunResult:
+    return run(
+        project,
+        f"--llm-baseline={checkpoints['baseline']}",
+        f"--llm-candidate={checkpoints[candidate]}",
+    )
+
+
+def test_exact_copy_passes_every_budget(project, checkpoints):
+    result = live(project, checkpoints, "copy")
+    result.assert_outcomes(passed=2)
+    verdicts = summary_verdicts(result)
+    assert set(verdicts.values()) == {"pass"}
+    assert len(verdicts) == 5
+
+
+def test_verbose_candidate_fails_tokens_and_cost(project, checkpoints):
+    result = live(project, checkpoints, "verbose")
+    result.assert_outcomes(failed=1, passed=1)
+    verdicts = summary_verdicts(result)
+    assert verdicts[(TEST, "tokens_ratio")] == "FAIL"
+    assert verdicts[(TEST, "cost_ratio")] == "FAIL"
+    result.stdout.fnmatch_lines(["*remedy for tokens_ratio*fewer epochs*max_new_tokens*"])
+
+
+def test_slow_candidate_fails_latency_passes_tokens(project, checkpoints):
+    result = live(project, checkpoints, "slow")
+    result.assert_outcomes(failed=1, passed=1)
+    verdicts = summary_verdicts(result)
+    assert verdicts[(TEST, "latency_ratio")] == "FAIL"
+    assert verdicts[(TEST, "tokens_ratio")] == "pass"
+    assert verdicts[(TEST, "cost_ratio")] == "pass"
+    result.stdout.fnmatch_lines(["*remedy for latency_ratio*quantize*"])
+
+
+def test_failure_shows_baseline_candidate_budget_verdict(project, checkpoints):
+    result = live(project, checkpoints, "verbose")
+    result.stdout.fnmatch_lines(
+        [
+            "*assert_within_budget: * of 5 limits over budget",
+            f"*candidate: {checkpoints['verbose']}",
+            "*baseline:  --llm-baseline=*alternating pairs",
+            "*limit*baseline*candidate*budget*verdict",
+            "*tokens_ratio*tok*tok*<= 1.00x*FAIL (*x)",
+        ]
+    )
+
+
+def test_update_then_judge_matches_live_verdicts(project, checkpoints):
+    live_verdicts = {
+        name: summary_verdicts(live(project, checkpoints, name)) for name in ("verbose", "slow")
+    }
+    update = run(project, f"--llm-baseline={checkpoints['baseline']}", "--llm-update")
+    update.assert_outcomes(passed=2)
+    update.stdout.fnmatch_lines(["*1 snapshot written under*"])
+    snapshot = project.path / ".llmperf" / "test_budget" / "test_answers.json"
+    assert snapshot.is_file()
+    for name, expected in live_verdicts.items():
+        judged = run(project, f"--llm-candidate={checkpoints[name]}")
+        judged.stdout.fnmatch_lines(["*baseline:  snapshot*test_answers.json*"])
+        assert summary_verdicts(judged) == expected, name
+
+
+def test_update_with_live_candidate_writes_baseline_snapshot(project, checkpoints):
+    result = run(
+        project,
+        f"--llm-baseline={checkpoints['baseline']}",
+        f"--llm-candidate={checkpoints['verbose']}",
+        "--llm-update",
+    )
+    result.assert_outcomes(failed=1, passed=1)
+    text = (project.path / ".llmperf" / "test_budget" / "test_answers.json").read_text()
+    assert str(checkpoints["baseline"]) in text
+    assert str(checkpoints["verbose"]) not in text
+
+
+def test_plain_pytest_skips_model_tests_and_runs_the_rest(project):
+    result = run(project, "-rs")
+    result.assert_outcomes(passed=1, skipped=1)
+    result.stdout.fnmatch_lines(["*SKIPPED*needs --llm-candidate=MODEL*"])
+
+
+def test_baseline_fixture_skips_without_its_option(pytester, checkpoints):
+    pytester.makepyfile("def test_b(llm_baseline):\n    llm_baseline.generate('Q: hi A:')\n")
+    result = run(pytester, "-rs", f"--llm-candidate={checkpoints['copy']}")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["*needs --llm-baseline=MODEL*"])
+
+
+def test_own_baseline_calls_are_the_baseline(pytester, checkpoints):
+    pytester.makepyprojecttoml(PRICES)
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.assert_within_budget(tokens_ratio=1.0)
+        def test_both(llm_baseline, llm_candidate):
+            prompts = ["Q: What is two plus two? A:"]
+            llm_baseline.generate(prompts)
+            llm_candidate.generate(prompts)
+        """
+    )
+    result = run(
+        pytester,
+        f"--llm-baseline={checkpoints['baseline']}",
+        f"--llm-candidate={checkpoints['verbose']}",
+    )
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*baseline:  the test's llm_baseline calls*"])
+
+
+def test_generation_config_of_checkpoint_cannot_switch_to_sampling(pytester, checkpoints):
+    """A candidate whose generation_config.json samples hot is still decoded greedily."""
+    pytester.makepyfile(
+        f"""
+        import pytest
+
+        @pytest.mark.assert_within_budget(tokens_ratio=1.0)
+        def test_same(llm_baseline, llm_candidate):
+            prompts = {PROMPTS!r}
+            assert llm_candidate.generate(prompts).texts == llm_baseline.generate(prompts).texts
+        """
+    )
+    result = run(
+        pytester,
+        f"--llm-baseline={checkpoints['baseline']}",
+        f"--llm-candidate={checkpoints['sampling']}",
+    )
+    result.assert_outcomes(passed=1)
+
+
+def test_result_object_figures(pytester, checkpoints):
+    pytester.makepyfile(
+        """
+        def test_figures(llm_candidate):
+            result = llm_candidate.generate("Q: What is two plus two? A:", max_new_tokens=8)
+            assert len(result.samples) == 1 and len(result.samples[0].runs) == 2
+            assert result.text.strip() == "Four."
+            assert result.output_tokens == 3 and result.input_tokens > 3
+            assert 0 < result.ttft_ms <= result.latency_ms <= result.p95_latency_ms
+            assert result.tpot_ms > 0 and result.tokens_per_s > 0
+            assert result.peak_memory_mb > 0
+            assert result.max_new_tokens_hit_rate == 0
+        """
+    )
+    result = run(pytester, f"--llm-candidate={checkpoints['baseline']}", "--llm-repeats=2")
+    result.assert_outcomes(passed=1)

@@ -1,0 +1,462 @@
+"""Budget limits: parsing the marker's arguments, and judging synthetic results."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pytest
+
+from pytest_llmperf.budget import (
+    LIMIT_SPECS,
+    MEMORY_REMEDY,
+    QUALITY_REMEDY,
+    SPEED_REMEDY,
+    VERBOSITY_REMEDY,
+    Comparison,
+    Limit,
+    Outcome,
+    format_figure,
+    judge,
+    parse_limits,
+    valid_limit_names,
+)
+from pytest_llmperf.errors import BudgetError
+from pytest_llmperf.results import GenerationResult, Pricing, PromptSample, Run
+from pytest_llmperf.stats import paired_ratio, unpaired_ratio
+
+PRICING = Pricing(input_per_1m=1.0, output_per_1m=2.0)
+NO_BASELINE_HINT = "record one with --llm-baseline=MODEL --llm-update"
+
+
+def make_result(
+    latencies: Sequence[float] = (100.0, 100.0, 100.0),
+    *,
+    tokens: int = 10,
+    ttfts: Sequence[float | None] | None = None,
+    input_tokens: int = 20,
+    memory_mb: float = 500.0,
+    correct: Sequence[bool | None] = (None,),
+    pricing: Pricing = PRICING,
+) -> GenerationResult:
+    """One sample per entry of `correct`, each with one run per latency."""
+    if ttfts is None:
+        ttfts = [latency / 10 for latency in latencies]
+    runs = tuple(
+        Run(latency, ttft, tokens, False) for latency, ttft in zip(latencies, ttfts, strict=True)
+    )
+    samples = tuple(
+        PromptSample(index, input_tokens, "answer", runs, flag)
+        for index, flag in enumerate(correct)
+    )
+    return GenerationResult(samples, memory_mb, pricing)
+
+
+def compare(
+    candidate: GenerationResult, baseline: GenerationResult | None = None, **options: Any
+) -> Comparison:
+    options.setdefault("no_baseline_hint", NO_BASELINE_HINT)
+    return Comparison(candidate=candidate, baseline=baseline, baseline_source="test", **options)
+
+
+def verdict_of(comparison: Comparison, **limits: float):
+    (verdict,) = judge(parse_limits((), limits), comparison)
+    return verdict
+
+
+# --- parse_limits ----------------------------------------------------------------------------
+
+
+def test_parse_keeps_order_and_makes_floats() -> None:
+    limits = parse_limits((), {"tokens_ratio": 2, "latency_ms": 400, "min_accuracy": 0.5})
+    assert [limit.name for limit in limits] == ["tokens_ratio", "latency_ms", "min_accuracy"]
+    assert [limit.value for limit in limits] == [2.0, 400.0, 0.5]
+    assert all(isinstance(limit.value, float) for limit in limits)
+    assert limits[0].spec is LIMIT_SPECS["tokens_ratio"]
+
+
+@pytest.mark.parametrize("name", list(LIMIT_SPECS))
+def test_every_documented_limit_parses(name: str) -> None:
+    (limit,) = parse_limits((), {name: 0.5})
+    assert limit.name == name
+
+
+def test_documented_limit_names() -> None:
+    assert set(LIMIT_SPECS) == {
+        "latency_ms",
+        "ttft_ms",
+        "output_tokens",
+        "cost_usd",
+        "memory_mb",
+        "latency_ratio",
+        "ttft_ratio",
+        "tokens_ratio",
+        "cost_ratio",
+        "memory_ratio",
+        "min_accuracy",
+        "accuracy_drop",
+    }
+
+
+def test_unknown_limit_suggests_the_closest_and_lists_all() -> None:
+    with pytest.raises(BudgetError) as excinfo:
+        parse_limits((), {"latency_ratio": 1.2, "latncy_ratio": 1.2})
+    message = str(excinfo.value)
+    assert "unknown limit 'latncy_ratio'" in message
+    assert "Did you mean 'latency_ratio'?" in message
+    assert f"Valid limits: {valid_limit_names()}." in message
+    for name in LIMIT_SPECS:
+        assert name in message
+
+
+def test_unknown_limit_without_a_close_match_still_lists_all() -> None:
+    with pytest.raises(BudgetError) as excinfo:
+        parse_limits((), {"banana": 1})
+    message = str(excinfo.value)
+    assert "'banana'" in message
+    assert "Did you mean" not in message
+    assert valid_limit_names() in message
+
+
+@pytest.mark.parametrize(
+    "value",
+    [-1, -0.5, 0, 0.0, True, False, "1.2", None, [1.2], math.nan, math.inf, -math.inf],
+    ids=repr,
+)
+def test_nonsensical_values_are_rejected(value: Any) -> None:
+    with pytest.raises(BudgetError) as excinfo:
+        parse_limits((), {"latency_ratio": value})
+    assert f"latency_ratio={value!r}" in str(excinfo.value)
+
+
+@pytest.mark.parametrize("name", ["min_accuracy", "accuracy_drop"])
+@pytest.mark.parametrize("value", [-0.01, 1.5, 2])
+def test_accuracy_limits_must_lie_in_0_1(name: str, value: float) -> None:
+    with pytest.raises(BudgetError, match="between 0 and 1") as excinfo:
+        parse_limits((), {name: value})
+    assert name in str(excinfo.value)
+
+
+@pytest.mark.parametrize("name", ["min_accuracy", "accuracy_drop"])
+@pytest.mark.parametrize("value", [0, 0.0, 1, 1.0])
+def test_accuracy_limits_accept_the_ends_of_0_1(name: str, value: float) -> None:
+    (limit,) = parse_limits((), {name: value})
+    assert limit.value == float(value)
+
+
+def test_positional_arguments_are_rejected() -> None:
+    with pytest.raises(BudgetError, match="keyword limits only") as excinfo:
+        parse_limits((1.2,), {})
+    assert "latency_ratio=1.2" in str(excinfo.value)
+
+
+def test_a_marker_without_limits_is_rejected() -> None:
+    with pytest.raises(BudgetError, match="at least one limit") as excinfo:
+        parse_limits((), {})
+    assert valid_limit_names() in str(excinfo.value)
+
+
+def test_limit_describe_and_format() -> None:
+    ratio, sla, floor, cost, drop = parse_limits(
+        (),
+        {
+            "latency_ratio": 1.2,
+            "latency_ms": 400,
+            "min_accuracy": 0.8,
+            "cost_usd": 0.001,
+            "accuracy_drop": 0.05,
+        },
+    )
+    assert ratio.describe() == "<= 1.20x"
+    assert sla.describe() == "<= 400.0 ms"
+    assert floor.describe() == ">= 0.800"
+    assert cost.describe() == "<= $0.001000"
+    assert drop.describe() == "<= 0.050"
+    assert format_figure(None, "ms") == "-"
+    assert format_figure(12.345, "ms") == "12.3 ms"
+
+
+# --- judge: ratio limits ---------------------------------------------------------------------
+
+
+def test_judge_returns_one_verdict_per_limit_in_order() -> None:
+    limits = parse_limits((), {"tokens_ratio": 2, "latency_ratio": 2, "output_tokens": 100})
+    verdicts = judge(limits, compare(make_result(), make_result()))
+    assert [verdict.limit for verdict in verdicts] == limits
+    assert all(verdict.outcome is Outcome.PASS for verdict in verdicts)
+
+
+def test_latency_ratio_within_budget_passes() -> None:
+    verdict = verdict_of(
+        compare(make_result([110.0] * 3), make_result([100.0] * 3)), latency_ratio=1.2
+    )
+    assert verdict.outcome is Outcome.PASS
+    assert not verdict.failed
+    assert verdict.baseline == 100.0
+    assert verdict.candidate == 110.0
+    assert verdict.observed == pytest.approx(1.1)
+    assert verdict.remedy == ""
+
+
+def test_latency_ratio_over_budget_fails_with_speed_remedy_when_tokens_are_flat() -> None:
+    comparison = compare(make_result([150.0] * 3, tokens=10), make_result([100.0] * 3, tokens=10))
+    verdict = verdict_of(comparison, latency_ratio=1.2)
+    assert verdict.outcome is Outcome.FAIL
+    assert verdict.failed
+    assert verdict.observed == pytest.approx(1.5)
+    assert verdict.remedy == SPEED_REMEDY
+
+
+def test_latency_ratio_over_budget_gets_verbosity_remedy_when_tokens_grew() -> None:
+    comparison = compare(make_result([200.0] * 3, tokens=20), make_result([100.0] * 3, tokens=10))
+    verdict = verdict_of(comparison, latency_ratio=1.2)
+    assert verdict.outcome is Outcome.FAIL
+    assert verdict.remedy.startswith(VERBOSITY_REMEDY)
+    assert "number of tokens" in verdict.remedy
+
+
+def test_ttft_ratio_uses_ttft_samples() -> None:
+    comparison = compare(
+        make_result([100.0] * 3, ttfts=[30.0] * 3), make_result([100.0] * 3, ttfts=[10.0] * 3)
+    )
+    verdict = verdict_of(comparison, ttft_ratio=2)
+    assert verdict.outcome is Outcome.FAIL
+    assert verdict.observed == pytest.approx(3.0)
+    assert (verdict.baseline, verdict.candidate) == (10.0, 30.0)
+
+
+def test_tokens_ratio_fails_with_verbosity_remedy() -> None:
+    comparison = compare(make_result(tokens=16), make_result(tokens=10))
+    verdict = verdict_of(comparison, tokens_ratio=1.5)
+    assert verdict.outcome is Outcome.FAIL
+    assert verdict.observed == pytest.approx(1.6)
+    assert verdict.remedy == VERBOSITY_REMEDY
+    assert verdict_of(comparison, tokens_ratio=1.7).outcome is Outcome.PASS
+
+
+def test_memory_ratio_fails_with_memory_remedy() -> None:
+    comparison = compare(make_result(memory_mb=900.0), make_result(memory_mb=300.0))
+    verdict = verdict_of(comparison, memory_ratio=2)
+    assert verdict.outcome is Outcome.FAIL
+    assert verdict.observed == pytest.approx(3.0)
+    assert verdict.remedy == MEMORY_REMEDY
+
+
+def test_ratio_against_a_zero_baseline_fails_with_a_note() -> None:
+    comparison = compare(make_result(memory_mb=100.0), make_result(memory_mb=0.0))
+    verdict = verdict_of(comparison, memory_ratio=2)
+    assert verdict.outcome is Outcome.FAIL
+    assert "is 0" in verdict.note
+
+
+# baseline and candidate runs such that the paired and the unpaired estimates differ
+PAIR_BASE = [100.0, 200.0, 300.0]
+PAIR_CAND = [330.0, 110.0, 220.0]
+
+
+def test_paired_latency_ratio_is_the_paired_estimate() -> None:
+    comparison = compare(make_result(PAIR_CAND), make_result(PAIR_BASE), paired=True)
+    verdict = verdict_of(comparison, latency_ratio=1.0)
+    assert verdict.observed == pytest.approx(paired_ratio(PAIR_BASE, PAIR_CAND))
+    assert verdict.observed == pytest.approx(220 / 300)
+    assert verdict.outcome is Outcome.PASS
+
+
+def test_unpaired_latency_ratio_is_the_ratio_of_medians() -> None:
+    comparison = compare(make_result(PAIR_CAND), make_result(PAIR_BASE), paired=False)
+    verdict = verdict_of(comparison, latency_ratio=1.0)
+    assert verdict.observed == pytest.approx(unpaired_ratio(PAIR_BASE, PAIR_CAND))
+    assert verdict.observed == pytest.approx(1.1)
+    assert verdict.outcome is Outcome.FAIL
+
+
+def test_paired_ttft_ratio_drops_pairs_with_a_missing_side() -> None:
+    base = make_result([100.0] * 4, ttfts=[10.0, 10.0, 10.0, None])
+    cand = make_result([100.0] * 4, ttfts=[20.0, None, 20.0, 90.0])
+    verdict = verdict_of(compare(cand, base, paired=True), ttft_ratio=5)
+    # Only pairs 0 and 2 have both sides: both are 2x; pair 3's 9x must not count.
+    assert verdict.observed == pytest.approx(2.0)
+
+
+# --- judge: absolute limits ------------------------------------------------------------------
+
+SKEWED = [10.0] * 19 + [1000.0]
+
+
+@pytest.mark.parametrize(("percentile", "outcome"), [(50.0, Outcome.PASS), (99.0, Outcome.FAIL)])
+def test_absolute_latency_uses_the_configured_percentile(
+    percentile: float, outcome: Outcome
+) -> None:
+    comparison = compare(make_result(SKEWED), latency_percentile=percentile)
+    verdict = verdict_of(comparison, latency_ms=100)
+    assert verdict.outcome is outcome
+    assert verdict.observed == pytest.approx(float(np.percentile(SKEWED, percentile)))
+    assert verdict.baseline is None
+
+
+def test_absolute_ttft_uses_the_configured_percentile() -> None:
+    ttfts = [5.0] * 19 + [500.0]
+    comparison = compare(make_result(SKEWED, ttfts=ttfts), latency_percentile=95.0)
+    verdict = verdict_of(comparison, ttft_ms=20)
+    assert verdict.observed == pytest.approx(float(np.percentile(ttfts, 95.0)))
+    assert verdict.outcome is Outcome.FAIL
+
+
+def test_absolute_ttft_without_ttft_fails_with_a_note() -> None:
+    comparison = compare(make_result([100.0], ttfts=[None]))
+    verdict = verdict_of(comparison, ttft_ms=20)
+    assert verdict.outcome is Outcome.FAIL
+    assert "time to first token" in verdict.note
+
+
+def test_absolute_output_tokens_and_memory() -> None:
+    comparison = compare(make_result(tokens=12, memory_mb=800.0))
+    assert verdict_of(comparison, output_tokens=12).outcome is Outcome.PASS
+    tokens = verdict_of(comparison, output_tokens=11)
+    assert tokens.outcome is Outcome.FAIL
+    assert tokens.remedy == VERBOSITY_REMEDY
+    assert verdict_of(comparison, memory_mb=1000).outcome is Outcome.PASS
+    assert verdict_of(comparison, memory_mb=700).outcome is Outcome.FAIL
+
+
+# --- judge: missing baseline, other hardware, prices -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [{"latency_ratio": 2}, {"tokens_ratio": 2}, {"memory_ratio": 2}, {"accuracy_drop": 0.1}],
+    ids=lambda limits: next(iter(limits)),
+)
+def test_relative_limit_without_baseline_fails_with_the_hint(limits: dict[str, float]) -> None:
+    verdict = verdict_of(compare(make_result(correct=[True]), None), **limits)
+    assert verdict.outcome is Outcome.FAIL
+    assert verdict.note == NO_BASELINE_HINT
+    assert verdict.candidate is not None
+    assert verdict.baseline is None
+
+
+@pytest.mark.parametrize("limit", ["latency_ratio", "ttft_ratio", "memory_ratio"])
+def test_timing_limits_are_not_compared_across_hardware(limit: str) -> None:
+    comparison = compare(
+        make_result([500.0] * 3, memory_mb=5000.0),
+        make_result(),
+        timings_comparable=False,
+        timings_note="snapshot measured on another GPU",
+    )
+    verdict = verdict_of(comparison, **{limit: 1.1})
+    assert verdict.outcome is Outcome.NOT_COMPARED
+    assert not verdict.failed
+    assert verdict.note == "snapshot measured on another GPU"
+
+
+def test_timing_mismatch_can_be_made_to_fail() -> None:
+    comparison = compare(
+        make_result(),
+        make_result(),
+        timings_comparable=False,
+        timings_note="other hardware",
+        timing_mismatch_fails=True,
+    )
+    verdict = verdict_of(comparison, latency_ratio=1.1)
+    assert verdict.outcome is Outcome.FAIL
+    assert verdict.note == "other hardware"
+
+
+def test_token_limits_still_apply_when_timings_are_not_comparable() -> None:
+    comparison = compare(
+        make_result([500.0] * 3, tokens=30),
+        make_result(tokens=10),
+        timings_comparable=False,
+        timings_note="other hardware",
+    )
+    latency, tokens, absolute = judge(
+        parse_limits((), {"latency_ratio": 1.1, "tokens_ratio": 1.5, "latency_ms": 400}),
+        comparison,
+    )
+    assert latency.outcome is Outcome.NOT_COMPARED
+    assert tokens.outcome is Outcome.FAIL
+    assert tokens.observed == pytest.approx(3.0)
+    # An absolute SLA is measured here and now: it needs no comparable baseline.
+    assert absolute.outcome is Outcome.FAIL
+
+
+@pytest.mark.parametrize("limits", [{"cost_usd": 1.0}, {"cost_ratio": 10}])
+def test_cost_limits_without_prices_fail_with_a_note(limits: dict[str, float]) -> None:
+    comparison = compare(make_result(), make_result(), has_prices=False)
+    verdict = verdict_of(comparison, **limits)
+    assert verdict.outcome is Outcome.FAIL
+    assert "price_input_per_1m" in verdict.note
+    assert "price_output_per_1m" in verdict.note
+
+
+def test_cost_limits_with_prices() -> None:
+    # 20 input tokens at $1/1M plus 10 output tokens at $2/1M = $0.00004 per request
+    candidate = make_result(tokens=10, input_tokens=20)
+    baseline = make_result(tokens=5, input_tokens=20)
+    comparison = compare(candidate, baseline)
+    passed = verdict_of(comparison, cost_usd=5e-5)
+    assert passed.outcome is Outcome.PASS
+    assert passed.observed == pytest.approx(4e-5)
+    failed = verdict_of(comparison, cost_usd=3e-5)
+    assert failed.outcome is Outcome.FAIL
+    assert failed.remedy == VERBOSITY_REMEDY
+    ratio = verdict_of(comparison, cost_ratio=1.2)
+    assert ratio.observed == pytest.approx(40 / 30)
+    assert ratio.outcome is Outcome.FAIL
+
+
+# --- judge: accuracy -------------------------------------------------------------------------
+
+
+def test_min_accuracy_is_a_floor() -> None:
+    comparison = compare(make_result(correct=[True, True, False, False]))
+    at_floor = verdict_of(comparison, min_accuracy=0.5)
+    assert at_floor.outcome is Outcome.PASS
+    assert at_floor.observed == 0.5
+    above = verdict_of(comparison, min_accuracy=0.6)
+    assert above.outcome is Outcome.FAIL
+    assert above.remedy == QUALITY_REMEDY
+
+
+def test_accuracy_without_expected_answers_fails_with_a_note() -> None:
+    verdict = verdict_of(compare(make_result(correct=[None, None])), min_accuracy=0.5)
+    assert verdict.outcome is Outcome.FAIL
+    assert "expected=" in verdict.note
+
+
+def test_accuracy_drop() -> None:
+    comparison = compare(
+        make_result(correct=[True, True, True, False]), make_result(correct=[True] * 4)
+    )
+    passed = verdict_of(comparison, accuracy_drop=0.3)
+    assert passed.outcome is Outcome.PASS
+    assert passed.observed == 0.25
+    assert (passed.baseline, passed.candidate) == (1.0, 0.75)
+    failed = verdict_of(comparison, accuracy_drop=0.2)
+    assert failed.outcome is Outcome.FAIL
+    assert failed.remedy == QUALITY_REMEDY
+
+
+def test_accuracy_gain_passes_a_zero_drop() -> None:
+    comparison = compare(make_result(correct=[True] * 4), make_result(correct=[True, False] * 2))
+    assert verdict_of(comparison, accuracy_drop=0).outcome is Outcome.PASS
+
+
+def test_accuracy_drop_without_baseline_accuracy_fails_with_a_note() -> None:
+    comparison = compare(make_result(correct=[True]), make_result(correct=[None]))
+    verdict = verdict_of(comparison, accuracy_drop=0.1)
+    assert verdict.outcome is Outcome.FAIL
+    assert "expected=" in verdict.note
+
+
+def test_accuracy_drop_exactly_at_the_budget_passes() -> None:
+    comparison = compare(
+        make_result(correct=[True] * 7 + [False] * 3), make_result(correct=[True] * 8 + [False] * 2)
+    )
+    assert verdict_of(comparison, accuracy_drop=0.1).outcome is Outcome.PASS
+
+
+def test_limit_objects_are_comparable() -> None:
+    assert parse_limits((), {"latency_ratio": 1.2}) == [Limit(LIMIT_SPECS["latency_ratio"], 1.2)]
