@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pytest_llmperf.budget import Limit, parse_limits, valid_limit_names
+from pytest_llmperf.budget import Limit, Outcome, parse_limits, valid_limit_names
 from pytest_llmperf.config import CONFIG_KEYS, build_settings, cli_flag, read_pyproject_table
 from pytest_llmperf.errors import LlmPerfError
 from pytest_llmperf.handles import LlmModel
 from pytest_llmperf.report.terminal import outcome_lines, summary_lines
 from pytest_llmperf.session import BASELINE, CANDIDATE, LlmPerfSession
+
+
+class LlmPerfHardwareWarning(pytest.PytestWarning):
+    """A snapshot was measured on other hardware: its timings were not compared."""
+
 
 SESSION_KEY = pytest.StashKey[LlmPerfSession]()
 LIMITS_KEY = pytest.StashKey[list[Limit]]()
@@ -175,6 +181,9 @@ def _judge(item: pytest.Item, limits: list[Limit]) -> None:
         outcome = item.config.stash[SESSION_KEY].judge(item.nodeid, limits)
     except LlmPerfError as error:
         pytest.fail(str(error), pytrace=False)
+    notes = {v.note for v in outcome.verdicts if v.outcome is Outcome.NOT_COMPARED}
+    for note in sorted(notes):
+        warnings.warn(LlmPerfHardwareWarning(note), stacklevel=1)
     if outcome.failed:
         pytest.fail("\n".join(outcome_lines(outcome)), pytrace=False)
 

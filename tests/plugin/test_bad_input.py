@@ -170,13 +170,15 @@ def test_snapshot_from_other_hardware_is_not_compared_silently(pytester, checkpo
     data["environment"]["hardware"]["device_name"] = "NVIDIA H100 80GB HBM3"
     data["environment"]["hardware"]["device_type"] = "cuda"
     recorded.write_text(json.dumps(data))
-    result = run(pytester, f"--llm-candidate={checkpoints['verbose']}")
+    # -W default: this suite runs with warnings as errors, and in-process runs inherit it.
+    result = run(pytester, f"--llm-candidate={checkpoints['verbose']}", "-W", "default")
     verdicts = summary_verdicts(result)
     assert verdicts[("test_budget.py::test_answers", "latency_ratio")] == "not compared"
     assert verdicts[("test_budget.py::test_answers", "tokens_ratio")] == "FAIL"
     result.stdout.fnmatch_lines(
         [
-            "*latency_ratio: the snapshot was measured on other hardware (device_type: 'cuda' -> 'cpu'*"
+            "*latency_ratio: the snapshot was measured on other hardware (device_type: 'cuda' -> 'cpu'*",
+            "*LlmPerfHardwareWarning: the snapshot was measured on other hardware*",
         ]
     )
 

@@ -67,9 +67,12 @@ def outcome_lines(outcome: TestOutcome) -> Iterator[str]:
     for verdict in outcome.verdicts:
         if verdict.outcome is not Outcome.PASS and verdict.note:
             yield f"  {verdict.limit.name}: {verdict.note}"
+    remedies: dict[str, list[str]] = {}
     for verdict in outcome.verdicts:
         if verdict.remedy:
-            yield f"  remedy for {verdict.limit.name}: {verdict.remedy}"
+            remedies.setdefault(verdict.remedy, []).append(verdict.limit.name)
+    for remedy, names in remedies.items():
+        yield f"  remedy for {', '.join(names)}: {remedy}"
     if (
         outcome.failed
         and outcome.snapshot_written is None
