@@ -19,6 +19,8 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 LATENCY_STATISTICS = {"p50": 50.0, "p90": 90.0, "p95": 95.0, "p99": 99.0}
 DTYPES = ("auto", "float32", "float16", "bfloat16")
 HARDWARE_MISMATCH_POLICIES = ("warn", "fail")
+INCONCLUSIVE_RULES = ("estimate", "pass", "fail")
+MODES = ("natural", "fixed_length")
 _DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
 
@@ -63,6 +65,12 @@ class Settings:
     seed: int = 0
     trust_remote_code: bool = False
     hardware_mismatch: str = "warn"
+    mode: str = "natural"
+    false_failure_rate: float = 0.05
+    noise_floor: float = 0.01
+    max_pairs: int = 320
+    max_seconds: float = 60.0
+    inconclusive: str = "estimate"
 
     @property
     def latency_percentile(self) -> float:
@@ -107,6 +115,28 @@ def _price(value: Any) -> float:
     if not price >= 0 or price == float("inf"):
         raise ValueError("must be a finite number of at least 0")
     return price
+
+
+def _fraction(low: float, high: float) -> Callable[[Any], float]:
+    def parse(value: Any) -> float:
+        if isinstance(value, bool):
+            raise ValueError(f"must be a number between {low} and {high}, not true/false")
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"must be a number between {low} and {high}") from None
+        if not low <= number <= high:
+            raise ValueError(f"must be a number between {low} and {high}")
+        return number
+
+    return parse
+
+
+def _seconds(value: Any) -> float:
+    seconds = _fraction(0.0, 86400.0)(value)
+    if seconds <= 0:
+        raise ValueError("must be a number of seconds greater than 0")
+    return seconds
 
 
 def _boolean(value: Any) -> bool:
@@ -161,6 +191,12 @@ _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "seed": ("--llm-seed", _non_negative_int),
     "trust_remote_code": ("--llm-trust-remote-code", _boolean),
     "hardware_mismatch": ("--llm-hardware-mismatch", _choice(HARDWARE_MISMATCH_POLICIES)),
+    "mode": ("--llm-mode", _choice(MODES)),
+    "false_failure_rate": ("--llm-false-failure-rate", _fraction(0.0001, 0.5)),
+    "noise_floor": ("--llm-noise-floor", _fraction(0.0, 0.5)),
+    "max_pairs": ("--llm-max-pairs", _positive_int),
+    "max_seconds": ("--llm-max-seconds", _seconds),
+    "inconclusive": ("--llm-inconclusive", _choice(INCONCLUSIVE_RULES)),
 }
 
 CONFIG_KEYS = tuple(_FIELDS)

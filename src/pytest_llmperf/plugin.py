@@ -41,6 +41,12 @@ _HELP = {
     "seed": "seed of the run order and of sampling (default 0)",
     "trust_remote_code": "allow models with custom code (off by default)",
     "hardware_mismatch": "warn|fail when a snapshot's hardware differs (default warn)",
+    "mode": "natural (stop at end of sequence) | fixed_length (min_new_tokens = max_new_tokens)",
+    "false_failure_rate": "chance of failing a good candidate, across the session (default 0.05)",
+    "noise_floor": "relative change below which nothing counts (default 0.01)",
+    "max_pairs": "most runs per model a timing decision may take (default 320)",
+    "max_seconds": "most seconds a test may spend on extra runs (default 60)",
+    "inconclusive": "estimate|pass|fail: the rule at the cap (default estimate)",
 }
 
 
