@@ -7,7 +7,20 @@ import math
 import numpy as np
 import pytest
 
-from pytest_llmperf.stats import coefficient_of_variation, paired_ratio, unpaired_ratio
+from pytest_llmperf.stats import (
+    Decision,
+    DecisionPolicy,
+    Interval,
+    coefficient_of_variation,
+    decide,
+    looks_until_cap,
+    paired_ratio,
+    paired_ratio_interval,
+    percentile_interval,
+    session_policy,
+    unpaired_ratio,
+    unpaired_ratio_interval,
+)
 
 
 def test_paired_ratio_of_a_uniform_doubling_is_two() -> None:
@@ -52,14 +65,18 @@ def test_paired_ratio_accepts_arrays_and_tuples() -> None:
 
 @pytest.mark.parametrize(
     ("baseline", "candidate"),
-    [([10, 20, 30], [20, 40]), ([10], [20, 40]), ([], [])],
+    [([10, 20, 30], [20, 40]), ([10], [20, 40])],
 )
-def test_paired_ratio_needs_equal_non_zero_lengths(
-    baseline: list[float], candidate: list[float]
-) -> None:
-    with pytest.raises(ValueError, match="equal, non-zero lengths") as excinfo:
+def test_paired_ratio_needs_equal_lengths(baseline: list[float], candidate: list[float]) -> None:
+    with pytest.raises(ValueError, match="equal lengths") as excinfo:
         paired_ratio(baseline, candidate)
     assert f"{len(baseline)} vs {len(candidate)}" in str(excinfo.value)
+
+
+@pytest.mark.parametrize(("baseline", "candidate"), [([], []), ([1.0, 0.0], [1.0, 2.0])])
+def test_paired_ratio_needs_positive_values(baseline: list[float], candidate: list[float]) -> None:
+    with pytest.raises(ValueError, match="needs positive values"):
+        paired_ratio(baseline, candidate)
 
 
 def test_unpaired_ratio_is_the_ratio_of_medians() -> None:
@@ -76,7 +93,7 @@ def test_unpaired_ratio_allows_unequal_lengths() -> None:
 def test_unpaired_ratio_needs_values_on_each_side(
     baseline: list[float], candidate: list[float]
 ) -> None:
-    with pytest.raises(ValueError, match="at least one value"):
+    with pytest.raises(ValueError, match="needs positive values"):
         unpaired_ratio(baseline, candidate)
 
 
@@ -96,3 +113,81 @@ def test_coefficient_of_variation_is_zero_without_spread(values: list[float]) ->
     result = coefficient_of_variation(values)
     assert result == 0.0
     assert not math.isnan(result)
+
+
+# -- intervals and decisions -------------------------------------------------------------
+
+POLICY = DecisionPolicy(tail_probability=0.005, noise_floor=0.01, seed=0)
+
+
+def _lognormal(median: float, sigma: float, size: int, seed: int) -> np.ndarray:
+    return median * np.random.default_rng(seed).lognormal(0.0, sigma, size)
+
+
+def test_paired_interval_covers_a_known_ratio_and_excludes_nearby_budgets() -> None:
+    baseline = _lognormal(100.0, 0.2, 200, seed=1)
+    noise = _lognormal(1.0, 0.05, 200, seed=2)
+    interval = paired_ratio_interval(baseline, baseline * 1.25 * noise, POLICY)
+    assert interval.low < 1.25 < interval.high
+    assert interval.low > 1.10 and interval.high < 1.40
+    assert interval.samples == 200 and interval.confidence == pytest.approx(0.99)
+
+
+def test_pairing_cancels_shared_noise_that_unpaired_intervals_keep() -> None:
+    baseline = _lognormal(100.0, 0.3, 100, seed=3)  # large drift shared by both runs of a pair
+    candidate = baseline * 1.2
+    paired = paired_ratio_interval(baseline, candidate, POLICY)
+    unpaired = unpaired_ratio_interval(baseline, candidate, POLICY)
+    assert paired.low == pytest.approx(1.2) and paired.high == pytest.approx(1.2)
+    assert unpaired.high - unpaired.low > 0.1
+
+
+def test_intervals_are_reproducible_for_a_seed() -> None:
+    baseline, candidate = _lognormal(10, 0.2, 50, 4), _lognormal(11, 0.2, 50, 5)
+    first = unpaired_ratio_interval(baseline, candidate, POLICY)
+    assert unpaired_ratio_interval(baseline, candidate, POLICY) == first
+    other_seed = DecisionPolicy(tail_probability=0.005, seed=9)
+    assert unpaired_ratio_interval(baseline, candidate, other_seed) != first
+
+
+def test_percentile_interval_brackets_the_percentile() -> None:
+    values = np.arange(1.0, 1001.0)
+    interval = percentile_interval(values, 95.0, POLICY)
+    assert interval.estimate == pytest.approx(950.05)
+    assert interval.low < 950.05 < interval.high
+    assert 900 < interval.low and interval.high < 1000
+
+
+def test_interval_of_constant_samples_is_a_point() -> None:
+    interval = percentile_interval([5.0] * 10, 95.0, POLICY)
+    assert (interval.low, interval.estimate, interval.high) == (5.0, 5.0, 5.0)
+
+
+@pytest.mark.parametrize(
+    ("low", "estimate", "high", "decision"),
+    [
+        (0.95, 1.00, 1.05, Decision.PASS),  # wholly within 1.10
+        (1.12, 1.20, 1.30, Decision.FAIL),  # wholly beyond
+        (1.00, 1.08, 1.20, Decision.INCONCLUSIVE),  # straddles, wide
+        (1.095, 1.098, 1.104, Decision.PASS),  # straddles, narrower than the noise floor
+        (1.097, 1.102, 1.106, Decision.FAIL),
+        (1.00, 1.05, 1.10, Decision.PASS),  # at the budget is within it
+    ],
+)
+def test_decide(low: float, estimate: float, high: float, decision: Decision) -> None:
+    interval = Interval(estimate, low, high, 0.99, 30)
+    assert decide(interval, budget=1.10, noise_floor=0.01) is decision
+
+
+def test_session_policy_splits_the_rate_over_decisions_and_looks() -> None:
+    policy = session_policy(0.05, decisions=5, looks=4, noise_floor=0.01, seed=0)
+    assert policy.tail_probability == pytest.approx(0.0025)
+    assert policy.confidence == pytest.approx(0.995)
+    assert policy.resamples >= 20 / 0.0025
+
+
+@pytest.mark.parametrize(
+    ("first", "cap", "looks"), [(30, 320, 5), (40, 320, 4), (320, 320, 1), (500, 320, 1)]
+)
+def test_looks_until_cap(first: int, cap: int, looks: int) -> None:
+    assert looks_until_cap(first, cap) == looks
