@@ -5,14 +5,25 @@ from __future__ import annotations
 import difflib
 import math
 import numbers
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
+import numpy as np
+
 from pytest_llmperf.errors import BudgetError
-from pytest_llmperf.results import GenerationResult
-from pytest_llmperf.stats import paired_ratio, unpaired_ratio
+from pytest_llmperf.results import GenerationResult, Run
+from pytest_llmperf.stats import (
+    Decision,
+    DecisionPolicy,
+    Interval,
+    coefficient_of_variation,
+    decide,
+    paired_ratio_interval,
+    percentile_interval,
+    unpaired_ratio_interval,
+)
 
 SPEED_REMEDY = (
     "the candidate is slower per token while its answers are no longer: quantize it "
@@ -49,6 +60,13 @@ class LimitSpec:
         return self.metric in ("latency", "ttft", "memory")
 
     @property
+    def is_statistical(self) -> bool:
+        """Judged on an interval from noisy samples, not on a single exact figure."""
+        if self.metric == "memory":
+            return self.kind is Kind.RATIO
+        return self.metric in ("latency", "ttft")
+
+    @property
     def needs_baseline(self) -> bool:
         return self.kind in (Kind.RATIO, Kind.DROP)
 
@@ -82,6 +100,28 @@ class Limit:
     def describe(self) -> str:
         comparison = ">=" if self.spec.kind is Kind.FLOOR else "<="
         return f"{comparison} {_format(self.value, self.spec.unit)}"
+
+
+MODES = ("natural", "fixed_length")
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What an assert_within_budget marker asks: its limits, and the mode if it sets one."""
+
+    limits: list[Limit]
+    mode: str | None = None
+
+
+def parse_budget(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Budget:
+    """The marker's limits plus its optional `mode=` ('natural' or 'fixed_length')."""
+    limits = dict(kwargs)
+    mode = limits.pop("mode", None)
+    if mode is not None and mode not in MODES:
+        raise BudgetError(
+            f"mode={mode!r} in assert_within_budget is not a mode. Valid modes: {', '.join(MODES)}."
+        )
+    return Budget(parse_limits(args, limits), mode)
 
 
 def parse_limits(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> list[Limit]:
@@ -127,6 +167,7 @@ class Outcome(Enum):
     PASS = "pass"
     FAIL = "FAIL"
     NOT_COMPARED = "not compared"
+    INCONCLUSIVE = "inconclusive"  # only until more pairs or the rule at the cap settle it
 
 
 @dataclass(frozen=True)
@@ -138,6 +179,9 @@ class Verdict:
     observed: float | None = None  # what was held against the budget
     note: str = ""
     remedy: str = ""
+    interval: Interval | None = None
+    noise: tuple[float | None, float | None] = (None, None)  # CV of baseline, candidate
+    decided_by: str = ""
 
     @property
     def failed(self) -> bool:
@@ -158,10 +202,32 @@ class Comparison:
     timings_note: str = ""
     timing_mismatch_fails: bool = False
     no_baseline_hint: str = ""
+    policy: DecisionPolicy = field(default_factory=DecisionPolicy)
+    mode: str = "natural"
 
 
 def judge(limits: list[Limit], comparison: Comparison) -> list[Verdict]:
     return [_judge_one(limit, comparison) for limit in limits]
+
+
+def settle(verdict: Verdict, rule: str, why: str) -> Verdict:
+    """Turn an inconclusive verdict into pass or fail by the rule at the cap."""
+    if verdict.outcome is not Outcome.INCONCLUSIVE:
+        return verdict
+    if rule == "estimate":
+        assert verdict.observed is not None
+        fails = _beyond(verdict.limit, verdict.observed)
+        rule_text = "the point estimate decides"
+    else:
+        fails = rule == "fail"
+        rule_text = f"--llm-inconclusive={rule}"
+    outcome = Outcome.FAIL if fails else Outcome.PASS
+    return replace(
+        verdict,
+        outcome=outcome,
+        decided_by=f"inconclusive at the cap ({why}); {rule_text}",
+        remedy=verdict.remedy if fails else "",
+    )
 
 
 def _judge_one(limit: Limit, comparison: Comparison) -> Verdict:
@@ -173,21 +239,34 @@ def _judge_one(limit: Limit, comparison: Comparison) -> Verdict:
             note="no prices configured: set price_input_per_1m and price_output_per_1m in "
             "[tool.llmperf] (US dollars per 1M tokens)",
         )
-    candidate = _figure(spec.metric, comparison.candidate, comparison.latency_percentile, spec.kind)
+    if spec.metric in ("output_tokens", "cost") and comparison.mode == "fixed_length":
+        return Verdict(
+            limit,
+            Outcome.NOT_COMPARED,
+            note="fixed_length mode makes every answer max_new_tokens long; token and cost "
+            "limits need natural mode",
+        )
+    candidate = _figure(spec, comparison.candidate, comparison.latency_percentile)
     if candidate is None:
         return Verdict(limit, Outcome.FAIL, note=_unmeasured_note(spec.metric))
+    statistical = spec.is_statistical and _has_samples(spec, comparison)
     if not spec.needs_baseline:
-        return _verdict(limit, None, candidate, candidate, comparison)
+        if statistical:
+            return _statistical_sla(limit, candidate, comparison)
+        return _exact(limit, None, candidate, candidate, comparison)
     if comparison.baseline is None:
         return Verdict(limit, Outcome.FAIL, candidate=candidate, note=comparison.no_baseline_hint)
     if spec.is_timing and not comparison.timings_comparable:
         outcome = Outcome.FAIL if comparison.timing_mismatch_fails else Outcome.NOT_COMPARED
         return Verdict(limit, outcome, candidate=candidate, note=comparison.timings_note)
-    baseline = _figure(spec.metric, comparison.baseline, comparison.latency_percentile, spec.kind)
+    baseline = _figure(spec, comparison.baseline, comparison.latency_percentile)
     if baseline is None:
         return Verdict(limit, Outcome.FAIL, candidate=candidate, note=_unmeasured_note(spec.metric))
-    observed = _relative(spec, comparison, baseline, candidate)
-    if observed is None:
+    if statistical:
+        return _statistical_ratio(limit, baseline, candidate, comparison)
+    if spec.kind is Kind.DROP:
+        return _exact(limit, baseline, candidate, baseline - candidate, comparison)
+    if baseline <= 0:
         return Verdict(
             limit,
             Outcome.FAIL,
@@ -195,72 +274,153 @@ def _judge_one(limit: Limit, comparison: Comparison) -> Verdict:
             candidate,
             note=f"the baseline's {spec.metric} is 0: no ratio can be taken",
         )
-    return _verdict(limit, baseline, candidate, observed, comparison)
+    return _exact(limit, baseline, candidate, candidate / baseline, comparison)
 
 
-def _verdict(
+def _beyond(limit: Limit, observed: float) -> bool:
+    # A value at the budget is within it, also when float arithmetic lands a hair beyond.
+    if math.isclose(observed, limit.value, rel_tol=1e-9, abs_tol=1e-12):
+        return False
+    return observed < limit.value if limit.spec.kind is Kind.FLOOR else observed > limit.value
+
+
+def _exact(
     limit: Limit, baseline: float | None, candidate: float, observed: float, comparison: Comparison
 ) -> Verdict:
-    # A value at the budget is within it, also when float arithmetic lands a hair beyond.
-    at_budget = math.isclose(observed, limit.value, rel_tol=1e-9, abs_tol=1e-12)
-    beyond = observed < limit.value if limit.spec.kind is Kind.FLOOR else observed > limit.value
-    within = at_budget or not beyond
-    if within:
-        return Verdict(limit, Outcome.PASS, baseline, candidate, observed)
-    return Verdict(
-        limit,
-        Outcome.FAIL,
-        baseline,
-        candidate,
-        observed,
-        remedy=remedy_for(limit.spec, comparison),
+    """Deterministic figures (tokens, cost, accuracy, peak memory): compared as they are."""
+    note = _capped_note(limit.spec, comparison)
+    if not _beyond(limit, observed):
+        return Verdict(limit, Outcome.PASS, baseline, candidate, observed, note=note)
+    remedy = remedy_for(limit.spec, comparison)
+    return Verdict(limit, Outcome.FAIL, baseline, candidate, observed, note=note, remedy=remedy)
+
+
+_OUTCOMES = {
+    Decision.PASS: Outcome.PASS,
+    Decision.FAIL: Outcome.FAIL,
+    Decision.INCONCLUSIVE: Outcome.INCONCLUSIVE,
+}
+
+
+def _statistical_sla(limit: Limit, candidate: float, comparison: Comparison) -> Verdict:
+    values = _samples(limit.spec.metric, comparison.candidate.runs)
+    interval = percentile_interval(values, comparison.latency_percentile, comparison.policy)
+    decision = decide(interval, limit.value, comparison.policy.noise_floor)
+    return _interval_verdict(limit, limit.value, None, candidate, interval, decision, comparison)
+
+
+def _statistical_ratio(
+    limit: Limit, baseline: float, candidate: float, comparison: Comparison
+) -> Verdict:
+    assert comparison.baseline is not None
+    base_runs, cand_runs = comparison.baseline.runs, comparison.candidate.runs
+    metric = limit.spec.metric
+    if comparison.paired:
+        pairs = [
+            (b, c)
+            for b, c in zip(_values(metric, base_runs), _values(metric, cand_runs), strict=True)
+            if b is not None and c is not None
+        ]
+        base = [b for b, _ in pairs]
+        cand = [c for _, c in pairs]
+        interval = paired_ratio_interval(base, cand, comparison.policy)
+    else:
+        base, cand = _samples(metric, base_runs), _samples(metric, cand_runs)
+        interval = unpaired_ratio_interval(base, cand, comparison.policy)
+    # A change smaller than the noise floor does not count, however tight the budget.
+    budget = max(limit.value, 1 + comparison.policy.noise_floor)
+    decision = decide(interval, budget, comparison.policy.noise_floor)
+    return _interval_verdict(
+        limit, budget, baseline, candidate, interval, decision, comparison, base, cand
     )
 
 
-def _relative(
-    spec: LimitSpec, comparison: Comparison, baseline: float, candidate: float
-) -> float | None:
-    if spec.kind is Kind.DROP:
-        return baseline - candidate
-    samples = _timing_samples(spec.metric, comparison)
-    if samples is not None:
-        base, cand = samples
-        return paired_ratio(base, cand) if comparison.paired else unpaired_ratio(base, cand)
-    return candidate / baseline if baseline > 0 else None
-
-
-def _timing_samples(metric: str, comparison: Comparison) -> tuple[list[float], list[float]] | None:
-    """Per-run samples of latency or TTFT for both models, aligned when paired."""
-    assert comparison.baseline is not None
-    pick: Callable[[Any], float | None]
-    if metric == "latency":
-        pick = lambda run: run.latency_ms  # noqa: E731
-    elif metric == "ttft":
-        pick = lambda run: run.ttft_ms  # noqa: E731
+def _interval_verdict(
+    limit: Limit,
+    budget: float,
+    baseline: float | None,
+    candidate: float,
+    interval: Interval,
+    decision: Decision,
+    comparison: Comparison,
+    base_samples: list[float] | None = None,
+    cand_samples: list[float] | None = None,
+) -> Verdict:
+    if cand_samples is None:
+        cand_samples = _samples(limit.spec.metric, comparison.candidate.runs)
+    noise = (
+        None if base_samples is None else coefficient_of_variation(base_samples),
+        coefficient_of_variation(cand_samples),
+    )
+    if decision is Decision.INCONCLUSIVE:
+        decided_by = ""
+    elif interval.high <= budget or interval.low > budget:
+        decided_by = "the interval"
     else:
-        return None
-    base = [pick(run) for run in comparison.baseline.runs]
-    cand = [pick(run) for run in comparison.candidate.runs]
-    if comparison.paired:
-        pairs = [
-            (b, c) for b, c in zip(base, cand, strict=False) if b is not None and c is not None
-        ]
-        return [b for b, _ in pairs], [c for _, c in pairs]
-    return [b for b in base if b is not None], [c for c in cand if c is not None]
+        decided_by = "the point estimate: the interval is narrower than the noise floor"
+    return Verdict(
+        limit,
+        _OUTCOMES[decision],
+        baseline,
+        candidate,
+        interval.estimate,
+        remedy=remedy_for(limit.spec, comparison) if decision is Decision.FAIL else "",
+        interval=interval,
+        noise=noise,
+        decided_by=decided_by,
+    )
 
 
-def _figure(metric: str, result: GenerationResult, percentile: float, kind: Kind) -> float | None:
-    """The figure a limit is about: the SLA statistic for absolute timing limits, else medians."""
+def _has_samples(spec: LimitSpec, comparison: Comparison) -> bool:
+    """Per-run memory may be missing (older results): the peak is then compared as it is."""
+    if spec.metric != "memory":
+        return True
+    results = [comparison.candidate, comparison.baseline]
+    return all(result is None or result.memories_mb.size for result in results)
+
+
+def _values(metric: str, runs: list[Run]) -> list[float | None]:
     if metric == "latency":
-        return result.latency_at(percentile) if kind is Kind.ABSOLUTE else result.latency_ms
+        return [run.latency_ms for run in runs]
     if metric == "ttft":
-        return result.ttft_at(percentile) if kind is Kind.ABSOLUTE else result.ttft_ms
+        return [run.ttft_ms for run in runs]
+    return [run.peak_memory_mb for run in runs]
+
+
+def _samples(metric: str, runs: list[Run]) -> list[float]:
+    return [value for value in _values(metric, runs) if value is not None]
+
+
+def _figure(spec: LimitSpec, result: GenerationResult, percentile: float) -> float | None:
+    """The figure a limit is about: the SLA statistic for absolute timing limits, else medians."""
+    if spec.metric == "latency":
+        return result.latency_at(percentile) if spec.kind is Kind.ABSOLUTE else result.latency_ms
+    if spec.metric == "ttft":
+        return result.ttft_at(percentile) if spec.kind is Kind.ABSOLUTE else result.ttft_ms
+    if spec.metric == "memory" and spec.kind is Kind.RATIO and result.memories_mb.size:
+        return float(np.median(result.memories_mb))
     return {
         "output_tokens": lambda: result.output_tokens,
         "cost": lambda: result.cost_usd,
         "memory": lambda: result.peak_memory_mb,
         "accuracy": lambda: result.accuracy,
-    }[metric]()
+    }[spec.metric]()
+
+
+def _capped_note(spec: LimitSpec, comparison: Comparison) -> str:
+    """Say so when answers were cut at max_new_tokens: a capped output hides verbosity."""
+    if spec.metric not in ("output_tokens", "cost"):
+        return ""
+    shares = [("candidate", comparison.candidate.max_new_tokens_hit_rate)]
+    if comparison.baseline is not None:
+        shares.append(("baseline", comparison.baseline.max_new_tokens_hit_rate))
+    if not any(share > 0 for _, share in shares):
+        return ""
+    told = ", ".join(f"{name} in {share:.0%}" for name, share in shares)
+    return (
+        f"answers reached max_new_tokens ({told} of runs): a capped answer hides how long "
+        "it would have been; raise max_new_tokens to see"
+    )
 
 
 def _unmeasured_note(metric: str) -> str:

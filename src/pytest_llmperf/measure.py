@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pytest_llmperf.backends.base import Backend, Completion
@@ -71,21 +71,20 @@ class _Recorder:
         self.workload = workload
         self.input_tokens = backend.input_token_counts(workload.prompts, workload.max_new_tokens)
         self.completions: list[list[Completion]] = [[] for _ in workload.prompts]
-        self.peak_increase_mb = 0.0
+        self._tracker = backend.memory_tracker()
 
     def warm_up(self, runs: int, seed: int) -> None:
         for _ in range(runs):
             self.backend.complete(self.workload.prompts[0], self.workload.generation, seed)
 
-    def measure(self, prompt_index: int, seed: int, track_memory: bool) -> None:
-        tracker = self.backend.memory_tracker() if track_memory else None
-        if tracker is not None:
-            tracker.start()
+    def measure(self, prompt_index: int, seed: int) -> None:
+        """One timed run; its memory high-water mark is read outside the timed region."""
+        self._tracker.start()
         prompt = self.workload.prompts[prompt_index]
         completion = self.backend.complete(prompt, self.workload.generation, seed)
-        if tracker is not None:
-            self.peak_increase_mb = max(self.peak_increase_mb, tracker.peak_increase_mb())
-        self.completions[prompt_index].append(completion)
+        peak = self.backend.weights_mb + self._tracker.peak_increase_mb()
+        run = replace(completion.run, peak_memory_mb=peak)
+        self.completions[prompt_index].append(replace(completion, run=run))
 
     def result(self, protocol: Protocol) -> GenerationResult:
         samples = tuple(
@@ -98,9 +97,10 @@ class _Recorder:
             )
             for index, completions in enumerate(self.completions)
         )
+        peaks = [c.run.peak_memory_mb or 0.0 for runs in self.completions for c in runs]
         return GenerationResult(
             samples=samples,
-            peak_memory_mb=self.backend.weights_mb + self.peak_increase_mb,
+            peak_memory_mb=max(peaks),
             pricing=protocol.pricing,
             latency_percentile=protocol.latency_percentile,
         )
@@ -117,12 +117,12 @@ def _run_seed(protocol: Protocol, repeat: int, prompt_index: int) -> int:
 
 
 def measure(backend: Backend, workload: Workload, protocol: Protocol) -> GenerationResult:
-    """Warm up, then run every prompt `repeats` times; memory is tracked on the first repeat."""
+    """Warm up, then run every prompt `repeats` times."""
     recorder = _Recorder(backend, workload)
     recorder.warm_up(protocol.warmup, protocol.seed)
     for repeat in range(protocol.repeats):
         for index in range(len(workload.prompts)):
-            recorder.measure(index, _run_seed(protocol, repeat, index), track_memory=repeat == 0)
+            recorder.measure(index, _run_seed(protocol, repeat, index))
     return recorder.result(protocol)
 
 
@@ -143,5 +143,5 @@ def measure_paired(
             order = recorders if coin.random() < 0.5 else recorders[::-1]
             seed = _run_seed(protocol, repeat, index)
             for recorder in order:
-                recorder.measure(index, seed, track_memory=repeat == 0)
+                recorder.measure(index, seed)
     return recorders[0].result(protocol), recorders[1].result(protocol)

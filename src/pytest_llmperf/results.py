@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -16,6 +16,7 @@ class Run:
     ttft_ms: float | None
     output_tokens: int
     hit_max_new_tokens: bool
+    peak_memory_mb: float | None = None  # weights + the call's high-water mark above its start
 
     @property
     def tpot_ms(self) -> float | None:
@@ -85,6 +86,18 @@ class GenerationResult:
             latency_percentile=results[0].latency_percentile,
         )
 
+    def extended(self, more: GenerationResult) -> GenerationResult:
+        """This result with the runs of a later measurement of the same prompts appended."""
+        if len(more.samples) != len(self.samples):
+            raise ValueError("extended needs a result for the same prompts")
+        samples = tuple(
+            replace(sample, runs=sample.runs + extra.runs, text=extra.text, correct=extra.correct)
+            for sample, extra in zip(self.samples, more.samples, strict=True)
+        )
+        return replace(
+            self, samples=samples, peak_memory_mb=max(self.peak_memory_mb, more.peak_memory_mb)
+        )
+
     @property
     def runs(self) -> list[Run]:
         return [run for sample in self.samples for run in sample.runs]
@@ -92,6 +105,12 @@ class GenerationResult:
     @property
     def latencies_ms(self) -> np.ndarray:
         return np.array([run.latency_ms for run in self.runs], dtype=float)
+
+    @property
+    def memories_mb(self) -> np.ndarray:
+        return np.array(
+            [r.peak_memory_mb for r in self.runs if r.peak_memory_mb is not None], dtype=float
+        )
 
     @property
     def ttfts_ms(self) -> np.ndarray:

@@ -75,25 +75,32 @@ def _result_to_json(result: GenerationResult) -> dict[str, Any]:
                 "hit_max_new_tokens": [run.hit_max_new_tokens for run in sample.runs],
                 "latency_ms": [_round(run.latency_ms) for run in sample.runs],
                 "ttft_ms": [_round(run.ttft_ms) for run in sample.runs],
+                "peak_memory_mb": [_round(run.peak_memory_mb) for run in sample.runs],
             }
             for sample in result.samples
         ],
     }
 
 
+def _float_or_none(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
 def _result_from_json(data: Mapping[str, Any]) -> GenerationResult:
     samples = []
     for item in data["samples"]:
+        latencies = item["latency_ms"]
         columns = zip(
-            item["latency_ms"],
+            latencies,
             item["ttft_ms"],
             item["output_tokens"],
             item["hit_max_new_tokens"],
+            item.get("peak_memory_mb", [None] * len(latencies)),
             strict=True,
         )
         runs = tuple(
-            Run(float(lat), None if ttft is None else float(ttft), int(out), bool(hit))
-            for lat, ttft, out, hit in columns
+            Run(float(lat), _float_or_none(ttft), int(out), bool(hit), _float_or_none(memory))
+            for lat, ttft, out, hit, memory in columns
         )
         if not runs:
             raise ValueError("a sample with no runs")

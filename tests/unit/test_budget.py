@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,14 +19,17 @@ from pytest_llmperf.budget import (
     Comparison,
     Limit,
     Outcome,
+    Verdict,
     format_figure,
     judge,
+    parse_budget,
     parse_limits,
+    settle,
     valid_limit_names,
 )
 from pytest_llmperf.errors import BudgetError
 from pytest_llmperf.results import GenerationResult, Pricing, PromptSample, Run
-from pytest_llmperf.stats import paired_ratio, unpaired_ratio
+from pytest_llmperf.stats import DecisionPolicy, paired_ratio, unpaired_ratio
 
 PRICING = Pricing(input_per_1m=1.0, output_per_1m=2.0)
 NO_BASELINE_HINT = "record one with --llm-baseline=MODEL --llm-update"
@@ -64,6 +68,11 @@ def compare(
 def verdict_of(comparison: Comparison, **limits: float):
     (verdict,) = judge(parse_limits((), limits), comparison)
     return verdict
+
+
+def settled_verdict_of(comparison: Comparison, **limits: float):
+    """The verdict once the rule at the cap has settled it (few synthetic samples)."""
+    return settle(verdict_of(comparison, **limits), "estimate", "synthetic samples")
 
 
 # --- parse_limits ----------------------------------------------------------------------------
@@ -258,7 +267,7 @@ PAIR_CAND = [330.0, 110.0, 220.0]
 
 def test_paired_latency_ratio_is_the_paired_estimate() -> None:
     comparison = compare(make_result(PAIR_CAND), make_result(PAIR_BASE), paired=True)
-    verdict = verdict_of(comparison, latency_ratio=1.0)
+    verdict = settled_verdict_of(comparison, latency_ratio=1.0)
     assert verdict.observed == pytest.approx(paired_ratio(PAIR_BASE, PAIR_CAND))
     assert verdict.observed == pytest.approx(220 / 300)
     assert verdict.outcome is Outcome.PASS
@@ -266,7 +275,7 @@ def test_paired_latency_ratio_is_the_paired_estimate() -> None:
 
 def test_unpaired_latency_ratio_is_the_ratio_of_medians() -> None:
     comparison = compare(make_result(PAIR_CAND), make_result(PAIR_BASE), paired=False)
-    verdict = verdict_of(comparison, latency_ratio=1.0)
+    verdict = settled_verdict_of(comparison, latency_ratio=1.0)
     assert verdict.observed == pytest.approx(unpaired_ratio(PAIR_BASE, PAIR_CAND))
     assert verdict.observed == pytest.approx(1.1)
     assert verdict.outcome is Outcome.FAIL
@@ -290,7 +299,7 @@ def test_absolute_latency_uses_the_configured_percentile(
     percentile: float, outcome: Outcome
 ) -> None:
     comparison = compare(make_result(SKEWED), latency_percentile=percentile)
-    verdict = verdict_of(comparison, latency_ms=100)
+    verdict = settled_verdict_of(comparison, latency_ms=100)
     assert verdict.outcome is outcome
     assert verdict.observed == pytest.approx(float(np.percentile(SKEWED, percentile)))
     assert verdict.baseline is None
@@ -299,7 +308,7 @@ def test_absolute_latency_uses_the_configured_percentile(
 def test_absolute_ttft_uses_the_configured_percentile() -> None:
     ttfts = [5.0] * 19 + [500.0]
     comparison = compare(make_result(SKEWED, ttfts=ttfts), latency_percentile=95.0)
-    verdict = verdict_of(comparison, ttft_ms=20)
+    verdict = settled_verdict_of(comparison, ttft_ms=20)
     assert verdict.observed == pytest.approx(float(np.percentile(ttfts, 95.0)))
     assert verdict.outcome is Outcome.FAIL
 
@@ -460,3 +469,115 @@ def test_accuracy_drop_exactly_at_the_budget_passes() -> None:
 
 def test_limit_objects_are_comparable() -> None:
     assert parse_limits((), {"latency_ratio": 1.2}) == [Limit(LIMIT_SPECS["latency_ratio"], 1.2)]
+
+
+# --- statistical verdicts -------------------------------------------------------------------
+
+
+def _noisy(median: float, count: int, seed: int) -> list[float]:
+    return list(median * np.random.default_rng(seed).lognormal(0.0, 0.1, count))
+
+
+POLICY = DecisionPolicy(tail_probability=0.005, noise_floor=0.01, seed=0)
+
+
+def test_clearly_slower_candidate_fails_by_the_interval() -> None:
+    base = _noisy(100.0, 60, seed=1)
+    cand = [value * 1.5 for value in _noisy(100.0, 60, seed=2)]
+    comparison = compare(make_result(cand), make_result(base), policy=POLICY)
+    verdict = verdict_of(comparison, latency_ratio=1.2)
+    assert verdict.outcome is Outcome.FAIL
+    assert verdict.decided_by == "the interval"
+    assert verdict.interval is not None and verdict.interval.low > 1.2
+    assert verdict.interval.samples == 60
+    assert verdict.noise[0] == pytest.approx(0.1, abs=0.04)
+    assert verdict.remedy == SPEED_REMEDY
+
+
+def test_equal_models_pass_by_the_interval() -> None:
+    base, cand = _noisy(100.0, 60, seed=3), _noisy(100.0, 60, seed=4)
+    comparison = compare(make_result(cand), make_result(base), policy=POLICY)
+    verdict = verdict_of(comparison, latency_ratio=1.2)
+    assert verdict.outcome is Outcome.PASS and verdict.interval.high <= 1.2
+
+
+def test_a_ratio_near_its_budget_with_few_samples_is_inconclusive() -> None:
+    base, cand = _noisy(100.0, 6, seed=5), [v * 1.2 for v in _noisy(100.0, 6, seed=6)]
+    comparison = compare(make_result(cand), make_result(base), policy=POLICY)
+    verdict = verdict_of(comparison, latency_ratio=1.2)
+    assert verdict.outcome is Outcome.INCONCLUSIVE and verdict.remedy == ""
+
+
+def test_noise_floor_keeps_a_tight_budget_from_failing_on_no_change() -> None:
+    same = _noisy(100.0, 40, seed=7)
+    comparison = compare(make_result([v * 1.005 for v in same]), make_result(same), paired=True)
+    verdict = verdict_of(comparison, latency_ratio=1.0)
+    assert verdict.observed == pytest.approx(1.005)
+    assert verdict.outcome is Outcome.PASS
+
+
+@pytest.mark.parametrize(
+    ("rule", "estimate", "outcome"),
+    [
+        ("estimate", 1.15, Outcome.FAIL),
+        ("estimate", 1.05, Outcome.PASS),
+        ("pass", 1.15, Outcome.PASS),
+        ("fail", 1.05, Outcome.FAIL),
+    ],
+)
+def test_settle_applies_the_rule_at_the_cap(rule: str, estimate: float, outcome: Outcome) -> None:
+    limit = parse_limits((), {"latency_ratio": 1.1})[0]
+    inconclusive = Verdict(limit, Outcome.INCONCLUSIVE, 10.0, 11.0, estimate, remedy="speed")
+    settled = settle(inconclusive, rule, "320 pairs")
+    assert settled.outcome is outcome
+    assert settled.decided_by.startswith("inconclusive at the cap (320 pairs)")
+    assert (settled.remedy != "") is (outcome is Outcome.FAIL)
+
+
+def test_settle_leaves_decided_verdicts_alone() -> None:
+    limit = parse_limits((), {"latency_ratio": 1.1})[0]
+    decided = Verdict(limit, Outcome.PASS, 10.0, 10.0, 1.0)
+    assert settle(decided, "fail", "cap") is decided
+
+
+def test_fixed_length_mode_does_not_compare_tokens_or_cost() -> None:
+    comparison = compare(make_result(tokens=48), make_result(tokens=10), mode="fixed_length")
+    for limits in ({"tokens_ratio": 1.1}, {"cost_ratio": 1.1}, {"output_tokens": 20}):
+        verdict = verdict_of(comparison, **limits)
+        assert verdict.outcome is Outcome.NOT_COMPARED
+        assert "fixed_length mode" in verdict.note
+
+
+def test_token_verdicts_say_when_answers_hit_max_new_tokens() -> None:
+    capped = make_result(tokens=48)
+    capped = GenerationResult(
+        tuple(
+            PromptSample(
+                s.prompt_index,
+                s.input_tokens,
+                s.text,
+                tuple(Run(r.latency_ms, r.ttft_ms, r.output_tokens, True) for r in s.runs),
+            )
+            for s in capped.samples
+        ),
+        capped.peak_memory_mb,
+        PRICING,
+    )
+    verdict = verdict_of(compare(capped, make_result(tokens=10)), tokens_ratio=10)
+    assert verdict.outcome is Outcome.PASS
+    assert "candidate in 100%, baseline in 0% of runs" in verdict.note
+
+
+def test_parse_budget_takes_a_mode_beside_the_limits() -> None:
+    budget = parse_budget((), {"latency_ratio": 1.2, "mode": "fixed_length"})
+    assert budget.mode == "fixed_length" and [limit.name for limit in budget.limits] == [
+        "latency_ratio"
+    ]
+    assert parse_budget((), {"latency_ratio": 1.2}).mode is None
+    with pytest.raises(
+        BudgetError,
+        match=re.escape(
+            "mode='fast' in assert_within_budget is not a mode. Valid modes: natural, fixed_length"
+        ),
+    ):
+        parse_budget((), {"latency_ratio": 1.2, "mode": "fast"})

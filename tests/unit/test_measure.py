@@ -17,16 +17,21 @@ GENERATION = {"max_new_tokens": 8, "do_sample": False}
 
 
 class FakeTracker(PeakMemoryTracker):
-    def __init__(self, increase_mb: float) -> None:
-        self.increase_mb = increase_mb
-        self.started = False
+    """Reports the given increases in turn, one per start()/peak_increase_mb() pair."""
+
+    def __init__(self, increases_mb: Sequence[float]) -> None:
+        self.increases_mb = list(increases_mb)
+        self.starts = 0
+        self.reads = 0
 
     def start(self) -> None:
-        self.started = True
+        assert self.starts == self.reads, "start() twice without a read"
+        self.starts += 1
 
     def peak_increase_mb(self) -> float:
-        assert self.started, "peak read before start()"
-        return self.increase_mb
+        assert self.starts == self.reads + 1, "peak read before start()"
+        self.reads += 1
+        return self.increases_mb[(self.reads - 1) % len(self.increases_mb)]
 
 
 class FakeBackend(Backend):
@@ -79,9 +84,7 @@ class FakeBackend(Backend):
         return Completion(text, len(prompt.split()), Run(latency, latency / 2, 4, False))
 
     def memory_tracker(self) -> PeakMemoryTracker:
-        tracker = FakeTracker(
-            self.memory_increases[len(self.trackers) % len(self.memory_increases)]
-        )
+        tracker = FakeTracker(self.memory_increases)
         self.trackers.append(tracker)
         return tracker
 
@@ -180,9 +183,11 @@ def test_input_tokens_text_and_memory() -> None:
     assert backend.token_count_calls == [(PROMPTS, 8)]
     assert [sample.input_tokens for sample in result.samples] == [1, 2, 3]
     assert result.texts == [f"base says {prompt}" for prompt in PROMPTS]
-    # memory is tracked on the first repeat only: one tracker per prompt
-    assert len(backend.trackers) == len(PROMPTS)
-    assert all(tracker.started for tracker in backend.trackers)
+    # memory is tracked around every measured run (not the warm-up), outside its timing
+    (tracker,) = backend.trackers
+    assert tracker.starts == tracker.reads == 3 * len(PROMPTS)
+    assert [run.peak_memory_mb for run in result.samples[0].runs] == [203.0, 203.0, 203.0]
+    assert [run.peak_memory_mb for run in result.samples[1].runs] == [209.0, 209.0, 209.0]
     assert result.peak_memory_mb == 200.0 + 9.0
 
 
