@@ -16,12 +16,19 @@ class LlmModel:
     """A loaded model as a test sees it: `generate` measures and records each call."""
 
     def __init__(
-        self, session: LlmPerfSession, nodeid: str, role: str, *, pair_with_baseline: bool
+        self,
+        session: LlmPerfSession,
+        nodeid: str,
+        role: str,
+        *,
+        pair_with_baseline: bool,
+        mode: str | None = None,
     ) -> None:
         self._session = session
         self._nodeid = nodeid
         self._role = role
         self._pair_with_baseline = pair_with_baseline
+        self._mode = mode
 
     @property
     def name(self) -> str:
@@ -51,6 +58,7 @@ class LlmModel:
                 expected,
                 generate_kwargs,
                 pair_with_baseline=self._pair_with_baseline,
+                mode=self._mode,
             )
         except LlmPerfError as error:
             pytest.fail(str(error), pytrace=False)

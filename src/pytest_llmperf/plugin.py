@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from pytest_llmperf.budget import Limit, Outcome, parse_limits, valid_limit_names
+from pytest_llmperf.budget import Budget, Outcome, parse_budget, valid_limit_names
 from pytest_llmperf.config import CONFIG_KEYS, build_settings, cli_flag, read_pyproject_table
 from pytest_llmperf.errors import LlmPerfError
 from pytest_llmperf.handles import LlmModel
@@ -22,7 +22,7 @@ class LlmPerfHardwareWarning(pytest.PytestWarning):
 
 
 SESSION_KEY = pytest.StashKey[LlmPerfSession]()
-LIMITS_KEY = pytest.StashKey[list[Limit]]()
+BUDGET_KEY = pytest.StashKey[Budget]()
 MARKER = "assert_within_budget"
 _FLAGS = ("update", "trust_remote_code")
 _HELP = {
@@ -115,7 +115,7 @@ def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, A
     for item in report.result:
         if isinstance(item, pytest.Item) and (marker := item.get_closest_marker(MARKER)):
             try:
-                item.stash[LIMITS_KEY] = parse_limits(marker.args, marker.kwargs)
+                item.stash[BUDGET_KEY] = parse_budget(marker.args, marker.kwargs)
             except LlmPerfError as error:
                 errors.append(f"{item.nodeid}: {error}")
     if errors:
@@ -132,7 +132,8 @@ def _model(request: pytest.FixtureRequest, role: str) -> LlmModel:
         pytest.skip(
             "needs --llm-candidate=MODEL, or --llm-baseline=MODEL --llm-update to record snapshots"
         )
-    marked = LIMITS_KEY in request.node.stash
+    budget = request.node.stash.get(BUDGET_KEY, None)
+    marked = budget is not None
     pair = (
         role == CANDIDATE
         and marked
@@ -146,7 +147,8 @@ def _model(request: pytest.FixtureRequest, role: str) -> LlmModel:
             session.backend(BASELINE)
     except LlmPerfError as error:
         pytest.fail(str(error), pytrace=False)
-    return LlmModel(session, request.node.nodeid, role, pair_with_baseline=pair)
+    mode = budget.mode if budget is not None else None
+    return LlmModel(session, request.node.nodeid, role, pair_with_baseline=pair, mode=mode)
 
 
 @pytest.fixture
@@ -171,23 +173,33 @@ def llm_candidate(request: pytest.FixtureRequest) -> LlmModel:
     return _model(request, CANDIDATE)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item], config: pytest.Config) -> None:
+    """Count the session's statistical decisions, to share its false-failure rate."""
+    budgets = [item.stash[BUDGET_KEY] for item in items if BUDGET_KEY in item.stash]
+    config.stash[SESSION_KEY].count_decisions(budgets)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
     """After a marked test body passes, judge its llm_candidate calls against the budget."""
     result = yield
-    limits = item.stash.get(LIMITS_KEY, None)
-    if limits is not None and "llm_candidate" in getattr(item, "fixturenames", ()):
-        _judge(item, limits)
+    budget = item.stash.get(BUDGET_KEY, None)
+    if budget is not None and "llm_candidate" in getattr(item, "fixturenames", ()):
+        _judge(item, budget)
     return result
 
 
-def _judge(item: pytest.Item, limits: list[Limit]) -> None:
+def _judge(item: pytest.Item, budget: Budget) -> None:
     __tracebackhide__ = True
     try:
-        outcome = item.config.stash[SESSION_KEY].judge(item.nodeid, limits)
+        outcome = item.config.stash[SESSION_KEY].judge(item.nodeid, budget)
     except LlmPerfError as error:
         pytest.fail(str(error), pytrace=False)
-    notes = {v.note for v in outcome.verdicts if v.outcome is Outcome.NOT_COMPARED}
+    notes = {
+        v.note
+        for v in outcome.verdicts
+        if v.outcome is Outcome.NOT_COMPARED and v.limit.spec.is_timing
+    }
     for note in sorted(notes):
         warnings.warn(LlmPerfHardwareWarning(note), stacklevel=1)
     if outcome.failed:

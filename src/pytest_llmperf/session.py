@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from pytest_llmperf import fingerprint
 from pytest_llmperf.backends import Backend, load_backend
-from pytest_llmperf.budget import Comparison, Limit, Verdict, judge
+from pytest_llmperf.budget import Budget, Comparison, Limit, Outcome, Verdict, judge, settle
 from pytest_llmperf.config import ModelSpec, Settings
 from pytest_llmperf.errors import GenerationError, LlmPerfError, SnapshotError
 from pytest_llmperf.measure import Protocol, Workload, measure, measure_paired
 from pytest_llmperf.results import GenerationResult, Pricing
 from pytest_llmperf.snapshot import RecordedCall, Snapshot, SnapshotStore, prompts_digest
+from pytest_llmperf.stats import DecisionPolicy, looks_until_cap, session_policy
 
 BASELINE, CANDIDATE = "baseline", "candidate"
+OWN_BASELINE_CALLS = "the test's llm_baseline calls"
 
 
 @dataclass
@@ -27,6 +30,17 @@ class TestRecord:
     candidate_calls: list[tuple[Workload, GenerationResult]] = field(default_factory=list)
     baseline_calls: list[tuple[Workload, GenerationResult]] = field(default_factory=list)
     paired_baseline: list[GenerationResult] = field(default_factory=list)
+
+    def candidate(self) -> GenerationResult:
+        return GenerationResult.combine([result for _, result in self.candidate_calls])
+
+    def live_baseline(self) -> GenerationResult | None:
+        """The baseline measured in this run: the test's own calls, or the paired runs."""
+        if self.baseline_calls:
+            return GenerationResult.combine([result for _, result in self.baseline_calls])
+        if self.paired_baseline:
+            return GenerationResult.combine(self.paired_baseline)
+        return None
 
 
 @dataclass(frozen=True)
@@ -40,6 +54,8 @@ class TestOutcome:
     candidate: GenerationResult | None = None
     baseline: GenerationResult | None = None
     snapshot_written: Path | None = None
+    mode: str = "natural"
+    extra_seconds: float = 0.0  # spent on runs added to settle inconclusive verdicts
 
     @property
     def failed(self) -> bool:
@@ -60,6 +76,7 @@ class LlmPerfSession:
         self._backends: dict[str, Backend | LlmPerfError] = {}
         self._records: dict[str, TestRecord] = {}
         self.outcomes: list[TestOutcome] = []
+        self.decisions = 0
 
     # -- models -------------------------------------------------------------------------
 
@@ -94,14 +111,20 @@ class LlmPerfSession:
 
     # -- calls ----------------------------------------------------------------------------
 
-    def generation_settings(self, overrides: Mapping[str, Any]) -> dict[str, Any]:
-        """Greedy decoding and max_new_tokens pinned; the test's own kwargs on top."""
+    def generation_settings(self, overrides: Mapping[str, Any], mode: str) -> dict[str, Any]:
+        """Greedy decoding and max_new_tokens pinned; the test's own kwargs on top.
+
+        fixed_length mode sets min_new_tokens to max_new_tokens: every answer is as long,
+        so latency per token is compared whatever the verbosity.
+        """
         settings = {
             "do_sample": False,
             "num_beams": 1,
             "max_new_tokens": self.settings.max_new_tokens,
         }
         settings.update(overrides)
+        if mode == "fixed_length":
+            settings["min_new_tokens"] = settings["max_new_tokens"]
         try:
             json.dumps(settings)
         except TypeError:
@@ -120,8 +143,10 @@ class LlmPerfSession:
         overrides: Mapping[str, Any],
         *,
         pair_with_baseline: bool,
+        mode: str | None = None,
     ) -> GenerationResult:
-        workload = Workload.from_call(prompts, self.generation_settings(overrides), expected)
+        generation = self.generation_settings(overrides, mode or self.settings.mode)
+        workload = Workload.from_call(prompts, generation, expected)
         record = self._records.setdefault(nodeid, TestRecord())
         if role == BASELINE:
             result = measure(self.backend(BASELINE), workload, self.protocol)
@@ -142,7 +167,7 @@ class LlmPerfSession:
 
     # -- judging ----------------------------------------------------------------------------
 
-    def judge(self, nodeid: str, limits: list[Limit]) -> TestOutcome:
+    def judge(self, nodeid: str, budget: Budget) -> TestOutcome:
         record = self._records.pop(nodeid, TestRecord())
         if not record.candidate_calls:
             raise LlmPerfError(
@@ -151,22 +176,98 @@ class LlmPerfSession:
             )
         if self.records_only:
             return self._record_baseline(nodeid, record.candidate_calls)
-        candidate = GenerationResult.combine([result for _, result in record.candidate_calls])
-        comparison = self._comparison(nodeid, record, candidate, limits)
+        candidate = record.candidate()
+        comparison = replace(
+            self._comparison(nodeid, record, candidate, budget.limits),
+            mode=budget.mode or self.settings.mode,
+            policy=self._policy(budget.limits, len(candidate.runs)),
+        )
+        started = time.monotonic()
+        verdicts, comparison = self._settle(record, budget.limits, comparison)
+        extra_seconds = time.monotonic() - started
         written = None
         if self.settings.update:
             written = self._save(nodeid, self._baseline_calls(record))
         outcome = TestOutcome(
             nodeid,
-            judge(limits, comparison),
+            verdicts,
             comparison.baseline_source,
             self.model_name(CANDIDATE),
-            candidate,
+            comparison.candidate,
             comparison.baseline,
             written,
+            comparison.mode,
+            extra_seconds,
         )
         self.outcomes.append(outcome)
         return outcome
+
+    def count_decisions(self, budgets: list[Budget]) -> None:
+        """The statistical decisions of the session, to share its false-failure rate."""
+        self.decisions = sum(
+            limit.spec.is_statistical for budget in budgets for limit in budget.limits
+        )
+
+    def _policy(self, limits: list[Limit], first_runs: int) -> DecisionPolicy:
+        in_test = sum(limit.spec.is_statistical for limit in limits)
+        return session_policy(
+            self.settings.false_failure_rate,
+            decisions=max(self.decisions, in_test),
+            looks=looks_until_cap(first_runs, self.settings.max_pairs),
+            noise_floor=self.settings.noise_floor,
+            seed=self.settings.seed,
+        )
+
+    def _settle(
+        self, record: TestRecord, limits: list[Limit], comparison: Comparison
+    ) -> tuple[list[Verdict], Comparison]:
+        """Judge; while a verdict is inconclusive, double the runs, within both caps."""
+        started = time.monotonic()
+        verdicts = judge(limits, comparison)
+        rounds = 0
+        while any(verdict.outcome is Outcome.INCONCLUSIVE for verdict in verdicts):
+            runs, prompts = len(comparison.candidate.runs), len(comparison.candidate.samples)
+            extra_repeats = min(runs, self.settings.max_pairs - runs) // prompts
+            if extra_repeats < 1:
+                cap = f"{runs} runs per model, --llm-max-pairs={self.settings.max_pairs}"
+                return [settle(v, self.settings.inconclusive, cap) for v in verdicts], comparison
+            next_round = _seconds_measured(comparison) * extra_repeats * prompts / runs
+            if time.monotonic() - started + next_round > self.settings.max_seconds:
+                cap = (
+                    f"{runs} runs per model; more would pass "
+                    f"--llm-max-seconds={self.settings.max_seconds:g}"
+                )
+                return [settle(v, self.settings.inconclusive, cap) for v in verdicts], comparison
+            rounds += 1
+            self._measure_more(record, extra_repeats, rounds)
+            live = record.live_baseline()
+            comparison = replace(
+                comparison,
+                candidate=record.candidate(),
+                baseline=live if live is not None else comparison.baseline,
+            )
+            verdicts = judge(limits, comparison)
+        return verdicts, comparison
+
+    def _measure_more(self, record: TestRecord, repeats: int, round_index: int) -> None:
+        """`repeats` more runs of every call, on the candidate and any live baseline."""
+        protocol = replace(
+            self.protocol, repeats=repeats, warmup=0, seed=self.protocol.seed + 7919 * round_index
+        )
+        for index, (workload, result) in enumerate(record.candidate_calls):
+            if record.paired_baseline:
+                more_baseline, more = measure_paired(
+                    self.backend(BASELINE), self.backend(CANDIDATE), workload, protocol
+                )
+                record.paired_baseline[index] = record.paired_baseline[index].extended(
+                    more_baseline
+                )
+            else:
+                more = measure(self.backend(CANDIDATE), workload, protocol)
+            record.candidate_calls[index] = (workload, result.extended(more))
+        for index, (workload, result) in enumerate(record.baseline_calls):
+            more = measure(self.backend(BASELINE), workload, protocol)
+            record.baseline_calls[index] = (workload, result.extended(more))
 
     def _baseline_calls(self, record: TestRecord) -> list[tuple[Workload, GenerationResult]]:
         if record.baseline_calls:
@@ -200,9 +301,7 @@ class LlmPerfSession:
         }
         if record.baseline_calls:
             baseline = GenerationResult.combine([result for _, result in record.baseline_calls])
-            return Comparison(
-                baseline=baseline, baseline_source="the test's llm_baseline calls", **common
-            )
+            return Comparison(baseline=baseline, baseline_source=OWN_BASELINE_CALLS, **common)
         if record.paired_baseline:
             return Comparison(
                 baseline=GenerationResult.combine(record.paired_baseline),
@@ -298,3 +397,12 @@ def _recorded_call(workload: Workload, result: GenerationResult) -> RecordedCall
         generation=dict(workload.generation),
         result=result,
     )
+
+
+def _seconds_measured(comparison: Comparison) -> float:
+    """Seconds of generation behind the comparison's live runs: the cost of as many again."""
+    results = [comparison.candidate]
+    if comparison.paired or comparison.baseline_source == OWN_BASELINE_CALLS:
+        assert comparison.baseline is not None
+        results.append(comparison.baseline)
+    return sum(float(result.latencies_ms.sum()) for result in results) / 1000

@@ -33,7 +33,9 @@ def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     return pytester.runpytest("-p", "no:cacheprovider", *args)
 
 
-_ROW = re.compile(r"^\s+(\S+::\S+)\s+(\w+)\s.*\s(pass|FAIL|not compared)\b")
+_ROW = re.compile(
+    r"^\s+(\S+::\S+)\s+(?:natural|fixed_length)\s+(\w+)\s.*\s(pass|FAIL|not compared)\b"
+)
 
 
 def summary_verdicts(result: pytest.RunResult) -> dict[tuple[str, str], str]:

@@ -59,11 +59,13 @@ def test_failure_shows_baseline_candidate_budget_verdict(project, checkpoints):
     result = live(project, checkpoints, "verbose")
     result.stdout.fnmatch_lines(
         [
-            "*assert_within_budget: * of 5 limits over budget",
+            "*assert_within_budget: * of 5 limits over budget (natural mode: *)",
             f"*candidate: {checkpoints['verbose']}",
             "*baseline:  --llm-baseline=*alternating pairs",
             "*limit*baseline*candidate*budget*verdict",
-            "*tokens_ratio*tok*tok*<= 1.00x*FAIL (*x)",
+            "*latency_ratio*ms*ms*<= 1.50x*FAIL *x [[]*, *]",
+            "*tokens_ratio*tok*tok*<= 1.00x*FAIL *x",
+            "*latency_ratio: *x, *% interval [[]*] from * pairs; noise (CV) baseline *%, candidate *%; decided by the interval",
         ]
     )
 
@@ -167,3 +169,53 @@ def test_result_object_figures(pytester, checkpoints):
     )
     result = run(pytester, f"--llm-candidate={checkpoints['baseline']}", "--llm-repeats=2")
     result.assert_outcomes(passed=1)
+
+
+FIXED_LENGTH_TEST = f"""
+import pytest
+
+@pytest.mark.assert_within_budget(MODE_ARG latency_ratio=1.5, tokens_ratio=1.0)
+def test_per_token(llm_candidate):
+    result = llm_candidate.generate({PROMPTS!r}, max_new_tokens=24)
+    assert result.output_tokens == EXPECTED_TOKENS
+"""
+
+
+@pytest.mark.parametrize("where", ["marker", "command line"])
+def test_fixed_length_mode_judges_latency_per_token_not_verbosity(pytester, checkpoints, where):
+    """The verbose fine-tune is as fast per token as its baseline: only natural mode fails it."""
+    marker_mode = 'mode="fixed_length",' if where == "marker" else ""
+    pytester.makepyfile(
+        test_mode=FIXED_LENGTH_TEST.replace("MODE_ARG", marker_mode).replace(
+            "EXPECTED_TOKENS", "24"
+        )
+    )
+    options = ["--llm-mode=fixed_length"] if where == "command line" else []
+    result = run(
+        pytester,
+        f"--llm-baseline={checkpoints['baseline']}",
+        f"--llm-candidate={checkpoints['verbose']}",
+        *options,
+    )
+    result.assert_outcomes(passed=1)
+    verdicts = summary_verdicts(result)
+    assert verdicts[("test_mode.py::test_per_token", "latency_ratio")] == "pass"
+    assert verdicts[("test_mode.py::test_per_token", "tokens_ratio")] == "not compared"
+    result.stdout.fnmatch_lines(["*test_mode.py::test_per_token*fixed_length*latency_ratio*"])
+
+
+def test_natural_mode_fails_the_verbose_candidate_on_latency(pytester, checkpoints):
+    pytester.makepyfile(
+        test_mode=FIXED_LENGTH_TEST.replace("MODE_ARG", "").replace("== EXPECTED_TOKENS", "> 10")
+    )
+    result = run(
+        pytester,
+        f"--llm-baseline={checkpoints['baseline']}",
+        f"--llm-candidate={checkpoints['verbose']}",
+    )
+    verdicts = summary_verdicts(result)
+    assert verdicts[("test_mode.py::test_per_token", "latency_ratio")] == "FAIL"
+    assert verdicts[("test_mode.py::test_per_token", "tokens_ratio")] == "FAIL"
+    result.stdout.fnmatch_lines(
+        ["*tokens_ratio: answers reached max_new_tokens (candidate in *%, baseline in 0% of runs)*"]
+    )

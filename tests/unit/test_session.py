@@ -1,0 +1,132 @@
+"""The session's judging loop with fake models: more pairs while inconclusive, caps, modes."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_llmperf.backends.base import Backend, Completion
+from pytest_llmperf.budget import Outcome, parse_budget
+from pytest_llmperf.config import ModelSpec, Settings
+from pytest_llmperf.memory import PeakMemoryTracker
+from pytest_llmperf.results import Run
+from pytest_llmperf.session import BASELINE, CANDIDATE, LlmPerfSession
+
+PROMPTS = ["one", "two", "three"]
+
+
+class NoMemory(PeakMemoryTracker):
+    def start(self) -> None:
+        pass
+
+    def peak_increase_mb(self) -> float:
+        return 0.0
+
+
+class TimedFake(Backend):
+    """Answers in `tokens` tokens, each run `scale` times a noisy 10 ms (seeded)."""
+
+    def __init__(self, scale: float, seed: int, tokens: int = 5) -> None:
+        self.scale = scale
+        self.noise = random.Random(seed)
+        self.tokens = tokens
+        self.generations: list[Mapping[str, Any]] = []
+
+    identity = property(lambda self: {"name": "fake"})
+    device = property(lambda self: "cpu")
+    weights_mb = property(lambda self: 1.0)
+
+    def input_token_counts(self, prompts: Sequence[str], max_new_tokens: int) -> list[int]:
+        return [3 for _ in prompts]
+
+    def complete(self, prompt: str, generation: Mapping[str, Any], seed: int) -> Completion:
+        self.generations.append(dict(generation))
+        latency = 10.0 * self.scale * self.noise.lognormvariate(0.0, 0.1)
+        tokens = max(self.tokens, generation.get("min_new_tokens", 0))
+        return Completion("answer", 3, Run(latency, latency / 4, tokens, False))
+
+    def memory_tracker(self) -> PeakMemoryTracker:
+        return NoMemory()
+
+
+def session_with(baseline: Backend, candidate: Backend, **settings: Any) -> LlmPerfSession:
+    specs = {"baseline": ModelSpec("base", Path(".")), "candidate": ModelSpec("cand", Path("."))}
+    session = LlmPerfSession(Settings(**specs, repeats=2, warmup=0, **settings))
+    session._backends = {BASELINE: baseline, CANDIDATE: candidate}
+    return session
+
+
+def judged(session: LlmPerfSession, mode: str | None = None, **limits: Any):
+    budget = parse_budget((), {**limits, **({"mode": mode} if mode else {})})
+    session.count_decisions([budget])
+    session.generate("t::x", CANDIDATE, PROMPTS, None, {}, pair_with_baseline=True, mode=mode)
+    return session.judge("t::x", budget)
+
+
+def test_a_clear_slowdown_fails_without_extra_pairs() -> None:
+    outcome = judged(session_with(TimedFake(1.0, 1), TimedFake(4.0, 2)), latency_ratio=1.2)
+    (verdict,) = outcome.verdicts
+    assert verdict.outcome is Outcome.FAIL and verdict.decided_by == "the interval"
+    assert len(outcome.candidate.runs) == len(outcome.baseline.runs) == 6
+
+
+def test_inconclusive_doubles_the_pairs_up_to_the_cap() -> None:
+    session = session_with(TimedFake(1.0, 3), TimedFake(1.0, 4), max_pairs=48, noise_floor=0.0)
+    outcome = judged(session, latency_ratio=1.0)
+    (verdict,) = outcome.verdicts
+    assert len(outcome.candidate.runs) == len(outcome.baseline.runs) == 48  # 6, 12, 24, 48
+    assert verdict.interval.samples == 48
+    assert verdict.decided_by.startswith(
+        "inconclusive at the cap (48 runs per model, --llm-max-pairs=48); the point estimate"
+    )
+    assert verdict.outcome in (Outcome.PASS, Outcome.FAIL)
+
+
+def test_the_seconds_cap_stops_extra_pairs() -> None:
+    session = session_with(TimedFake(1.0, 5), TimedFake(1.0, 6), max_seconds=0.001, noise_floor=0.0)
+    outcome = judged(session, latency_ratio=1.0)
+    assert len(outcome.candidate.runs) == 6
+    assert "more would pass --llm-max-seconds=0.001" in outcome.verdicts[0].decided_by
+
+
+@pytest.mark.parametrize(("rule", "expected"), [("pass", Outcome.PASS), ("fail", Outcome.FAIL)])
+def test_the_rule_at_the_cap_is_configurable(rule: str, expected: Outcome) -> None:
+    session = session_with(
+        TimedFake(1.0, 7), TimedFake(1.0, 8), max_pairs=6, noise_floor=0.0, inconclusive=rule
+    )
+    (verdict,) = judged(session, latency_ratio=1.0).verdicts
+    assert verdict.outcome is expected
+    assert verdict.decided_by.endswith(f"--llm-inconclusive={rule}")
+
+
+def test_fixed_length_mode_pins_min_new_tokens_and_skips_token_limits() -> None:
+    baseline, candidate = TimedFake(1.0, 9, tokens=3), TimedFake(1.0, 10, tokens=30)
+    session = session_with(baseline, candidate, max_new_tokens=16)
+    outcome = judged(session, mode="fixed_length", tokens_ratio=1.1, latency_ratio=2.0)
+    assert outcome.mode == "fixed_length"
+    assert {g["min_new_tokens"] for g in candidate.generations + baseline.generations} == {16}
+    tokens, latency = outcome.verdicts
+    assert tokens.outcome is Outcome.NOT_COMPARED
+    assert latency.outcome is Outcome.PASS
+
+
+def test_natural_mode_leaves_min_new_tokens_unset() -> None:
+    baseline, candidate = TimedFake(1.0, 11), TimedFake(1.0, 12)
+    judged(session_with(baseline, candidate), tokens_ratio=1.1)
+    assert all("min_new_tokens" not in g for g in candidate.generations)
+
+
+def test_the_false_failure_rate_is_shared_by_every_decision_of_the_session() -> None:
+    session = session_with(TimedFake(1.0, 13), TimedFake(4.0, 14), max_pairs=6)
+    budgets = [parse_budget((), {"latency_ratio": 1.2, "ttft_ms": 50, "tokens_ratio": 1.1})] * 5
+    session.count_decisions(budgets)
+    assert session.decisions == 10  # tokens_ratio is exact, not a statistical decision
+    session.generate("t::x", CANDIDATE, PROMPTS, None, {}, pair_with_baseline=True)
+    outcome = session.judge("t::x", budgets[0])
+    interval = outcome.verdicts[0].interval
+    # 0.05 over 10 decisions and 1 look (6 runs is already the cap): 0.005 a tail
+    assert interval.confidence == pytest.approx(0.99)
