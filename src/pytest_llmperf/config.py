@@ -21,6 +21,7 @@ DTYPES = ("auto", "float32", "float16", "bfloat16")
 HARDWARE_MISMATCH_POLICIES = ("warn", "fail")
 INCONCLUSIVE_RULES = ("estimate", "pass", "fail")
 MODES = ("natural", "fixed_length")
+ADAPTER_MODES = ("unmerged", "merged")
 _DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
 
@@ -71,6 +72,10 @@ class Settings:
     max_pairs: int = 320
     max_seconds: float = 60.0
     inconclusive: str = "estimate"
+    baseline_dtype: str | None = None
+    candidate_dtype: str | None = None
+    adapter_base: ModelSpec | None = None
+    adapter_mode: str = "unmerged"
 
     @property
     def latency_percentile(self) -> float:
@@ -79,6 +84,11 @@ class Settings:
     @property
     def has_prices(self) -> bool:
         return self.price_input_per_1m > 0 or self.price_output_per_1m > 0
+
+    def dtype_for(self, role: str) -> str:
+        """The dtype setting of 'baseline' or 'candidate': its own key, else `dtype`."""
+        own = self.baseline_dtype if role == "baseline" else self.candidate_dtype
+        return own if own is not None else self.dtype
 
 
 def _positive_int(value: Any) -> int:
@@ -197,6 +207,10 @@ _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "max_pairs": ("--llm-max-pairs", _positive_int),
     "max_seconds": ("--llm-max-seconds", _seconds),
     "inconclusive": ("--llm-inconclusive", _choice(INCONCLUSIVE_RULES)),
+    "baseline_dtype": ("--llm-baseline-dtype", _choice(DTYPES)),
+    "candidate_dtype": ("--llm-candidate-dtype", _choice(DTYPES)),
+    "adapter_base": ("--llm-adapter-base", _model_name),
+    "adapter_mode": ("--llm-adapter-mode", _choice(ADAPTER_MODES)),
 }
 
 CONFIG_KEYS = tuple(_FIELDS)
@@ -263,7 +277,7 @@ def _assemble(
 
     models = {
         key: ModelSpec(parsed.pop(key), base(key))
-        for key in ("baseline", "candidate")
+        for key in ("baseline", "candidate", "adapter_base")
         if key in parsed
     }
     snapshot_dir = rootdir / ".llmperf"

@@ -23,3 +23,8 @@ class BudgetError(LlmPerfError):
 
 class SnapshotError(LlmPerfError):
     """A snapshot file that cannot be read or does not fit the test."""
+
+
+class ModelUnavailableError(LlmPerfError):
+    """A model in a form this machine cannot run (a quantization without its package or
+    device): tests that need it are skipped with this message, not failed."""

@@ -11,7 +11,7 @@ import pytest
 
 from pytest_llmperf.budget import Budget, Outcome, parse_budget, valid_limit_names
 from pytest_llmperf.config import CONFIG_KEYS, build_settings, cli_flag, read_pyproject_table
-from pytest_llmperf.errors import LlmPerfError
+from pytest_llmperf.errors import LlmPerfError, ModelUnavailableError
 from pytest_llmperf.handles import LlmModel
 from pytest_llmperf.report.terminal import outcome_lines, summary_lines
 from pytest_llmperf.session import BASELINE, CANDIDATE, LlmPerfSession
@@ -47,6 +47,10 @@ _HELP = {
     "max_pairs": "most runs per model a timing decision may take (default 320)",
     "max_seconds": "most seconds a test may spend on extra runs (default 60)",
     "inconclusive": "estimate|pass|fail: the rule at the cap (default estimate)",
+    "baseline_dtype": "auto|float32|float16|bfloat16 of the baseline (default: --llm-dtype)",
+    "candidate_dtype": "auto|float32|float16|bfloat16 of the candidate (default: --llm-dtype)",
+    "adapter_base": "base model of a PEFT adapter (default: its adapter_config.json's own record)",
+    "adapter_mode": "unmerged|merged: judge a PEFT adapter as served, or merged (default unmerged)",
 }
 
 
@@ -145,6 +149,8 @@ def _model(request: pytest.FixtureRequest, role: str) -> LlmModel:
         session.backend(role)
         if pair:
             session.backend(BASELINE)
+    except ModelUnavailableError as error:
+        pytest.skip(str(error))
     except LlmPerfError as error:
         pytest.fail(str(error), pytrace=False)
     mode = budget.mode if budget is not None else None

@@ -192,7 +192,7 @@ class LlmPerfSession:
             nodeid,
             verdicts,
             comparison.baseline_source,
-            self.model_name(CANDIDATE),
+            self.backend(CANDIDATE).label,
             comparison.candidate,
             comparison.baseline,
             written,
@@ -376,7 +376,7 @@ class LlmPerfSession:
             model=backend.identity,
             measured_with={
                 "device": backend.device,
-                "dtype_setting": self.settings.dtype,
+                "dtype_setting": self.settings.dtype_for(BASELINE),
                 "repeats": self.settings.repeats,
                 "warmup": self.settings.warmup,
                 "seed": self.settings.seed,

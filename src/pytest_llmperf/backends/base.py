@@ -29,6 +29,12 @@ class Backend(ABC):
         """What identifies the model: name, type, size, dtype, revision; JSON-ready."""
 
     @property
+    def label(self) -> str:
+        """The model as a verdict names it, with its form when that matters, e.g.
+        './adapter (LoRA adapter on ./base, unmerged, float32)'; the name by default."""
+        return str(self.identity.get("name", ""))
+
+    @property
     @abstractmethod
     def device(self) -> str:
         """Where it runs, e.g. 'cpu' or 'cuda:0'."""

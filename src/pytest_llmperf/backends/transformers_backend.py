@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
+from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, GenerationConfig
 from transformers.generation.streamers import BaseStreamer
 
 from pytest_llmperf.backends.base import Backend, Completion
-from pytest_llmperf.backends.checkpoint import check_checkpoint_dir
+from pytest_llmperf.backends.checkpoint import (
+    AdapterRecord,
+    check_checkpoint_dir,
+    describe_quantization,
+    error_line,
+    form_label,
+    is_adapter_dir,
+    read_adapter,
+)
 from pytest_llmperf.config import ModelSpec, Settings
-from pytest_llmperf.errors import GenerationError, ModelLoadError
+from pytest_llmperf.errors import GenerationError, ModelLoadError, ModelUnavailableError
 from pytest_llmperf.memory import CudaPeakMemory, PeakMemoryTracker, ProcessPeakMemory
 from pytest_llmperf.results import Run
 
@@ -76,11 +85,22 @@ class _FirstTokenClock(BaseStreamer):
 
 
 class TransformersBackend(Backend):
-    def __init__(self, name: str, model: Any, tokenizer: Any, device: torch.device) -> None:
+    def __init__(
+        self,
+        name: str,
+        model: Any,
+        tokenizer: Any,
+        device: torch.device,
+        *,
+        adapter: dict[str, Any] | None = None,
+    ) -> None:
+        """`adapter`, for a PEFT adapter: its 'label' (e.g. 'LoRA adapter on ./base, merged'),
+        its 'identity' and its base model's 'base_model' identity."""
         self._name = name
         self._model = model
         self._tokenizer = tokenizer
         self._device = device
+        self._adapter = adapter
         self._synchronize = _synchronizer(device)
         self._token_ids = {
             key: value
@@ -93,31 +113,57 @@ class TransformersBackend(Backend):
         model.generation_config = GenerationConfig(**self._token_ids)
 
     @classmethod
-    def load(cls, spec: ModelSpec, settings: Settings, *, flag: str) -> TransformersBackend:
-        source = str(spec.local_path) if spec.local_path is not None else spec.name
+    def load(
+        cls, spec: ModelSpec, settings: Settings, *, flag: str, dtype: str | None = None
+    ) -> TransformersBackend:
+        """Load a checkpoint, or a PEFT adapter on its base; `dtype` overrides settings.dtype."""
         if spec.local_path is not None:
             check_checkpoint_dir(spec.local_path, flag)
+        record = None
+        weights = spec
+        if spec.local_path is not None and is_adapter_dir(spec.local_path):
+            from pytest_llmperf.backends.peft_adapter import base_model_spec
+
+            record = read_adapter(spec.local_path, flag)
+            weights = base_model_spec(record, settings, flag)
+        source = _source(weights)
         device = resolve_device(settings.device)
-        dtype = "auto" if settings.dtype == "auto" else _DTYPES[settings.dtype]
+        dtype_setting = dtype or settings.dtype
+        torch_dtype = "auto" if dtype_setting == "auto" else _DTYPES[dtype_setting]
         trust = settings.trust_remote_code
+        quantized = None
         try:
-            tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=trust)
+            config = AutoConfig.from_pretrained(source, trust_remote_code=trust)
+            quantized = _check_quantization_runs_here(config, device, flag, spec.name)
+            tokenizer = AutoTokenizer.from_pretrained(
+                _tokenizer_source(record, source), trust_remote_code=trust
+            )
             model = AutoModelForCausalLM.from_pretrained(
                 source,
-                dtype=dtype,
-                use_safetensors=_prefers_safetensors(spec),
+                dtype=torch_dtype,
+                use_safetensors=_prefers_safetensors(weights),
                 trust_remote_code=trust,
+                # Quantized weights are placed as they load; .to() afterwards is refused.
+                **({"device_map": device} if quantized else {}),
             )
-        except (OSError, ValueError, KeyError) as error:
-            first_line = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
-            raise ModelLoadError(
-                f"{flag}={spec.name} could not be loaded: {first_line}. Check the hub id (and "
-                "network access or the local cache) or the checkpoint directory."
+        except ImportError as error:
+            if not quantized:
+                raise
+            raise ModelUnavailableError(
+                f"{flag}={spec.name} is quantized ({describe_quantization(quantized)}) and cannot "
+                f"be loaded on {device} here: {error_line(error)}"
             ) from None
+        except (OSError, ValueError, KeyError) as error:
+            raise ModelLoadError(_load_failure(flag, spec, record, weights, error)) from None
         if tokenizer.pad_token is None and tokenizer.eos_token is not None:
             tokenizer.pad_token = tokenizer.eos_token
-        model.to(device).eval()
-        return cls(spec.name, model, tokenizer, device)
+        adapter = None
+        if record is not None:
+            model, adapter = _with_adapter(model, record, weights, settings, flag)
+        if not quantized:
+            model.to(device)
+        model.eval()
+        return cls(spec.name, model, tokenizer, device, adapter=adapter)
 
     @property
     def device(self) -> str:
@@ -126,15 +172,43 @@ class TransformersBackend(Backend):
     @property
     def identity(self) -> dict[str, Any]:
         config = self._model.config
-        return {
+        identity = {
             "name": self._name,
             "model_type": config.model_type,
             "parameters": sum(p.numel() for p in self._model.parameters()),
-            "dtype": str(self._model.dtype).removeprefix("torch."),
-            "config_sha256": hashlib.sha256(config.to_json_string().encode()).hexdigest()[:16],
+            "dtype": self._dtype,
+            "config_sha256": _config_sha256(config),
             "revision": getattr(config, "_commit_hash", None),
             "ignored_generation_config": self._ignored_generation_config,
         }
+        if self._quantization is not None:
+            identity["quantization"] = self._quantization
+        if self._adapter is not None:
+            identity["adapter"] = self._adapter["identity"]
+            identity["base_model"] = self._adapter["base_model"]
+        return identity
+
+    @property
+    def label(self) -> str:
+        return form_label(
+            self._name,
+            self._dtype,
+            adapter=None if self._adapter is None else self._adapter["label"],
+            quantization=describe_quantization(self._quantization),
+        )
+
+    @property
+    def _dtype(self) -> str:
+        return str(self._model.dtype).removeprefix("torch.")
+
+    @property
+    def _quantization(self) -> dict[str, Any] | None:
+        """The quantization transformers applied (not one it ignored), as it ended up."""
+        quantizer = getattr(self._model, "hf_quantizer", None)
+        if quantizer is None:
+            return None
+        # Through JSON: enums (quant_method) and dtypes become plain strings.
+        return json.loads(quantizer.quantization_config.to_json_string(use_diff=False))
 
     @property
     def weights_mb(self) -> float:
@@ -197,6 +271,95 @@ class TransformersBackend(Backend):
         )
         text = self._tokenizer.decode(new_tokens, skip_special_tokens=True)
         return Completion(text=text, input_tokens=input_tokens, run=run)
+
+
+def _source(spec: ModelSpec) -> str:
+    return str(spec.local_path) if spec.local_path is not None else spec.name
+
+
+def _tokenizer_source(record: AdapterRecord | None, weights_source: str) -> str:
+    """An adapter saved with its tokenizer (added tokens, chat template) uses that one."""
+    if record is not None and any(
+        (record.path / name).is_file() for name in ("tokenizer.json", "tokenizer_config.json")
+    ):
+        return str(record.path)
+    return weights_source
+
+
+def _load_failure(
+    flag: str,
+    spec: ModelSpec,
+    record: AdapterRecord | None,
+    weights: ModelSpec,
+    error: BaseException,
+) -> str:
+    if record is None:
+        return (
+            f"{flag}={spec.name} could not be loaded: {error_line(error)}. Check the hub id (and "
+            "network access or the local cache) or the checkpoint directory."
+        )
+    return (
+        f"{flag}={spec.name} is a {record.kind}; its base model {weights.name} could not be "
+        f"loaded: {error_line(error)}. Name the base model with --llm-adapter-base=MODEL "
+        "if it is elsewhere."
+    )
+
+
+def _quantization_dict(config: Any) -> dict[str, Any] | None:
+    if config is None:
+        return None
+    return dict(config) if isinstance(config, dict) else config.to_dict()
+
+
+def _check_quantization_runs_here(
+    config: Any, device: torch.device, flag: str, name: str
+) -> dict[str, Any] | None:
+    """A quantized checkpoint's quantization_config, once its method is known to run here.
+
+    transformers' own check for the method (its package, a GPU) runs before any weight is
+    read; what it refuses makes ModelUnavailableError, which skips the tests that need it.
+    A method this transformers does not know is ignored, as transformers ignores it.
+    """
+    quantization = _quantization_dict(getattr(config, "quantization_config", None))
+    if quantization is None:
+        return None
+    from transformers.quantizers import AutoHfQuantizer
+
+    if not AutoHfQuantizer.supports_quant_method(quantization):
+        return None
+    try:
+        quantizer = AutoHfQuantizer.from_config(quantization, pre_quantized=True)
+        quantizer.validate_environment(device_map={"": device}, weights_only=True)
+    except (ImportError, RuntimeError, ValueError, TypeError) as error:
+        raise ModelUnavailableError(
+            f"{flag}={name} is quantized ({describe_quantization(quantization)}), which cannot "
+            f"run on {device} here: {error_line(error)}"
+        ) from None
+    return quantization
+
+
+def _with_adapter(
+    model: Any, record: AdapterRecord, weights: ModelSpec, settings: Settings, flag: str
+) -> tuple[Any, dict[str, Any]]:
+    """The model with the adapter applied, and what the backend records about it."""
+    from pytest_llmperf.backends.peft_adapter import adapter_identity, apply_adapter
+
+    merge = settings.adapter_mode == "merged"
+    base_identity = {
+        "name": weights.name,
+        "revision": getattr(model.config, "_commit_hash", None),
+        "config_sha256": _config_sha256(model.config),
+    }
+    model = apply_adapter(model, record, merge=merge, flag=flag)
+    return model, {
+        "label": f"{record.kind} on {weights.name}, {settings.adapter_mode}",
+        "identity": adapter_identity(record, merge=merge),
+        "base_model": base_identity,
+    }
+
+
+def _config_sha256(config: Any) -> str:
+    return hashlib.sha256(config.to_json_string().encode()).hexdigest()[:16]
 
 
 def _prefers_safetensors(spec: ModelSpec) -> bool | None:

@@ -160,6 +160,52 @@ def copy_checkpoint(source_dir: Path, out_dir: Path) -> Path:
     return _save(model, tokenizer, out_dir)
 
 
+def build_lora_adapter(
+    baseline_dir: Path, out_dir: Path, *, steps: int = 40, seed: int = 0, rank: int = 8
+) -> Path:
+    """A LoRA adapter (peft) trained on the long answers on top of the baseline: verbose.
+
+    Saved with PeftModel.save_pretrained, so the directory holds adapter_config.json (naming
+    `baseline_dir` as its base model) and the adapter's weights, not a full checkpoint.
+    Needs peft.
+    """
+    from peft import LoraConfig, get_peft_model
+
+    torch.manual_seed(seed)
+    tokenizer = AutoTokenizer.from_pretrained(baseline_dir)
+    base = AutoModelForCausalLM.from_pretrained(baseline_dir)
+    config = LoraConfig(
+        r=rank,
+        lora_alpha=2 * rank,
+        lora_dropout=0.0,
+        target_modules=["c_attn", "c_proj", "c_fc"],
+        fan_in_fan_out=True,  # GPT-2's Conv1D layers store their weights transposed
+        task_type="CAUSAL_LM",
+    )
+    model = get_peft_model(base, config)
+    _train(model, tokenizer, _texts(LONG_ANSWERS), steps, lr=5e-3)
+    out_dir = Path(out_dir)
+    model.save_pretrained(out_dir)
+    return out_dir
+
+
+def merge_lora_adapter(adapter_dir: Path, baseline_dir: Path, out_dir: Path) -> Path:
+    """The adapter merged into its base (merge_and_unload), saved as a full checkpoint."""
+    from peft import PeftModel
+
+    tokenizer = AutoTokenizer.from_pretrained(baseline_dir)
+    base = AutoModelForCausalLM.from_pretrained(baseline_dir)
+    merged = PeftModel.from_pretrained(base, adapter_dir).merge_and_unload()
+    return _save(merged, tokenizer, out_dir)
+
+
+def build_dtype_copy(source_dir: Path, out_dir: Path, dtype: str) -> Path:
+    """The checkpoint's weights cast to `dtype` ('float16' or 'bfloat16') and saved so."""
+    tokenizer = AutoTokenizer.from_pretrained(source_dir)
+    model = AutoModelForCausalLM.from_pretrained(source_dir, dtype=getattr(torch, dtype))
+    return _save(model, tokenizer, out_dir)
+
+
 def _save(model, tokenizer, out_dir: Path) -> Path:
     out_dir = Path(out_dir)
     model.save_pretrained(out_dir)
