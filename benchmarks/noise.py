@@ -1,7 +1,9 @@
 """Do verdicts hold under noise? False failures (A/A) and detection (A/B), side by side
 with pytest-benchmark's --benchmark-compare-fail=median:10% on the very same runs.
 
-    python benchmarks/noise.py [--verdicts 100] [--big-verdicts 20] [--checkpoints DIR]
+    python benchmarks/noise.py [--verdicts 100] [--big-verdicts 20] [--load N] [--checkpoints DIR]
+
+--load N keeps N busy processes running meanwhile, as other jobs do on a shared machine.
 
 Models: the tiny baseline made deeper with blocks that compute nothing (same answers,
 more work per token). A is 8 layers; its copy is the A/A candidate; B1.25 and B4 have as
@@ -14,6 +16,7 @@ inconclusive, the rule at the cap.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import statistics
 import tempfile
 import time
@@ -152,15 +155,36 @@ def main() -> None:
     parser.add_argument("--verdicts", type=int, default=100)
     parser.add_argument("--big-verdicts", type=int, default=20)
     parser.add_argument("--checkpoints", type=Path, default=None)
+    parser.add_argument(
+        "--load", type=int, default=0, help="busy processes to run meanwhile: a shared machine"
+    )
     args = parser.parse_args()
+    hogs = [multiprocessing.Process(target=_busy, daemon=True) for _ in range(args.load)]
+    for hog in hogs:
+        hog.start()
+    try:
+        run_all(args)
+    finally:
+        for hog in hogs:
+            hog.terminate()
+
+
+def _busy() -> None:
+    """Spin until terminated (daemon: it dies with the benchmark)."""
+    while True:
+        sum(range(10_000))
+
+
+def run_all(args: argparse.Namespace) -> None:
     root = args.checkpoints or Path(tempfile.mkdtemp(prefix="llmperf-noise-"))
-    print("building and calibrating models")
+    print(f"building and calibrating models ({args.load} busy processes meanwhile)")
     paths = build_models(root)
     a, a_copy = load(paths["A"]), load(paths["A copy"])
     aa_truth = true_ratio(a, a_copy)
     shapes_125 = [(8, 1), (8, 2), (8, 3), (8, 4), (9, 1), (9, 2), (9, 3), (10, 1), (10, 2)]
     b125_path, b125_truth = calibrated(root, a, 1.25, shapes_125)
-    b4_path, b4_truth = calibrated(root, a, 3.9, [(30, 1), (32, 1), (34, 1), (36, 1), (38, 1)])
+    shapes_4 = [(34, 1), (36, 1), (38, 1), (40, 1), (42, 1), (44, 1), (46, 1), (48, 1)]
+    b4_path, b4_truth = calibrated(root, a, 3.95, shapes_4)
     b125, b4 = load(b125_path), load(b4_path)
     print()
     print(
