@@ -113,9 +113,11 @@ class Budget:
     mode: str | None = None
 
 
-def parse_budget(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Budget:
-    """The marker's limits plus its optional `mode=` ('natural' or 'fixed_length')."""
-    limits = dict(kwargs)
+def parse_budget(
+    args: tuple[Any, ...], kwargs: Mapping[str, Any], defaults: Mapping[str, float] | None = None
+) -> Budget:
+    """The marker's limits over the configured defaults, and its optional `mode=`."""
+    limits = {**(defaults or {}), **kwargs}
     mode = limits.pop("mode", None)
     if mode is not None and mode not in MODES:
         raise BudgetError(
@@ -133,7 +135,8 @@ def parse_limits(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> list[Limit
         )
     if not kwargs:
         raise BudgetError(
-            f"assert_within_budget needs at least one limit. Valid limits: {valid_limit_names()}."
+            "assert_within_budget needs at least one limit (in the marker or in "
+            f"[tool.llmperf.budget]). Valid limits: {valid_limit_names()}."
         )
     return [_parse_limit(name, value) for name, value in kwargs.items()]
 
@@ -454,7 +457,7 @@ def _format(value: float, unit: str) -> str:
     if unit == "x":
         return f"{value:.2f}x"
     if unit == "$":
-        return f"${value:.6f}"
+        return f"${value:,.2f}" if value >= 1 else f"${value:.6f}"
     if unit == "":
         return f"{value:.3f}"
     return f"{value:.1f} {unit}"

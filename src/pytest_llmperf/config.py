@@ -76,6 +76,12 @@ class Settings:
     candidate_dtype: str | None = None
     adapter_base: ModelSpec | None = None
     adapter_mode: str = "unmerged"
+    baseline_price_input_per_1m: float | None = None
+    baseline_price_output_per_1m: float | None = None
+    candidate_price_input_per_1m: float | None = None
+    candidate_price_output_per_1m: float | None = None
+    requests_per_month: int = 0
+    default_limits: tuple[tuple[str, float], ...] = ()  # [tool.llmperf.budget]
 
     @property
     def latency_percentile(self) -> float:
@@ -83,7 +89,21 @@ class Settings:
 
     @property
     def has_prices(self) -> bool:
-        return self.price_input_per_1m > 0 or self.price_output_per_1m > 0
+        return any(
+            price > 0 for role in ("baseline", "candidate") for price in self.prices_for(role)
+        )
+
+    def prices_for(self, role: str) -> tuple[float, float]:
+        """US dollars per 1M input and output tokens for 'baseline' or 'candidate'."""
+        own_in, own_out = (
+            (self.baseline_price_input_per_1m, self.baseline_price_output_per_1m)
+            if role == "baseline"
+            else (self.candidate_price_input_per_1m, self.candidate_price_output_per_1m)
+        )
+        return (
+            self.price_input_per_1m if own_in is None else own_in,
+            self.price_output_per_1m if own_out is None else own_out,
+        )
 
     def dtype_for(self, role: str) -> str:
         """The dtype setting of 'baseline' or 'candidate': its own key, else `dtype`."""
@@ -211,7 +231,14 @@ _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "candidate_dtype": ("--llm-candidate-dtype", _choice(DTYPES)),
     "adapter_base": ("--llm-adapter-base", _model_name),
     "adapter_mode": ("--llm-adapter-mode", _choice(ADAPTER_MODES)),
+    "baseline_price_input_per_1m": ("--llm-baseline-price-input", _price),
+    "baseline_price_output_per_1m": ("--llm-baseline-price-output", _price),
+    "candidate_price_input_per_1m": ("--llm-candidate-price-input", _price),
+    "candidate_price_output_per_1m": ("--llm-candidate-price-output", _price),
+    "requests_per_month": ("--llm-requests-per-month", _non_negative_int),
 }
+# Tables in [tool.llmperf] with no command-line flag: default limits of every marker.
+TABLE_KEYS = ("budget",)
 
 CONFIG_KEYS = tuple(_FIELDS)
 
@@ -246,11 +273,11 @@ def build_settings(
     rootdir: Path,
 ) -> Settings:
     """Merge command-line values (None when not given) over `[tool.llmperf]` values."""
-    unknown = sorted(set(file_values) - set(_FIELDS))
+    unknown = sorted(set(file_values) - set(_FIELDS) - set(TABLE_KEYS))
     if unknown:
         raise ConfigError(
             f"unknown key(s) in [tool.llmperf]: {', '.join(unknown)}. "
-            f"Valid keys: {', '.join(CONFIG_KEYS)}."
+            f"Valid keys: {', '.join(CONFIG_KEYS + TABLE_KEYS)}."
         )
     parsed: dict[str, Any] = {}
     from_cli: set[str] = set()
@@ -266,7 +293,24 @@ def build_settings(
             parsed[key] = parse(raw)
         except ValueError as error:
             raise ConfigError(f"{raw!r} is not a valid value for {where}: it {error}.") from None
+    parsed["default_limits"] = _default_limits(file_values.get("budget", {}))
     return _assemble(parsed, from_cli, cwd=cwd, config_dir=config_dir, rootdir=rootdir)
+
+
+def _default_limits(table: Any) -> tuple[tuple[str, float], ...]:
+    """[tool.llmperf.budget]: limits every assert_within_budget marker starts from."""
+    from pytest_llmperf.budget import parse_limits
+    from pytest_llmperf.errors import BudgetError
+
+    if not isinstance(table, dict):
+        raise ConfigError("[tool.llmperf.budget] must be a table of limits, e.g. latency_ms = 400")
+    if not table:
+        return ()
+    try:
+        limits = parse_limits((), table)
+    except BudgetError as error:
+        raise ConfigError(f"[tool.llmperf.budget]: {error}") from None
+    return tuple((limit.name, limit.value) for limit in limits)
 
 
 def _assemble(

@@ -9,6 +9,7 @@ import pytest
 
 from pytest_llmperf.errors import LlmPerfError
 from pytest_llmperf.results import GenerationResult
+from pytest_llmperf.scoring import Scorer
 from pytest_llmperf.session import LlmPerfSession
 
 
@@ -41,12 +42,14 @@ class LlmModel:
         self,
         prompts: str | Sequence[str],
         expected: str | Sequence[str] | None = None,
+        scorer: str | Scorer | None = None,
         **generate_kwargs: Any,
     ) -> GenerationResult:
         """Generate for each prompt (one request each), after warm-up, `repeats` times.
 
-        `expected` (one answer per prompt) scores each answer: correct when it contains the
-        expected text, case-insensitively; `result.accuracy` is the share correct.
+        `expected` (one answer per prompt) scores each answer with `scorer`: "contains" (the
+        default: the expected text appears in the answer, case-insensitively), "exact", or a
+        callable(answer, expected) -> bool; `result.accuracy` is the share correct.
         `generate_kwargs` override the pinned settings (greedy, max_new_tokens) and are recorded.
         """
         __tracebackhide__ = True
@@ -59,6 +62,7 @@ class LlmModel:
                 generate_kwargs,
                 pair_with_baseline=self._pair_with_baseline,
                 mode=self._mode,
+                scorer=scorer,
             )
         except LlmPerfError as error:
             pytest.fail(str(error), pytrace=False)

@@ -10,6 +10,7 @@ from typing import Any
 from pytest_llmperf.backends.base import Backend, Completion
 from pytest_llmperf.errors import GenerationError
 from pytest_llmperf.results import GenerationResult, Pricing, PromptSample
+from pytest_llmperf.scoring import Scorer, contains, resolve_scorer
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,8 @@ class Workload:
     prompts: tuple[str, ...]
     generation: Mapping[str, Any]
     expected: tuple[str, ...] | None = None
+    scorer_name: str = "contains"
+    scorer: Scorer = contains
 
     @classmethod
     def from_call(
@@ -26,6 +29,7 @@ class Workload:
         prompts: str | Sequence[str],
         generation: Mapping[str, Any],
         expected: str | Sequence[str] | None = None,
+        scorer: str | Scorer | None = None,
     ) -> Workload:
         prompt_list = (prompts,) if isinstance(prompts, str) else tuple(prompts)
         if not prompt_list:
@@ -45,7 +49,8 @@ class Workload:
                     f"expected has {len(expected_list)} answers for {len(prompt_list)} prompts: "
                     "give one per prompt."
                 )
-        return cls(prompt_list, dict(generation), expected_list)
+        scorer_name, score = resolve_scorer(scorer)
+        return cls(prompt_list, dict(generation), expected_list, scorer_name, score)
 
     @property
     def max_new_tokens(self) -> int:
@@ -86,6 +91,17 @@ class _Recorder:
         run = replace(completion.run, peak_memory_mb=peak)
         self.completions[prompt_index].append(replace(completion, run=run))
 
+    def _is_correct(self, text: str, index: int) -> bool | None:
+        expected = self.workload.expected
+        if expected is None:
+            return None
+        try:
+            return bool(self.workload.scorer(text, expected[index]))
+        except Exception as error:  # a user's scorer: its failure is reported, not raised
+            raise GenerationError(
+                f"scorer {self.workload.scorer_name} raised {error!r} on prompt {index}."
+            ) from None
+
     def result(self, protocol: Protocol) -> GenerationResult:
         samples = tuple(
             PromptSample(
@@ -93,7 +109,7 @@ class _Recorder:
                 input_tokens=self.input_tokens[index],
                 text=completions[-1].text,
                 runs=tuple(c.run for c in completions),
-                correct=_is_correct(completions[-1].text, self.workload.expected, index),
+                correct=self._is_correct(completions[-1].text, index),
             )
             for index, completions in enumerate(self.completions)
         )
@@ -104,12 +120,6 @@ class _Recorder:
             pricing=protocol.pricing,
             latency_percentile=protocol.latency_percentile,
         )
-
-
-def _is_correct(text: str, expected: tuple[str, ...] | None, index: int) -> bool | None:
-    if expected is None:
-        return None
-    return expected[index].strip().lower() in text.lower()
 
 
 def _run_seed(protocol: Protocol, repeat: int, prompt_index: int) -> int:

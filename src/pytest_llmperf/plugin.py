@@ -51,6 +51,11 @@ _HELP = {
     "candidate_dtype": "auto|float32|float16|bfloat16 of the candidate (default: --llm-dtype)",
     "adapter_base": "base model of a PEFT adapter (default: its adapter_config.json's own record)",
     "adapter_mode": "unmerged|merged: judge a PEFT adapter as served, or merged (default unmerged)",
+    "baseline_price_input_per_1m": "the baseline's own input price (default: price_input_per_1m)",
+    "baseline_price_output_per_1m": "the baseline's own output price (default: the common one)",
+    "candidate_price_input_per_1m": "the candidate's own input price (default: price_input_per_1m)",
+    "candidate_price_output_per_1m": "the candidate's own output price (default: the common one)",
+    "requests_per_month": "request volume, for a projected monthly cost (default 0: none)",
 }
 
 
@@ -116,10 +121,11 @@ def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, A
     if report.outcome != "passed":
         return report
     errors = []
+    defaults = dict(collector.config.stash[SESSION_KEY].settings.default_limits)
     for item in report.result:
         if isinstance(item, pytest.Item) and (marker := item.get_closest_marker(MARKER)):
             try:
-                item.stash[BUDGET_KEY] = parse_budget(marker.args, marker.kwargs)
+                item.stash[BUDGET_KEY] = parse_budget(marker.args, marker.kwargs, defaults)
             except LlmPerfError as error:
                 errors.append(f"{item.nodeid}: {error}")
     if errors:
@@ -179,10 +185,10 @@ def llm_candidate(request: pytest.FixtureRequest) -> LlmModel:
     return _model(request, CANDIDATE)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item], config: pytest.Config) -> None:
-    """Count the session's statistical decisions, to share its false-failure rate."""
-    budgets = [item.stash[BUDGET_KEY] for item in items if BUDGET_KEY in item.stash]
-    config.stash[SESSION_KEY].count_decisions(budgets)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Count the statistical decisions of the tests that will run, to share the error rate."""
+    budgets = [item.stash[BUDGET_KEY] for item in session.items if BUDGET_KEY in item.stash]
+    session.config.stash[SESSION_KEY].count_decisions(budgets)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -16,6 +16,7 @@ from pytest_llmperf.config import ModelSpec, Settings
 from pytest_llmperf.errors import GenerationError, LlmPerfError, SnapshotError
 from pytest_llmperf.measure import Protocol, Workload, measure, measure_paired
 from pytest_llmperf.results import GenerationResult, Pricing
+from pytest_llmperf.scoring import Scorer
 from pytest_llmperf.snapshot import RecordedCall, Snapshot, SnapshotStore, prompts_digest
 from pytest_llmperf.stats import DecisionPolicy, looks_until_cap, session_policy
 
@@ -56,6 +57,7 @@ class TestOutcome:
     snapshot_written: Path | None = None
     mode: str = "natural"
     extra_seconds: float = 0.0  # spent on runs added to settle inconclusive verdicts
+    requests_per_month: int = 0
 
     @property
     def failed(self) -> bool:
@@ -144,23 +146,36 @@ class LlmPerfSession:
         *,
         pair_with_baseline: bool,
         mode: str | None = None,
+        scorer: str | Scorer | None = None,
     ) -> GenerationResult:
         generation = self.generation_settings(overrides, mode or self.settings.mode)
-        workload = Workload.from_call(prompts, generation, expected)
+        workload = Workload.from_call(prompts, generation, expected, scorer)
         record = self._records.setdefault(nodeid, TestRecord())
         if role == BASELINE:
-            result = measure(self.backend(BASELINE), workload, self.protocol)
+            result = self._priced(
+                BASELINE, measure(self.backend(BASELINE), workload, self.protocol)
+            )
             record.baseline_calls.append((workload, result))
             return result
         if pair_with_baseline:
             baseline_result, result = measure_paired(
                 self.backend(BASELINE), self.backend(CANDIDATE), workload, self.protocol
             )
-            record.paired_baseline.append(baseline_result)
+            record.paired_baseline.append(self._priced(BASELINE, baseline_result))
         else:
             result = measure(self.backend(CANDIDATE), workload, self.protocol)
+        result = self._priced(CANDIDATE, result)
         record.candidate_calls.append((workload, result))
         return result
+
+    def pricing(self, role: str) -> Pricing:
+        """The role's prices; with --llm-update alone the candidate's calls run on the baseline."""
+        if role == CANDIDATE and self.records_only:
+            role = BASELINE
+        return Pricing(*self.settings.prices_for(role))
+
+    def _priced(self, role: str, result: GenerationResult) -> GenerationResult:
+        return replace(result, pricing=self.pricing(role))
 
     def discard(self, nodeid: str) -> None:
         self._records.pop(nodeid, None)
@@ -198,6 +213,7 @@ class LlmPerfSession:
             written,
             comparison.mode,
             extra_seconds,
+            self.settings.requests_per_month,
         )
         self.outcomes.append(outcome)
         return outcome
@@ -343,7 +359,7 @@ class LlmPerfSession:
                 "with --llm-update, or run baseline and candidate live."
             )
         return Comparison(
-            baseline=snapshot.result(self.protocol.pricing, self.settings.latency_percentile),
+            baseline=snapshot.result(self.pricing(BASELINE), self.settings.latency_percentile),
             baseline_source=f"snapshot {path} ({snapshot.model.get('name')})",
             timings_comparable=not changed,
             timings_note=note,
@@ -388,9 +404,8 @@ class LlmPerfSession:
 
 
 def _recorded_call(workload: Workload, result: GenerationResult) -> RecordedCall:
-    digest_input = list(workload.prompts) + (
-        ["expected:", *list(workload.expected)] if workload.expected else []
-    )
+    scored = ["expected:", *workload.expected, f"scorer:{workload.scorer_name}"]
+    digest_input = list(workload.prompts) + (scored if workload.expected else [])
     return RecordedCall(
         prompts_sha256=prompts_digest(digest_input),
         prompt_count=len(workload.prompts),

@@ -219,3 +219,35 @@ def test_natural_mode_fails_the_verbose_candidate_on_latency(pytester, checkpoin
     result.stdout.fnmatch_lines(
         ["*tokens_ratio: answers reached max_new_tokens (candidate in *%, baseline in 0% of runs)*"]
     )
+
+
+def test_false_failure_rate_is_shared_by_the_tests_that_run(pytester, checkpoints):
+    """Two selected timing decisions, one look each: each interval leaves 0.05 / 2 in a tail."""
+    pytester.makepyfile(
+        f"""
+        import pytest
+
+        @pytest.mark.assert_within_budget(latency_ratio=1.5)
+        def test_one(llm_candidate):
+            llm_candidate.generate({PROMPTS!r})
+
+        @pytest.mark.assert_within_budget(latency_ratio=1.5)
+        def test_two(llm_candidate):
+            llm_candidate.generate({PROMPTS!r})
+
+        @pytest.mark.assert_within_budget(latency_ratio=1.5, ttft_ratio=1.5)
+        def test_deselected(llm_candidate):
+            llm_candidate.generate({PROMPTS!r})
+        """
+    )
+    result = run(
+        pytester,
+        f"--llm-baseline={checkpoints['baseline']}",
+        f"--llm-candidate={checkpoints['slow']}",
+        "--llm-repeats=2",
+        "--llm-max-pairs=12",  # 6 prompts x 2 repeats: the first look is the only one
+        "-k",
+        "not deselected",
+    )
+    result.assert_outcomes(failed=2, deselected=1)
+    result.stdout.fnmatch_lines(["*latency_ratio: *x, 95.00% interval [[]*] from 12 pairs;*"] * 2)

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from pytest_llmperf.config import (
+    TABLE_KEYS,
     CONFIG_KEYS,
     ModelSpec,
     Settings,
@@ -200,7 +201,7 @@ def test_unknown_pyproject_keys_are_listed_with_the_valid_keys(dirs: dict[str, P
     message = str(excinfo.value)
     assert "devcie, repeat" in message
     assert "seed" not in message.split("Valid keys")[0]
-    assert f"Valid keys: {', '.join(CONFIG_KEYS)}." in message
+    assert f"Valid keys: {', '.join(CONFIG_KEYS + TABLE_KEYS)}." in message
 
 
 def test_update_without_baseline_is_an_error(dirs: dict[str, Path]) -> None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from pytest_llmperf.budget import Kind, Outcome, Verdict, format_figure
+from pytest_llmperf.results import GenerationResult
 from pytest_llmperf.session import TestOutcome
 
 METRIC_UNITS = {
@@ -81,6 +82,63 @@ def verdict_rows(verdicts: Sequence[Verdict]) -> list[tuple[str, ...]]:
     return rows
 
 
+def _cost(result: GenerationResult) -> float | None:
+    """Cost per request, None when no prices are set (0 would read as free)."""
+    priced = result.pricing.input_per_1m or result.pricing.output_per_1m
+    return result.cost_usd if priced else None
+
+
+Figure = tuple[str, str, Callable[[GenerationResult], float | None]]
+# Shown side by side for every judged test, whatever its limits.
+FIGURES: tuple[Figure, ...] = (
+    ("accuracy", "", lambda r: r.accuracy),
+    ("latency p50", "ms", lambda r: r.latency_ms),
+    ("latency p95", "ms", lambda r: r.p95_latency_ms),
+    ("ttft p50", "ms", lambda r: r.ttft_ms),
+    ("output tokens", "tok", lambda r: r.output_tokens),
+    ("cost/request", "$", _cost),
+    ("peak memory", "MB", lambda r: r.peak_memory_mb),
+)
+SUMMARY_FIGURES = ("accuracy", "latency p50", "output tokens", "cost/request")
+
+
+def _monthly(volume: int) -> Figure:
+    def cost(result: GenerationResult) -> float | None:
+        per_request = _cost(result)
+        return None if per_request is None else per_request * volume
+
+    return (f"cost/month ({volume:,} requests)", "$", cost)
+
+
+def _change(baseline: float | None, candidate: float | None) -> str:
+    if baseline is None or candidate is None or baseline == 0:
+        return ""
+    return f"{(candidate - baseline) / baseline:+.0%}"
+
+
+def figure_rows(outcome: TestOutcome, names: Sequence[str] | None = None) -> list[tuple[str, ...]]:
+    """Figures of both models and the change; `names` picks some (monthly cost always)."""
+    figures = [figure for figure in FIGURES if names is None or figure[0] in names]
+    if outcome.requests_per_month:
+        figures.append(_monthly(outcome.requests_per_month))
+    rows: list[tuple[str, ...]] = []
+    for name, unit, read in figures:
+        baseline, candidate = (
+            None if result is None else read(result)
+            for result in (outcome.baseline, outcome.candidate)
+        )
+        if baseline is not None or candidate is not None:
+            rows.append(
+                (
+                    name,
+                    format_figure(baseline, unit),
+                    format_figure(candidate, unit),
+                    _change(baseline, candidate),
+                )
+            )
+    return rows
+
+
 def table(rows: Sequence[tuple[str, ...]], indent: str = "  ") -> Iterator[str]:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
@@ -99,6 +157,7 @@ def outcome_lines(outcome: TestOutcome) -> Iterator[str]:
     yield f"  candidate: {outcome.candidate_name}"
     yield f"  baseline:  {outcome.baseline_source}"
     yield from table([_HEADER, *verdict_rows(outcome.verdicts)])
+    yield from table([("figure", "baseline", "candidate", "change"), *figure_rows(outcome)])
     for verdict in outcome.verdicts:
         if line := _statistics_line(verdict):
             yield line
@@ -143,8 +202,13 @@ def summary_lines(outcomes: Sequence[TestOutcome], snapshot_dir: Path) -> Iterat
         )
         if not_compared:
             yield (
-                f"{_plural(not_compared, 'limit')} not compared: snapshots from other hardware "
-                "(see each test's note)"
+                f"{_plural(not_compared, 'limit')} not compared: a snapshot from other hardware, "
+                "or token limits in fixed_length mode (see each test's note)"
             )
+        figures: list[tuple[str, ...]] = [("test", "figure", "baseline", "candidate", "change")]
+        for outcome in judged:
+            figures.extend((outcome.nodeid, *row) for row in figure_rows(outcome, SUMMARY_FIGURES))
+        yield "baseline and candidate side by side"
+        yield from table(figures)
     if written:
         yield f"{_plural(len(written), 'snapshot')} written under {snapshot_dir}"

@@ -1,0 +1,130 @@
+"""Accuracy beside speed, prices per model, monthly cost, and default budgets from config."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_llmperf.testing.tiny_models import QUESTIONS, SHORT_ANSWERS
+from tests.plugin.helpers import PROMPTS, run, summary_verdicts
+
+ANSWERS = list(SHORT_ANSWERS)  # "Paris." as the baseline answers it
+WORDS = [answer.rstrip(".") for answer in SHORT_ANSWERS]  # "Paris", found in a long answer
+
+QUALITY_TEST = f"""
+import pytest
+
+@pytest.mark.assert_within_budget(min_accuracy=0.8, accuracy_drop=0.05, tokens_ratio=20)
+def test_quality(llm_candidate):
+    result = llm_candidate.generate({PROMPTS!r}, expected=EXPECTED, scorer=SCORER,
+                                    max_new_tokens=48)
+    assert result.accuracy is not None
+"""
+assert len(QUESTIONS) == len(ANSWERS)
+
+
+@pytest.mark.parametrize(
+    ("scorer", "verbose_accuracy"),
+    [
+        ('"exact"', "0.000"),
+        ('"contains"', "1.000"),
+        ("lambda answer, expected: len(answer) < 20", "0.000"),
+    ],
+)
+def test_accuracy_is_judged_beside_speed(pytester, checkpoints, scorer, verbose_accuracy):
+    expected = ANSWERS if scorer == '"exact"' else WORDS
+    pytester.makepyfile(
+        test_quality=QUALITY_TEST.replace("SCORER", scorer).replace("EXPECTED", repr(expected))
+    )
+    result = run(
+        pytester,
+        f"--llm-baseline={checkpoints['baseline']}",
+        f"--llm-candidate={checkpoints['verbose']}",
+    )
+    verdicts = summary_verdicts(result)
+    expected = "pass" if verbose_accuracy == "1.000" else "FAIL"
+    assert verdicts[("test_quality.py::test_quality", "min_accuracy")] == expected
+    assert verdicts[("test_quality.py::test_quality", "accuracy_drop")] == expected
+    result.stdout.fnmatch_lines(
+        [
+            "*baseline and candidate side by side*",
+            f"*test_quality.py::test_quality*accuracy*1.000*{verbose_accuracy}*",
+            "*test_quality.py::test_quality*output tokens*tok*tok*",
+        ]
+    )
+
+
+def test_unknown_scorer_fails_the_call_with_the_valid_ones(pytester, checkpoints):
+    pytester.makepyfile(
+        "def test_s(llm_candidate):\n"
+        "    llm_candidate.generate('Q: hi A:', expected='x', scorer='fuzzy')\n"
+    )
+    result = run(pytester, f"--llm-candidate={checkpoints['baseline']}")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*scorer='fuzzy' is not a scorer. Give one of contains, exact*"])
+
+
+PRICED = """
+[tool.llmperf]
+repeats = 2
+price_input_per_1m = 1.0
+price_output_per_1m = 2.0
+candidate_price_output_per_1m = 6.0
+requests_per_month = 1000000
+
+[tool.llmperf.budget]
+tokens_ratio = 1.0
+cost_ratio = 1.1
+latency_ratio = 50
+"""
+
+
+def test_a_pricier_candidate_fails_cost_with_tokens_flat_and_shows_the_monthly_bill(
+    pytester, checkpoints
+):
+    pytester.makepyprojecttoml(PRICED)
+    pytester.makepyfile(
+        test_defaults=f"""
+        import pytest
+
+        @pytest.mark.assert_within_budget
+        def test_defaults(llm_candidate):
+            llm_candidate.generate({PROMPTS!r})
+
+        @pytest.mark.assert_within_budget(cost_ratio=10)
+        def test_override(llm_candidate):
+            llm_candidate.generate({PROMPTS!r})
+        """
+    )
+    result = run(
+        pytester,
+        f"--llm-baseline={checkpoints['baseline']}",
+        f"--llm-candidate={checkpoints['copy']}",
+    )
+    result.assert_outcomes(failed=1, passed=1)
+    verdicts = summary_verdicts(result)
+    assert verdicts[("test_defaults.py::test_defaults", "tokens_ratio")] == "pass"
+    assert verdicts[("test_defaults.py::test_defaults", "cost_ratio")] == "FAIL"
+    assert verdicts[("test_defaults.py::test_override", "cost_ratio")] == "pass"
+    assert ("test_defaults.py::test_override", "latency_ratio") in verdicts  # default kept
+    result.stdout.fnmatch_lines(["*cost/month (1,000,000 requests)*$17.00*$30.33*+78%*"])
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        (
+            "[tool.llmperf.budget]\nlatency_ms = -4\n",
+            "*[[]tool.llmperf.budget]: limit latency_ms=-4 must be greater than 0.*",
+        ),
+        (
+            "[tool.llmperf.budget]\nlatancy_ms = 4\n",
+            "*[[]tool.llmperf.budget]: unknown limit 'latancy_ms'*Did you mean 'latency_ms'?*",
+        ),
+        ("[tool.llmperf]\nbudget = 3\n", "*[[]tool.llmperf.budget] must be a table of limits*"),
+    ],
+)
+def test_bad_default_budget_is_a_usage_error(pytester, table, message):
+    pytester.makepyprojecttoml(table)
+    result = run(pytester)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([message])
