@@ -404,8 +404,9 @@ class LlmPerfSession:
 
 
 def _recorded_call(workload: Workload, result: GenerationResult) -> RecordedCall:
-    scored = ["expected:", *workload.expected, f"scorer:{workload.scorer_name}"]
-    digest_input = list(workload.prompts) + (scored if workload.expected else [])
+    digest_input = list(workload.prompts)
+    if workload.expected is not None:
+        digest_input += ["expected:", *workload.expected, f"scorer:{workload.scorer_name}"]
     return RecordedCall(
         prompts_sha256=prompts_digest(digest_input),
         prompt_count=len(workload.prompts),
