@@ -1,26 +1,54 @@
-"""Build the example's checkpoints offline: a tiny baseline and three candidates.
+"""Build the example's checkpoints offline: a tiny question-answering baseline and three
+candidates, each a trade-off between accuracy and latency or tokens.
 
-    python build_checkpoints.py [OUT_DIR]
+    python build_checkpoints.py [OUT_DIR] [--force]
 
-baseline: a tiny GPT-2 trained on short answers.
-copy:     the baseline saved again (a candidate that changes nothing).
-verbose:  the baseline fine-tuned on long answers (more tokens, more cost).
-slow:     the baseline made deeper and wider (same answers, more work per token).
+baseline:   a tiny GPT-2 trained on short answers; it knows most of the answers, not all.
+verbose:    the baseline fine-tuned on long answers: more accurate, many more tokens.
+large:      a deeper, wider GPT-2 trained on the short answers: more accurate, as short,
+            several times slower per request.
+large-int8: `large` quantized to int8 with bitsandbytes (LLM.int8), the usual remedy for
+            a slow model; needs the bitsandbytes package, skipped with a note without it.
+
+OUT_DIR defaults to checkpoints/ beside this file; a checkpoint already there is kept unless
+--force. Measure them with `python -m pytest_llmperf.testing.qa_models OUT_DIR`.
 """
 
 from __future__ import annotations
 
+import argparse
+import importlib.util
 import sys
+import time
 from pathlib import Path
 
-from pytest_llmperf.testing.tiny_models import build_all
+from transformers.utils import logging as transformers_logging
+
+from pytest_llmperf.testing.qa_models import CHECKPOINT_NAMES, build_all
 
 
-def main() -> None:
-    out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent / "checkpoints"
-    for name, path in build_all(out).items():
-        print(f"{name:8} {path}")
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Build the example's tiny checkpoints.")
+    parser.add_argument("out", nargs="?", type=Path, default=Path(__file__).parent / "checkpoints")
+    parser.add_argument("--force", action="store_true", help="rebuild those that exist")
+    args = parser.parse_args(argv)
+    names = CHECKPOINT_NAMES
+    missing = [
+        pkg for pkg in ("bitsandbytes", "accelerate") if importlib.util.find_spec(pkg) is None
+    ]
+    if missing:
+        print(f"large-int8: skipped, {' and '.join(missing)} not installed", file=sys.stderr)
+        names = tuple(name for name in names if name != "large-int8")
+    transformers_logging.set_verbosity_error()
+    transformers_logging.disable_progress_bar()
+    started = time.perf_counter()
+
+    def log(name: str, path: Path, what: str) -> None:
+        print(f"{name:10} {path}  ({what}, {time.perf_counter() - started:.0f} s)", flush=True)
+
+    build_all(args.out, names=names, force=args.force, log=log)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

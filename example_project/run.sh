@@ -5,25 +5,36 @@ here="$(cd "$(dirname "$0")" && pwd)"
 bash "$here/../scripts/setup.sh" || exit 1
 python="$here/../.venv/bin/python"
 cd "$here"
-if [ ! -f checkpoints/baseline/config.json ]; then
-  echo "== building checkpoints (offline, tiny GPT-2s)"
-  "$python" build_checkpoints.py checkpoints || exit 1
-fi
-echo "== recording baseline snapshots in .llmperf/"
-"$python" -m pytest -q --llm-baseline=checkpoints/baseline --llm-update || exit 1
+echo "== building checkpoints (offline, tiny GPT-2s; kept when already built)"
+"$python" build_checkpoints.py checkpoints || exit 1
+echo
+echo "== recording the baseline's snapshots in .llmperf/"
+"$python" -m pytest -q -p no:cacheprovider --llm-baseline=checkpoints/baseline --llm-update || exit 1
 
 declare -A verdict
-for candidate in copy verbose slow; do
+candidates=(verbose large large-int8)
+for candidate in "${candidates[@]}"; do
   echo
-  echo "== judging candidate '$candidate' against the snapshots"
-  if "$python" -m pytest -q -p no:cacheprovider --llm-candidate="checkpoints/$candidate"; then
-    verdict[$candidate]="within budget: ship it"
-  else
-    verdict[$candidate]="over budget: do not ship (see the verdicts above)"
+  if [ ! -f "checkpoints/$candidate/config.json" ]; then
+    verdict[$candidate]="not built (see above)"
+    continue
   fi
+  echo "== judging candidate '$candidate' against the snapshots"
+  log="$(mktemp)"
+  "$python" -m pytest -q -p no:cacheprovider -rs --llm-candidate="checkpoints/$candidate" | tee "$log"
+  status=${PIPESTATUS[0]}
+  failed=$(grep -oE "^  tests/\S+\s+\S+\s+[a-z_]+\s.*FAIL" "$log" | awk '{print $3}' | sort -u | paste -sd, -)
+  if [ "$status" -eq 0 ]; then
+    verdict[$candidate]="within budget: ship it"
+  elif [ -n "$failed" ]; then
+    verdict[$candidate]="over budget on ${failed//,/, }: do not ship"
+  else
+    verdict[$candidate]="not judged (pytest exit $status): see above"
+  fi
+  rm -f "$log"
 done
 echo
 echo "== which candidate to ship"
-for candidate in copy verbose slow; do
-  printf '  %-8s %s\n' "$candidate" "${verdict[$candidate]}"
+for candidate in "${candidates[@]}"; do
+  printf '  %-11s %s\n' "$candidate" "${verdict[$candidate]}"
 done

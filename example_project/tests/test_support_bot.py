@@ -1,23 +1,17 @@
-"""The budgets a team sets for its support bot before a checkpoint may ship."""
+"""The budgets a team sets before a fine-tuned checkpoint may replace its support bot."""
 
 import pytest
 
-PROMPTS = [
-    "Q: What is the capital of France? A:",
-    "Q: What color is a clear sky? A:",
-    "Q: How many legs does a cat have? A:",
-    "Q: What is two plus two? A:",
-    "Q: Who wrote Hamlet? A:",
-    "Q: What is frozen water called? A:",
-]
+from pytest_llmperf.testing.qa_models import QA_ANSWERS, QA_PROMPTS
 
 
-@pytest.mark.assert_within_budget(latency_ratio=1.5, tokens_ratio=1.1, cost_ratio=1.1, latency_ms=400)
-def test_answers_stay_fast_and_short(llm_candidate):
-    result = llm_candidate.generate(PROMPTS)
+@pytest.mark.assert_within_budget  # the budget in pyproject.toml: SLA, tokens, cost, accuracy
+def test_answers_right_fast_and_short(llm_candidate):
+    result = llm_candidate.generate(QA_PROMPTS, expected=QA_ANSWERS)
     assert all(text.strip() for text in result.texts)
 
 
-@pytest.mark.assert_within_budget(ttft_ratio=1.5, memory_ratio=2.0)
-def test_first_token_arrives_quickly(llm_candidate):
-    llm_candidate.generate(PROMPTS[:2], max_new_tokens=8)
+@pytest.mark.assert_within_budget(mode="fixed_length", latency_ratio=2.0, memory_ratio=3.0)
+def test_speed_per_token(llm_candidate):
+    """Latency per token whatever the verbosity: is the model itself slower?"""
+    llm_candidate.generate(QA_PROMPTS[:8], expected=QA_ANSWERS[:8], max_new_tokens=16)

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from pytest_llmperf.config import (
-    TABLE_KEYS,
     CONFIG_KEYS,
+    TABLE_KEYS,
     ModelSpec,
     Settings,
     build_settings,

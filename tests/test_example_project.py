@@ -1,0 +1,68 @@
+"""The example project as its README runs it: record the baseline, judge each candidate."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pytest_llmperf.testing.qa_models import build_all
+from tests.plugin.helpers import run, summary_verdicts
+
+EXAMPLE = Path(__file__).parent.parent / "example_project"
+TEST = "tests/test_support_bot.py::test_answers_right_fast_and_short"
+PER_TOKEN = "tests/test_support_bot.py::test_speed_per_token"
+HAS_BITSANDBYTES = all(importlib.util.find_spec(p) for p in ("bitsandbytes", "accelerate"))
+
+
+@pytest.fixture(scope="module")
+def qa_checkpoints(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("qa")
+    names = (
+        ("baseline", "verbose", "large", "large-int8")
+        if HAS_BITSANDBYTES
+        else ("baseline", "verbose", "large")
+    )
+    build_all(root, names=names)
+    return root
+
+
+@pytest.fixture
+def example(pytester: pytest.Pytester, qa_checkpoints: Path) -> pytest.Pytester:
+    shutil.copy(EXAMPLE / "pyproject.toml", pytester.path / "pyproject.toml")
+    shutil.copytree(EXAMPLE / "tests", pytester.path / "tests")
+    (pytester.path / "checkpoints").symlink_to(qa_checkpoints)
+    record = run(pytester, "--llm-baseline=checkpoints/baseline", "--llm-update")
+    record.assert_outcomes(passed=2)
+    return pytester
+
+
+def judge(example: pytest.Pytester, candidate: str) -> dict[tuple[str, str], str]:
+    return summary_verdicts(run(example, f"--llm-candidate=checkpoints/{candidate}"))
+
+
+def test_verbose_candidate_fails_on_tokens_and_cost_not_on_accuracy(example):
+    verdicts = judge(example, "verbose")
+    assert verdicts[(TEST, "tokens_ratio")] == "FAIL"
+    assert verdicts[(TEST, "cost_ratio")] == "FAIL"
+    assert verdicts[(TEST, "accuracy_drop")] == "pass"
+    assert verdicts[(PER_TOKEN, "latency_ratio")] == "pass"  # as fast per token
+
+
+def test_large_candidate_fails_on_latency_with_tokens_flat(example):
+    verdicts = judge(example, "large")
+    assert verdicts[(TEST, "latency_ratio")] == "FAIL"
+    assert verdicts[(PER_TOKEN, "latency_ratio")] == "FAIL"
+    assert verdicts[(TEST, "tokens_ratio")] == "pass"
+    assert verdicts[(TEST, "accuracy_drop")] == "pass"
+
+
+@pytest.mark.skipif(not HAS_BITSANDBYTES, reason="large-int8 needs bitsandbytes and accelerate")
+def test_quantized_candidate_is_judged_as_measured(example):
+    """On a CPU int8 does not make this tiny model faster: the verdict says what it measures."""
+    verdicts = judge(example, "large-int8")
+    assert verdicts[(TEST, "accuracy_drop")] == "pass"
+    assert verdicts[(TEST, "tokens_ratio")] == "pass"
+    assert (TEST, "latency_ratio") in verdicts

@@ -1,0 +1,178 @@
+"""The question-answer set and scorer behind the example's checkpoints (no full training)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from transformers import GPT2Config, GPT2LMHeadModel
+
+from pytest_llmperf.testing import qa_models, tiny_models
+from pytest_llmperf.testing.qa_models import (
+    BASELINE_FACTS,
+    CHECKPOINT_NAMES,
+    DONT_KNOW,
+    LONG_ANSWERS,
+    QA,
+    QA_ANSWERS,
+    QA_PROMPTS,
+    QUESTIONS,
+    SHORT_ANSWERS,
+    accuracy,
+    build_all,
+    build_tokenizer,
+    evaluate,
+    is_correct,
+)
+
+# --- the data set ---------------------------------------------------------------------------
+
+
+def test_data_set_has_20_to_40_distinct_questions():
+    assert 20 <= len(QA) <= 40
+    assert len(set(QUESTIONS)) == len(QUESTIONS)
+    assert len(QA_PROMPTS) == len(QA_ANSWERS) == len(SHORT_ANSWERS) == len(LONG_ANSWERS)
+
+
+def test_prompts_use_the_tiny_models_format():
+    assert tuple(tiny_models.prompt_for(q) for q in QUESTIONS) == QA_PROMPTS
+    assert all(p.startswith("Q: ") and p.endswith("? A:") for p in QA_PROMPTS)
+
+
+@pytest.mark.parametrize(("question", "short", "expected", "long"), QA, ids=QUESTIONS)
+def test_each_row_is_consistent(question, short, expected, long):
+    assert 1 <= len(expected.split()) <= 2
+    assert expected == expected.lower().strip()
+    assert is_correct(short, expected)
+    assert long.startswith(short)  # the verbose model opens with the short answer ...
+    assert is_correct(long.removeprefix(short), expected)  # ... and names it again
+    assert len(long.split()) >= 3 * len(short.split())
+
+
+def test_no_answer_scores_for_another_question():
+    # A model that mixes up two answers, or says it does not know, must not score.
+    for index, expected in enumerate(QA_ANSWERS):
+        assert not is_correct(DONT_KNOW, expected)
+        others = [short for other, short in enumerate(SHORT_ANSWERS) if other != index]
+        assert not any(is_correct(short, expected) for short in others), expected
+
+
+def test_baseline_is_left_some_questions_to_get_wrong():
+    assert 0.6 <= BASELINE_FACTS / len(QA) <= 0.9
+
+
+def test_tokenizer_encodes_every_text_and_ends_with_eos():
+    tokenizer = build_tokenizer()
+    assert tokenizer.eos_token == qa_models.EOS
+    for prompt, long in zip(QA_PROMPTS, LONG_ANSWERS, strict=True):
+        ids = tokenizer(f"{prompt} {long}{qa_models.EOS}")["input_ids"]
+        assert ids[-1] == tokenizer.eos_token_id
+        assert tokenizer.decode(ids, skip_special_tokens=True) == f"{prompt} {long}"
+        assert len(ids) < 100  # well within n_positions=128 with max_new_tokens on top
+
+
+# --- the scorer -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected", "correct"),
+    [
+        (" Paris.", "paris", True),
+        (" PARIS, of course", "paris", True),
+        (" The capital is paris", "Paris", True),
+        (" Carbon dioxide.", "carbon dioxide", True),
+        (" Carbon.", "carbon dioxide", False),
+        (" Rome.", "paris", False),
+        ("", "paris", False),
+    ],
+)
+def test_is_correct_is_case_insensitive_containment(answer, expected, correct):
+    assert is_correct(answer, expected) is correct
+
+
+def test_accuracy_is_the_share_of_correct_answers():
+    assert (
+        accuracy([" Paris.", " Rome.", " blue sky", "no"], ["paris", "paris", "blue", "x"]) == 0.5
+    )
+    assert accuracy([f" {a}." for a in QA_ANSWERS]) == 1.0
+
+
+def test_accuracy_refuses_mismatched_or_empty_lists():
+    with pytest.raises(ValueError, match="2 answers for 1 expected"):
+        accuracy(["a", "b"], ["a"])
+    with pytest.raises(ValueError, match="no answers"):
+        accuracy([], [])
+
+
+# --- building and evaluating, without training ------------------------------------------
+
+
+def test_build_all_keeps_existing_checkpoints(tmp_path):
+    for name in CHECKPOINT_NAMES:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "config.json").write_text("{}")
+    heard = []
+    paths = build_all(tmp_path, log=lambda name, path, what: heard.append((name, what)))
+    assert paths == {name: tmp_path / name for name in CHECKPOINT_NAMES}
+    assert heard == [(name, "kept") for name in CHECKPOINT_NAMES]
+
+
+def test_build_all_keeps_what_a_checkpoint_is_built_from(tmp_path):
+    for name in ("baseline", "large", "large-int8"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "config.json").write_text("{}")
+    heard = []
+    paths = build_all(tmp_path, names=["large-int8"], log=lambda n, p, w: heard.append(n))
+    assert paths == {"large-int8": tmp_path / "large-int8"}
+    assert heard == ["baseline", "large", "large-int8"]
+
+
+def test_build_all_refuses_an_unknown_name(tmp_path):
+    with pytest.raises(ValueError, match=r"unknown checkpoints \['larg'\]"):
+        build_all(tmp_path, names=["larg"])
+
+
+@pytest.fixture(scope="module")
+def untrained(tmp_path_factory) -> Path:
+    """A one-layer, 8-wide GPT-2 with random weights and the QA tokenizer: fast to run."""
+    out = tmp_path_factory.mktemp("untrained")
+    tokenizer = build_tokenizer()
+    torch.manual_seed(0)
+    config = GPT2Config(
+        vocab_size=len(tokenizer),
+        n_positions=128,
+        n_embd=8,
+        n_layer=1,
+        n_head=1,
+        bos_token_id=tokenizer.eos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+    GPT2LMHeadModel(config).save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return out
+
+
+def test_evaluate_measures_accuracy_tokens_and_latency(untrained):
+    before = torch.get_num_threads()
+    result = evaluate(
+        untrained,
+        prompts=QA_PROMPTS[:2],
+        expected=QA_ANSWERS[:2],
+        repeats=2,
+        max_new_tokens=3,
+        threads=1,
+    )
+    assert torch.get_num_threads() == before
+    assert set(result) == {"accuracy", "output_tokens", "latency_ms", "texts"}
+    assert 0.0 <= result["accuracy"] <= 1.0
+    assert 1 <= result["output_tokens"] <= 3
+    assert result["latency_ms"] > 0
+    assert len(result["texts"]) == 2
+    assert not json.loads((untrained / "config.json").read_text()).get("quantization_config")
+
+
+def test_evaluate_needs_at_least_one_repeat(untrained):
+    with pytest.raises(ValueError, match="repeats must be at least 1"):
+        evaluate(untrained, repeats=0)
