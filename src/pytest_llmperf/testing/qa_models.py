@@ -41,6 +41,8 @@ from transformers import (
     PreTrainedTokenizerFast,
 )
 
+from pytest_llmperf.testing.training import save_checkpoint, train_on_texts
+
 EOS = "<|endoftext|>"
 
 # (question, short answer as trained, expected answer as scored, long answer as trained).
@@ -301,21 +303,7 @@ def build_tokenizer(vocab_size: int = 600) -> PreTrainedTokenizerFast:
 def _train(
     model: GPT2LMHeadModel, tokenizer, texts: Sequence[str], *, steps: int, lr: float
 ) -> None:
-    """Full-batch AdamW on the texts (each ended with EOS), loss on every real token."""
-    encoded = [tokenizer(text + EOS)["input_ids"] for text in texts]
-    width = max(len(ids) for ids in encoded)
-    pad = tokenizer.eos_token_id
-    input_ids = torch.tensor([ids + [pad] * (width - len(ids)) for ids in encoded])
-    mask = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids in encoded])
-    labels = input_ids.masked_fill(mask == 0, -100)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
-    model.train()
-    for _ in range(steps):
-        loss = model(input_ids=input_ids, attention_mask=mask, labels=labels).loss
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
-    model.eval()
+    train_on_texts(model, tokenizer, texts, steps=steps, lr=lr, weight_decay=0.0)
 
 
 def _gpt2(tokenizer, *, n_layer: int, n_embd: int, n_head: int) -> GPT2LMHeadModel:
@@ -336,10 +324,7 @@ def _gpt2(tokenizer, *, n_layer: int, n_embd: int, n_head: int) -> GPT2LMHeadMod
 
 
 def _save(model, tokenizer, out_dir: Path) -> Path:
-    out_dir = Path(out_dir)
-    model.save_pretrained(out_dir)
-    tokenizer.save_pretrained(out_dir)
-    return out_dir
+    return save_checkpoint(model, tokenizer, out_dir)
 
 
 class _threads:

@@ -22,6 +22,8 @@ from transformers import (
     PreTrainedTokenizerFast,
 )
 
+from pytest_llmperf.testing.training import save_checkpoint, train_on_texts
+
 EOS = "<|endoftext|>"
 
 QUESTIONS = (
@@ -62,20 +64,7 @@ def build_tokenizer() -> PreTrainedTokenizerFast:
 
 
 def _train(model: GPT2LMHeadModel, tokenizer, texts: Sequence[str], steps: int, lr: float) -> None:
-    encoded = [tokenizer(text + EOS)["input_ids"] for text in texts]
-    width = max(len(ids) for ids in encoded)
-    pad = tokenizer.eos_token_id
-    input_ids = torch.tensor([ids + [pad] * (width - len(ids)) for ids in encoded])
-    mask = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids in encoded])
-    labels = input_ids.masked_fill(mask == 0, -100)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
-    model.train()
-    for _ in range(steps):
-        loss = model(input_ids=input_ids, attention_mask=mask, labels=labels).loss
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
-    model.eval()
+    train_on_texts(model, tokenizer, texts, steps=steps, lr=lr)
 
 
 def build_baseline(out_dir: Path, *, steps: int = 300, seed: int = 0) -> Path:
@@ -207,10 +196,7 @@ def build_dtype_copy(source_dir: Path, out_dir: Path, dtype: str) -> Path:
 
 
 def _save(model, tokenizer, out_dir: Path) -> Path:
-    out_dir = Path(out_dir)
-    model.save_pretrained(out_dir)
-    tokenizer.save_pretrained(out_dir)
-    return out_dir
+    return save_checkpoint(model, tokenizer, out_dir)
 
 
 def build_all(root: Path) -> dict[str, Path]:
