@@ -33,6 +33,11 @@ VERBOSITY_REMEDY = (
     "the candidate learned to answer at greater length: fine-tune for fewer epochs, train on "
     "shorter targets, or cap max_new_tokens"
 )
+QUANTIZED_SPEED_REMEDY = (
+    "the candidate is already quantized and still slower: on this hardware quantization adds "
+    "work rather than saving it; prune or distil the model, or serve it where int8 kernels "
+    "pay off (a GPU)"
+)
 MEMORY_REMEDY = "quantize the candidate or load it in bfloat16/float16 (--llm-dtype)"
 QUALITY_REMEDY = (
     "check the fine-tuning data and schedule: the candidate answers fewer prompts right"
@@ -207,6 +212,7 @@ class Comparison:
     no_baseline_hint: str = ""
     policy: DecisionPolicy = field(default_factory=DecisionPolicy)
     mode: str = "natural"
+    candidate_quantized: bool = False
 
 
 def judge(limits: list[Limit], comparison: Comparison) -> list[Verdict]:
@@ -450,7 +456,7 @@ def remedy_for(spec: LimitSpec, comparison: Comparison) -> str:
     )
     if tokens_grew:
         return VERBOSITY_REMEDY + " (latency grows with the number of tokens generated)"
-    return SPEED_REMEDY
+    return QUANTIZED_SPEED_REMEDY if comparison.candidate_quantized else SPEED_REMEDY
 
 
 def _format(value: float, unit: str) -> str:

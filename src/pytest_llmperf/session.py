@@ -314,6 +314,7 @@ class LlmPerfSession:
             "candidate": candidate,
             "latency_percentile": self.settings.latency_percentile,
             "has_prices": self.settings.has_prices,
+            "candidate_quantized": "quantization" in self.backend(CANDIDATE).identity,
         }
         if record.baseline_calls:
             baseline = GenerationResult.combine([result for _, result in record.baseline_calls])

@@ -14,6 +14,7 @@ from pytest_llmperf.budget import (
     LIMIT_SPECS,
     MEMORY_REMEDY,
     QUALITY_REMEDY,
+    QUANTIZED_SPEED_REMEDY,
     SPEED_REMEDY,
     VERBOSITY_REMEDY,
     Comparison,
@@ -581,3 +582,12 @@ def test_parse_budget_takes_a_mode_beside_the_limits() -> None:
         ),
     ):
         parse_budget((), {"latency_ratio": 1.2, "mode": "fast"})
+
+
+def test_a_quantized_candidate_that_is_still_slow_is_not_told_to_quantize() -> None:
+    comparison = compare(
+        make_result([300.0] * 3), make_result([100.0] * 3), candidate_quantized=True
+    )
+    verdict = settled_verdict_of(comparison, latency_ratio=1.2)
+    assert verdict.outcome is Outcome.FAIL
+    assert verdict.remedy == QUANTIZED_SPEED_REMEDY
