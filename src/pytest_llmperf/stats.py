@@ -17,7 +17,6 @@ from enum import Enum
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import stats
 
 
 class Decision(Enum):
@@ -83,6 +82,8 @@ def _bootstrap(
     if all(np.ptp(sample) == 0 for sample in data):  # no spread: nothing to resample
         value = float(statistic(*data, axis=-1))
         return value, value
+    from scipy import stats  # imported on first verdict: every pytest run loads the plugin
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", stats.DegenerateDataWarning)
         result = stats.bootstrap(
