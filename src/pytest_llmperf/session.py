@@ -197,9 +197,7 @@ class LlmPerfSession:
             mode=budget.mode or self.settings.mode,
             policy=self._policy(budget.limits, len(candidate.runs)),
         )
-        started = time.monotonic()
-        verdicts, comparison = self._settle(record, budget.limits, comparison)
-        extra_seconds = time.monotonic() - started
+        verdicts, comparison, extra_seconds = self._settle(record, budget.limits, comparison)
         written = None
         if self.settings.update:
             written = self._save(nodeid, self._baseline_calls(record))
@@ -236,26 +234,30 @@ class LlmPerfSession:
 
     def _settle(
         self, record: TestRecord, limits: list[Limit], comparison: Comparison
-    ) -> tuple[list[Verdict], Comparison]:
-        """Judge; while a verdict is inconclusive, double the runs, within both caps."""
-        started = time.monotonic()
+    ) -> tuple[list[Verdict], Comparison, float]:
+        """Judge; while a verdict is inconclusive, double the runs, within both caps.
+
+        Returns the verdicts, what they were judged on, and the seconds the extra runs took.
+        """
         verdicts = judge(limits, comparison)
-        rounds = 0
+        rounds, extra_seconds = 0, 0.0
         while any(verdict.outcome is Outcome.INCONCLUSIVE for verdict in verdicts):
             runs, prompts = len(comparison.candidate.runs), len(comparison.candidate.samples)
             extra_repeats = min(runs, self.settings.max_pairs - runs) // prompts
             if extra_repeats < 1:
                 cap = f"{runs} runs per model, --llm-max-pairs={self.settings.max_pairs}"
-                return [settle(v, self.settings.inconclusive, cap) for v in verdicts], comparison
+                return self._settled(verdicts, cap), comparison, extra_seconds
             next_round = _seconds_measured(comparison) * extra_repeats * prompts / runs
-            if time.monotonic() - started + next_round > self.settings.max_seconds:
+            if extra_seconds + next_round > self.settings.max_seconds:
                 cap = (
                     f"{runs} runs per model; more would pass "
                     f"--llm-max-seconds={self.settings.max_seconds:g}"
                 )
-                return [settle(v, self.settings.inconclusive, cap) for v in verdicts], comparison
+                return self._settled(verdicts, cap), comparison, extra_seconds
             rounds += 1
+            started = time.monotonic()
             self._measure_more(record, extra_repeats, rounds)
+            extra_seconds += time.monotonic() - started
             live = record.live_baseline()
             comparison = replace(
                 comparison,
@@ -263,7 +265,10 @@ class LlmPerfSession:
                 baseline=live if live is not None else comparison.baseline,
             )
             verdicts = judge(limits, comparison)
-        return verdicts, comparison
+        return verdicts, comparison, extra_seconds
+
+    def _settled(self, verdicts: list[Verdict], cap: str) -> list[Verdict]:
+        return [settle(verdict, self.settings.inconclusive, cap) for verdict in verdicts]
 
     def _measure_more(self, record: TestRecord, repeats: int, round_index: int) -> None:
         """`repeats` more runs of every call, on the candidate and any live baseline."""

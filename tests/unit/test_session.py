@@ -72,6 +72,7 @@ def test_a_clear_slowdown_fails_without_extra_pairs() -> None:
     (verdict,) = outcome.verdicts
     assert verdict.outcome is Outcome.FAIL and verdict.decided_by == "the interval"
     assert len(outcome.candidate.runs) == len(outcome.baseline.runs) == 6
+    assert outcome.extra_seconds == 0.0
 
 
 def test_inconclusive_doubles_the_pairs_up_to_the_cap() -> None:
@@ -84,6 +85,7 @@ def test_inconclusive_doubles_the_pairs_up_to_the_cap() -> None:
         "inconclusive at the cap (48 runs per model, --llm-max-pairs=48); the point estimate"
     )
     assert verdict.outcome in (Outcome.PASS, Outcome.FAIL)
+    assert outcome.extra_seconds > 0.0
 
 
 def test_the_seconds_cap_stops_extra_pairs() -> None:

@@ -156,6 +156,8 @@ def outcome_lines(outcome: TestOutcome) -> Iterator[str]:
     yield f"assert_within_budget: {state} ({MODE_TEXT[outcome.mode]})"
     yield f"  candidate: {outcome.candidate_name}"
     yield f"  baseline:  {outcome.baseline_source}"
+    if outcome.extra_seconds >= 0.1:
+        yield f"  more runs to settle inconclusive verdicts took {outcome.extra_seconds:.1f} s"
     yield from table([_HEADER, *verdict_rows(outcome.verdicts)])
     yield from table([("figure", "baseline", "candidate", "change"), *figure_rows(outcome)])
     for verdict in outcome.verdicts:
