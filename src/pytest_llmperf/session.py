@@ -21,7 +21,6 @@ from pytest_llmperf.snapshot import RecordedCall, Snapshot, SnapshotStore, promp
 from pytest_llmperf.stats import DecisionPolicy, looks_until_cap, session_policy
 
 BASELINE, CANDIDATE = "baseline", "candidate"
-OWN_BASELINE_CALLS = "the test's llm_baseline calls"
 
 
 @dataclass
@@ -247,7 +246,7 @@ class LlmPerfSession:
             if extra_repeats < 1:
                 cap = f"{runs} runs per model, --llm-max-pairs={self.settings.max_pairs}"
                 return self._settled(verdicts, cap), comparison, extra_seconds
-            next_round = _seconds_measured(comparison) * extra_repeats * prompts / runs
+            next_round = _seconds_measured(record) * extra_repeats * prompts / runs
             if extra_seconds + next_round > self.settings.max_seconds:
                 cap = (
                     f"{runs} runs per model; more would pass "
@@ -323,7 +322,9 @@ class LlmPerfSession:
         }
         if record.baseline_calls:
             baseline = GenerationResult.combine([result for _, result in record.baseline_calls])
-            return Comparison(baseline=baseline, baseline_source=OWN_BASELINE_CALLS, **common)
+            return Comparison(
+                baseline=baseline, baseline_source="the test's llm_baseline calls", **common
+            )
         if record.paired_baseline:
             return Comparison(
                 baseline=GenerationResult.combine(record.paired_baseline),
@@ -421,10 +422,7 @@ def _recorded_call(workload: Workload, result: GenerationResult) -> RecordedCall
     )
 
 
-def _seconds_measured(comparison: Comparison) -> float:
-    """Seconds of generation behind the comparison's live runs: the cost of as many again."""
-    results = [comparison.candidate]
-    if comparison.paired or comparison.baseline_source == OWN_BASELINE_CALLS:
-        assert comparison.baseline is not None
-        results.append(comparison.baseline)
-    return sum(float(result.latencies_ms.sum()) for result in results) / 1000
+def _seconds_measured(record: TestRecord) -> float:
+    """Seconds of generation behind the test's live runs: the cost of as many again."""
+    results = (record.candidate(), record.live_baseline())
+    return sum(float(result.latencies_ms.sum()) for result in results if result is not None) / 1000
