@@ -71,7 +71,6 @@ class LlmPerfSession:
             repeats=settings.repeats,
             warmup=settings.warmup,
             seed=settings.seed,
-            pricing=Pricing(settings.price_input_per_1m, settings.price_output_per_1m),
             latency_percentile=settings.latency_percentile,
         )
         self._backends: dict[str, Backend | LlmPerfError] = {}
