@@ -76,7 +76,15 @@ class LlmPerfSession:
         self._backends: dict[str, Backend | LlmPerfError] = {}
         self._records: dict[str, TestRecord] = {}
         self.outcomes: list[TestOutcome] = []
+        # Report records of tests judged elsewhere (xdist workers), merged on the controller.
+        self.merged_records: list[dict[str, Any]] = []
         self.decisions = 0
+
+    def report_records(self) -> list[dict[str, Any]]:
+        """Every judged or recorded test of the session as a JSON-ready record, in run order."""
+        from pytest_llmperf.report.records import outcome_record
+
+        return [outcome_record(outcome) for outcome in self.outcomes] + self.merged_records
 
     # -- models -------------------------------------------------------------------------
 

@@ -1,0 +1,102 @@
+"""Judged tests as JSON-ready records: what every report (JSON, Markdown, plots, JUnit,
+pytest-benchmark) renders, and what xdist workers send to the controller.
+
+A record is plain data (dicts, lists, numbers, strings, None) so it survives json.dumps and
+the trip from a worker unchanged; renderers never need the live objects.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pytest_llmperf.budget import Verdict
+from pytest_llmperf.results import GenerationResult
+from pytest_llmperf.session import TestOutcome
+
+RECORD_SCHEMA_VERSION = 1
+
+
+def _number(value: float | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def model_figures(result: GenerationResult) -> dict[str, Any]:
+    """One model's figures for one test: aggregates, then the raw per-run samples."""
+    priced = bool(result.pricing.input_per_1m or result.pricing.output_per_1m)
+    return {
+        "runs": len(result.runs),
+        "prompts": len(result.samples),
+        "accuracy": _number(result.accuracy),
+        "latency_p50_ms": result.latency_ms,
+        "latency_p95_ms": result.p95_latency_ms,
+        "latency_p99_ms": result.latency_at(99.0),
+        "latency_sla_ms": result.sla_latency_ms,
+        "latency_statistic_percentile": result.latency_percentile,
+        "ttft_p50_ms": _number(result.ttft_ms),
+        "ttft_p95_ms": _number(result.ttft_at(95.0)),
+        "tpot_ms": _number(result.tpot_ms),
+        "input_tokens": result.input_tokens,
+        "output_tokens": result.output_tokens,
+        "tokens_per_s": result.tokens_per_s,
+        "max_new_tokens_hit_rate": result.max_new_tokens_hit_rate,
+        "cost_usd": result.cost_usd if priced else None,
+        "price_input_per_1m": result.pricing.input_per_1m,
+        "price_output_per_1m": result.pricing.output_per_1m,
+        "peak_memory_mb": result.peak_memory_mb,
+        "latencies_ms": result.latencies_ms.tolist(),
+        "ttfts_ms": result.ttfts_ms.tolist(),
+    }
+
+
+def verdict_record(verdict: Verdict) -> dict[str, Any]:
+    interval = verdict.interval
+    return {
+        "limit": verdict.limit.name,
+        "metric": verdict.limit.spec.metric,
+        "kind": verdict.limit.spec.kind.value,
+        "unit": verdict.limit.spec.unit,
+        "budget": verdict.limit.value,
+        "budget_text": verdict.limit.describe(),
+        "outcome": verdict.outcome.value,
+        "failed": verdict.failed,
+        "baseline": _number(verdict.baseline),
+        "candidate": _number(verdict.candidate),
+        "observed": _number(verdict.observed),
+        "interval": None
+        if interval is None
+        else {
+            "estimate": interval.estimate,
+            "low": interval.low,
+            "high": interval.high,
+            "confidence": interval.confidence,
+            "samples": interval.samples,
+        },
+        "noise_cv": {"baseline": verdict.noise[0], "candidate": verdict.noise[1]},
+        "decided_by": verdict.decided_by,
+        "note": verdict.note,
+        "remedy": verdict.remedy,
+    }
+
+
+def outcome_record(outcome: TestOutcome) -> dict[str, Any]:
+    """Everything about one judged (or recorded) test, JSON-ready."""
+    return {
+        "test": outcome.nodeid,
+        "mode": outcome.mode,
+        "failed": outcome.failed,
+        "judged": bool(outcome.verdicts),
+        "candidate": {
+            "name": outcome.candidate_name,
+            "figures": None if outcome.candidate is None else model_figures(outcome.candidate),
+        },
+        "baseline": {
+            "source": outcome.baseline_source,
+            "figures": None if outcome.baseline is None else model_figures(outcome.baseline),
+        },
+        "verdicts": [verdict_record(verdict) for verdict in outcome.verdicts],
+        "extra_seconds": outcome.extra_seconds,
+        "requests_per_month": outcome.requests_per_month,
+        "snapshot_written": None
+        if outcome.snapshot_written is None
+        else str(outcome.snapshot_written),
+    }
