@@ -39,6 +39,10 @@ QUANTIZED_SPEED_REMEDY = (
     "pay off (a GPU)"
 )
 MEMORY_REMEDY = "quantize the candidate or load it in bfloat16/float16 (--llm-dtype)"
+ERROR_REMEDY = (
+    "requests failed under this load: see the errors listed; lower the load or give the "
+    "server more capacity (replicas, batch size, KV-cache memory)"
+)
 QUALITY_REMEDY = (
     "check the fine-tuning data and schedule: the candidate answers fewer prompts right"
 )
@@ -89,6 +93,10 @@ _SPECS = (
     LimitSpec("memory_ratio", "memory", Kind.RATIO, "x", "peak memory, candidate/baseline"),
     LimitSpec("min_accuracy", "accuracy", Kind.FLOOR, "", "accuracy floor (0..1)"),
     LimitSpec("accuracy_drop", "accuracy", Kind.DROP, "", "largest fall from the baseline (0..1)"),
+    LimitSpec("error_rate", "errors", Kind.ABSOLUTE, "", "share of failed requests (0..1)"),
+    LimitSpec(
+        "min_throughput_rps", "throughput", Kind.FLOOR, "req/s", "completed requests/s under load"
+    ),
 )
 LIMIT_SPECS: dict[str, LimitSpec] = {spec.name: spec for spec in _SPECS}
 
@@ -146,6 +154,14 @@ def parse_limits(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> list[Limit
     return [_parse_limit(name, value) for name, value in kwargs.items()]
 
 
+def with_implied_limits(limits: list[Limit], under_load: bool) -> list[Limit]:
+    """Under load, failed requests are judged even when no error_rate limit was set: with
+    error_rate=0 implied, so that errors fail the test instead of thinning its samples."""
+    if not under_load or any(limit.spec.metric == "errors" for limit in limits):
+        return limits
+    return [*limits, Limit(LIMIT_SPECS["error_rate"], 0.0)]
+
+
 def valid_limit_names() -> str:
     return ", ".join(LIMIT_SPECS)
 
@@ -161,7 +177,7 @@ def _parse_limit(name: str, value: Any) -> Limit:
         )
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
         raise BudgetError(f"limit {name}={value!r} is not a finite number.")
-    if spec.metric == "accuracy":
+    if spec.metric in ("accuracy", "errors"):
         if not 0 <= value <= 1:
             raise BudgetError(
                 f"limit {name}={value!r} must lie between 0 and 1 (a share of prompts)."
@@ -413,6 +429,8 @@ def _figure(spec: LimitSpec, result: GenerationResult, percentile: float) -> flo
         "cost": lambda: result.cost_usd,
         "memory": lambda: result.peak_memory_mb,
         "accuracy": lambda: result.accuracy,
+        "errors": lambda: result.error_rate,
+        "throughput": lambda: result.requests_per_s,
     }[spec.metric]()
 
 
@@ -437,6 +455,16 @@ def _unmeasured_note(metric: str) -> str:
         return "no accuracy was measured: pass expected=[...] to generate(), one answer per prompt"
     if metric == "ttft":
         return "no time to first token was measured (beam search cannot stream tokens)"
+    if metric == "throughput":
+        return (
+            "no throughput was measured: send the requests under load, "
+            "e.g. generate(prompts, concurrency=8)"
+        )
+    if metric == "memory":
+        return (
+            "no memory was measured: a model served by an endpoint holds its memory on the "
+            "server; watch it there (e.g. vLLM's /metrics)"
+        )
     return f"no {metric} was measured"
 
 
@@ -448,6 +476,10 @@ def remedy_for(spec: LimitSpec, comparison: Comparison) -> str:
         return MEMORY_REMEDY
     if spec.metric == "accuracy":
         return QUALITY_REMEDY
+    if spec.metric == "errors":
+        return ERROR_REMEDY
+    if spec.metric == "throughput":
+        return SPEED_REMEDY
     baseline = comparison.baseline
     tokens_grew = (
         baseline is not None

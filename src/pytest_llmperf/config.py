@@ -9,7 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pytest_llmperf.endpoint_spec import EndpointSpec, is_endpoint, parse_endpoint
 from pytest_llmperf.errors import ConfigError
+from pytest_llmperf.files import check_writable_file
+from pytest_llmperf.report.artifacts import resolve_output
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -33,8 +36,15 @@ class ModelSpec:
     base_dir: Path
 
     @property
+    def endpoint(self) -> EndpointSpec | None:
+        """The OpenAI-compatible server the name points at (MODEL@URL or URL), else None."""
+        return parse_endpoint(self.name, where="model")
+
+    @property
     def local_path(self) -> Path | None:
         """The checkpoint directory the name points at (or looks like), else None: a hub id."""
+        if is_endpoint(self.name):
+            return None
         path = Path(self.name).expanduser()
         if not path.is_absolute():
             path = self.base_dir / path
@@ -54,6 +64,7 @@ class Settings:
     baseline: ModelSpec | None = None
     candidate: ModelSpec | None = None
     update: bool = False
+    remove_unused: bool = False
     snapshot_dir: Path = Path(".llmperf")
     device: str = "auto"
     dtype: str = "auto"
@@ -81,6 +92,17 @@ class Settings:
     candidate_price_input_per_1m: float | None = None
     candidate_price_output_per_1m: float | None = None
     requests_per_month: int = 0
+    api_key_env: str | None = None
+    baseline_api_key_env: str | None = None
+    candidate_api_key_env: str | None = None
+    request_timeout_s: float = 60.0
+    baseline_tokenizer: str | None = None
+    candidate_tokenizer: str | None = None
+    report: Path | None = None  # --llm-report: the JSON report
+    markdown: Path | None = None  # --llm-markdown: the same as Markdown
+    plots: Path | None = None  # --llm-plots: PNGs and index.html
+    benchmark_json: Path | None = None  # --llm-benchmark-json: pytest-benchmark's format
+    benchmark_storage: bool = False  # benchmark_json is a pytest-benchmark storage directory
     default_limits: tuple[tuple[str, float], ...] = ()  # [tool.llmperf.budget]
 
     @property
@@ -104,6 +126,15 @@ class Settings:
             self.price_input_per_1m if own_in is None else own_in,
             self.price_output_per_1m if own_out is None else own_out,
         )
+
+    def api_key_env_for(self, role: str) -> str | None:
+        """The environment variable holding the role's endpoint API key: its own, else common."""
+        own = self.baseline_api_key_env if role == "baseline" else self.candidate_api_key_env
+        return own if own is not None else self.api_key_env
+
+    def tokenizer_for(self, role: str) -> str | None:
+        """The tokenizer that counts an endpoint model's tokens when the server reports none."""
+        return self.baseline_tokenizer if role == "baseline" else self.candidate_tokenizer
 
     def dtype_for(self, role: str) -> str:
         """The dtype setting of 'baseline' or 'candidate': its own key, else `dtype`."""
@@ -198,10 +229,24 @@ def _directory(value: Any) -> str:
     raise ValueError("must be a directory path")
 
 
+def _file_path(value: Any) -> str:
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    raise ValueError("must be a file path")
+
+
 def _model_name(value: Any) -> str:
     if isinstance(value, str) and value.strip():
         return value.strip()
     raise ValueError("must be a Hugging Face hub id or a checkpoint directory")
+
+
+def _env_name(value: Any) -> str:
+    if isinstance(value, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+        return value
+    raise ValueError(
+        "must be the NAME of an environment variable (e.g. STAGING_API_KEY), not the key itself"
+    )
 
 
 # key in [tool.llmperf] -> (command-line flag, parser)
@@ -209,6 +254,7 @@ _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "baseline": ("--llm-baseline", _model_name),
     "candidate": ("--llm-candidate", _model_name),
     "update": ("--llm-update", _boolean),
+    "remove_unused": ("--llm-remove-unused", _boolean),
     "dir": ("--llm-dir", _directory),
     "device": ("--llm-device", _device),
     "dtype": ("--llm-dtype", _choice(DTYPES)),
@@ -236,6 +282,16 @@ _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "candidate_price_input_per_1m": ("--llm-candidate-price-input", _price),
     "candidate_price_output_per_1m": ("--llm-candidate-price-output", _price),
     "requests_per_month": ("--llm-requests-per-month", _non_negative_int),
+    "report": ("--llm-report", _file_path),
+    "markdown": ("--llm-markdown", _file_path),
+    "plots": ("--llm-plots", _directory),
+    "benchmark_json": ("--llm-benchmark-json", _file_path),
+    "api_key_env": ("--llm-api-key-env", _env_name),
+    "baseline_api_key_env": ("--llm-baseline-api-key-env", _env_name),
+    "candidate_api_key_env": ("--llm-candidate-api-key-env", _env_name),
+    "request_timeout_s": ("--llm-request-timeout", _seconds),
+    "baseline_tokenizer": ("--llm-baseline-tokenizer", _model_name),
+    "candidate_tokenizer": ("--llm-candidate-tokenizer", _model_name),
 }
 # Tables in [tool.llmperf] with no command-line flag: default limits of every marker.
 TABLE_KEYS = ("budget",)
@@ -327,10 +383,26 @@ def _assemble(
     snapshot_dir = rootdir / ".llmperf"
     if "dir" in parsed:
         snapshot_dir = base("dir") / Path(parsed.pop("dir")).expanduser()
+    for key in ("report", "markdown"):
+        if key in parsed:
+            parsed[key] = base(key) / Path(parsed[key]).expanduser()
+            where = cli_flag(key) if key in from_cli else f"'{key}' in [tool.llmperf]"
+            check_writable_file(parsed[key], where)
+    for key in ("plots", "benchmark_json"):
+        if key in parsed:
+            where = cli_flag(key) if key in from_cli else f"'{key}' in [tool.llmperf]"
+            parsed.update(resolve_output(key, parsed[key], base(key), where))
+    for key, spec in models.items():
+        parse_endpoint(spec.name, where=f"--llm-{key.replace('_', '-')}")
     settings = Settings(**models, snapshot_dir=snapshot_dir, **parsed)
     if settings.update and settings.baseline is None:
         raise ConfigError(
             "--llm-update records the baseline's measurements, but no baseline was given: "
             "add --llm-baseline=MODEL."
+        )
+    if settings.remove_unused and not settings.update:
+        raise ConfigError(
+            "--llm-remove-unused deletes unused snapshots while updating them, and needs "
+            "--llm-update: add --llm-baseline=MODEL --llm-update."
         )
     return settings

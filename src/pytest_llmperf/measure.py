@@ -9,7 +9,15 @@ from typing import Any
 
 from pytest_llmperf.backends.base import Backend, Completion
 from pytest_llmperf.errors import GenerationError
-from pytest_llmperf.results import GenerationResult, Pricing, PromptSample
+from pytest_llmperf.load import LoadSpec, run_load
+from pytest_llmperf.results import (
+    GenerationResult,
+    LoadFigures,
+    Pricing,
+    PromptSample,
+    TokenCount,
+    largest_known,
+)
 from pytest_llmperf.scoring import Scorer, contains, resolve_scorer
 
 
@@ -22,6 +30,7 @@ class Workload:
     expected: tuple[str, ...] | None = None
     scorer_name: str = "contains"
     scorer: Scorer = contains
+    load: LoadSpec | None = None  # requests sent under load rather than one at a time
 
     @classmethod
     def from_call(
@@ -30,6 +39,7 @@ class Workload:
         generation: Mapping[str, Any],
         expected: str | Sequence[str] | None = None,
         scorer: str | Scorer | None = None,
+        load: LoadSpec | None = None,
     ) -> Workload:
         prompt_list = (prompts,) if isinstance(prompts, str) else tuple(prompts)
         if not prompt_list:
@@ -50,7 +60,7 @@ class Workload:
                     "give one per prompt."
                 )
         scorer_name, score = resolve_scorer(scorer)
-        return cls(prompt_list, dict(generation), expected_list, scorer_name, score)
+        return cls(prompt_list, dict(generation), expected_list, scorer_name, score, load)
 
     @property
     def max_new_tokens(self) -> int:
@@ -74,7 +84,8 @@ class _Recorder:
     def __init__(self, backend: Backend, workload: Workload) -> None:
         self.backend = backend
         self.workload = workload
-        self.input_tokens = backend.input_token_counts(workload.prompts, workload.max_new_tokens)
+        # Raises before anything is timed when a prompt cannot be generated (context, empty).
+        backend.input_token_counts(workload.prompts, workload.max_new_tokens)
         self.completions: list[list[Completion]] = [[] for _ in workload.prompts]
         self._tracker = backend.memory_tracker()
 
@@ -87,9 +98,11 @@ class _Recorder:
         self._tracker.start()
         prompt = self.workload.prompts[prompt_index]
         completion = self.backend.complete(prompt, self.workload.generation, seed)
-        peak = self.backend.weights_mb + self._tracker.peak_increase_mb()
-        run = replace(completion.run, peak_memory_mb=peak)
-        self.completions[prompt_index].append(replace(completion, run=run))
+        increase = self._tracker.peak_increase_mb()
+        if increase is not None:
+            run = replace(completion.run, peak_memory_mb=self.backend.weights_mb + increase)
+            completion = replace(completion, run=run)
+        self.completions[prompt_index].append(completion)
 
     def _is_correct(self, text: str, index: int) -> bool | None:
         expected = self.workload.expected
@@ -106,20 +119,33 @@ class _Recorder:
         samples = tuple(
             PromptSample(
                 prompt_index=index,
-                input_tokens=self.input_tokens[index],
+                input_tokens=completions[-1].input_tokens,
                 text=completions[-1].text,
                 runs=tuple(c.run for c in completions),
                 correct=self._is_correct(completions[-1].text, index),
             )
             for index, completions in enumerate(self.completions)
         )
-        peaks = [c.run.peak_memory_mb or 0.0 for runs in self.completions for c in runs]
+        every = [c for completions in self.completions for c in completions]
         return GenerationResult(
             samples=samples,
-            peak_memory_mb=max(peaks),
+            peak_memory_mb=largest_known(c.run.peak_memory_mb for c in every),
             pricing=protocol.pricing,
             latency_percentile=protocol.latency_percentile,
+            token_count=token_count(every),
         )
+
+
+def token_count(completions: Sequence[Completion]) -> TokenCount:
+    """Where the counts came from, and how the tokenizer's second count agreed."""
+    checked = [c for c in completions if c.second_count is not None]
+    differences = [abs(c.run.output_tokens - (c.second_count or 0)) for c in checked]
+    return TokenCount(
+        source=" and ".join(sorted({c.token_source for c in completions})),
+        checked=len(checked),
+        mismatched=sum(difference > 0 for difference in differences),
+        largest_difference=max(differences, default=0),
+    )
 
 
 def _run_seed(protocol: Protocol, repeat: int, prompt_index: int) -> int:
@@ -127,7 +153,9 @@ def _run_seed(protocol: Protocol, repeat: int, prompt_index: int) -> int:
 
 
 def measure(backend: Backend, workload: Workload, protocol: Protocol) -> GenerationResult:
-    """Warm up, then run every prompt `repeats` times."""
+    """Warm up, then run every prompt `repeats` times (or send the workload's load)."""
+    if workload.load is not None:
+        return measure_load(backend, workload, workload.load, protocol)
     recorder = _Recorder(backend, workload)
     recorder.warm_up(protocol.warmup, protocol.seed)
     for repeat in range(protocol.repeats):
@@ -144,6 +172,14 @@ def measure_paired(
     A seeded coin decides per pair whether the baseline or the candidate goes first, so that
     drift in the machine's state and any first-in-pair effect fall on both alike.
     """
+    if workload.load is not None:
+        # Under load requests overlap, so runs cannot be paired; whole load runs alternate.
+        first_is_baseline = random.Random(protocol.seed).random() < 0.5
+        if first_is_baseline:
+            base = measure(baseline, workload, protocol)
+            return base, measure(candidate, workload, protocol)
+        cand = measure(candidate, workload, protocol)
+        return measure(baseline, workload, protocol), cand
     recorders = (_Recorder(baseline, workload), _Recorder(candidate, workload))
     for recorder in recorders:
         recorder.warm_up(protocol.warmup, protocol.seed)
@@ -155,3 +191,42 @@ def measure_paired(
             for recorder in order:
                 recorder.measure(index, seed)
     return recorders[0].result(protocol), recorders[1].result(protocol)
+
+
+def measure_load(
+    backend: Backend, workload: Workload, load: LoadSpec, protocol: Protocol
+) -> GenerationResult:
+    """Warm up one request at a time, then send the workload's requests under load."""
+    if not backend.serves_concurrently:
+        raise GenerationError(
+            "concurrency and rate need a served model (MODEL@http://HOST:PORT/v1): an "
+            "in-process model answers one request at a time."
+        )
+    recorder = _Recorder(backend, workload)
+    recorder.warm_up(protocol.warmup, protocol.seed)
+
+    def send(index: int, seed: int) -> Completion:
+        return backend.complete(workload.prompts[index], workload.generation, seed)
+
+    sent = run_load(send, len(workload.prompts), load, _run_seed(protocol, 0, 0))
+    errors = [outcome for _, outcome in sent.outcomes if isinstance(outcome, str)]
+    for index, outcome in sent.outcomes:
+        if not isinstance(outcome, str):
+            recorder.completions[index].append(outcome)
+    unanswered = [i for i, done in enumerate(recorder.completions) if not done]
+    if unanswered:
+        example = errors[0] if errors else "no request was sent before duration_s ran out"
+        raise GenerationError(
+            f"under load, no request for prompt {unanswered[0]} succeeded "
+            f"({len(errors)} of {len(sent.outcomes)} requests failed), e.g.: {example}"
+        )
+    figures = LoadFigures(
+        concurrency=load.concurrency,
+        rate_per_s=load.rate,
+        requests=len(sent.outcomes),
+        errors=len(errors),
+        wall_seconds=sent.wall_seconds,
+        output_tokens=sum(c.run.output_tokens for done in recorder.completions for c in done),
+        error_examples=tuple(dict.fromkeys(errors))[:3],
+    )
+    return replace(recorder.result(protocol), load=figures)

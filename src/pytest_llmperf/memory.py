@@ -26,7 +26,17 @@ class PeakMemoryTracker(ABC):
     def start(self) -> None: ...
 
     @abstractmethod
-    def peak_increase_mb(self) -> float: ...
+    def peak_increase_mb(self) -> float | None: ...
+
+
+class NotMeasured(PeakMemoryTracker):
+    """For models served by another process or machine: their memory is not ours to read."""
+
+    def start(self) -> None:
+        pass
+
+    def peak_increase_mb(self) -> None:
+        return None
 
 
 class CudaPeakMemory(PeakMemoryTracker):

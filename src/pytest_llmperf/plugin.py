@@ -9,10 +9,14 @@ from typing import Any
 
 import pytest
 
+from pytest_llmperf import housekeeping, xdist_support
 from pytest_llmperf.budget import Budget, Outcome, parse_budget, valid_limit_names
 from pytest_llmperf.config import CONFIG_KEYS, build_settings, cli_flag, read_pyproject_table
 from pytest_llmperf.errors import LlmPerfError, ModelUnavailableError
 from pytest_llmperf.handles import LlmModel
+from pytest_llmperf.progress import live_printer
+from pytest_llmperf.report import artifacts, publish
+from pytest_llmperf.report.junit import outcome_properties
 from pytest_llmperf.report.terminal import outcome_lines, summary_lines
 from pytest_llmperf.session import BASELINE, CANDIDATE, LlmPerfSession
 
@@ -23,12 +27,14 @@ class LlmPerfHardwareWarning(pytest.PytestWarning):
 
 SESSION_KEY = pytest.StashKey[LlmPerfSession]()
 BUDGET_KEY = pytest.StashKey[Budget]()
+REPORT_LINES_KEY = pytest.StashKey[list[str]]()  # where the reports went, for the summary
 MARKER = "assert_within_budget"
-_FLAGS = ("update", "trust_remote_code")
+_FLAGS = ("update", "remove_unused", "trust_remote_code")
 _HELP = {
-    "baseline": "baseline model: Hugging Face hub id or local checkpoint directory",
-    "candidate": "candidate (fine-tuned) model: hub id or local checkpoint directory",
+    "baseline": "baseline model: hub id, checkpoint directory, or MODEL@http://HOST:PORT/v1",
+    "candidate": "candidate model: hub id, checkpoint directory, or MODEL@http://HOST:PORT/v1",
     "update": "write or refresh the .llmperf/ snapshots from the baseline's measurements",
+    "remove_unused": "with --llm-update: delete the snapshots whose tests are gone",
     "dir": "snapshot directory (default: .llmperf under the rootdir)",
     "device": "auto|cpu|cuda[:N]|mps (default auto)",
     "dtype": "auto|float32|float16|bfloat16 (default auto: the checkpoint's own)",
@@ -56,6 +62,16 @@ _HELP = {
     "candidate_price_input_per_1m": "the candidate's own input price (default: price_input_per_1m)",
     "candidate_price_output_per_1m": "the candidate's own output price (default: the common one)",
     "requests_per_month": "request volume, for a projected monthly cost (default 0: none)",
+    "report": "write a JSON report of every judged test to this file (docs/report-schema.md)",
+    "markdown": "write the report as Markdown, for a pull-request comment, to this file",
+    "plots": "write latency and trade-off PNGs and an index.html to this directory (matplotlib)",
+    "benchmark_json": "write pytest-benchmark JSON to this file (or storage directory if DIR/)",
+    "api_key_env": "NAME of the environment variable holding endpoint models' API key",
+    "baseline_api_key_env": "the baseline endpoint's own API key variable (default: api_key_env)",
+    "candidate_api_key_env": "the candidate endpoint's own key variable (default: api_key_env)",
+    "request_timeout_s": "seconds an endpoint request may take before it fails (default 60)",
+    "baseline_tokenizer": "tokenizer (hub id or dir) counting a baseline endpoint's tokens",
+    "candidate_tokenizer": "tokenizer (hub id or dir) counting a candidate endpoint's tokens",
 }
 
 
@@ -111,6 +127,7 @@ def pytest_configure(config: pytest.Config) -> None:
         _check_local_models(session)
     except LlmPerfError as error:
         raise pytest.UsageError(f"pytest-llmperf: {error}") from None
+    session.on_progress = live_printer(config)
     config.stash[SESSION_KEY] = session
 
 
@@ -189,6 +206,49 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     """Count the statistical decisions of the tests that will run, to share the error rate."""
     budgets = [item.stash[BUDGET_KEY] for item in session.items if BUDGET_KEY in item.stash]
     session.config.stash[SESSION_KEY].count_decisions(budgets)
+    session.config.stash[SESSION_KEY].snapshots.collection_finished(session.testsfailed)
+
+
+def pytest_collectstart(collector: pytest.Collector) -> None:
+    """Learn the test files collected (even one with no tests left): for unused snapshots."""
+    if isinstance(collector, pytest.File):
+        collector.config.stash[SESSION_KEY].snapshots.record_file(collector.nodeid)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Learn every collected test before anything filters them: their snapshots are in use."""
+    config.stash[SESSION_KEY].snapshots.record_tests(item.nodeid for item in items)
+
+
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    """Tests deselected with -k or -m keep their snapshots."""
+    for item in items:
+        item.config.stash[SESSION_KEY].snapshots.record_tests([item.nodeid])
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Close the models' connections (endpoint models hold an HTTP pool)."""
+    if SESSION_KEY in config.stash:
+        config.stash[SESSION_KEY].close()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """On an xdist worker, ship the snapshot activity and report records; elsewhere, find
+    (and remove) unused snapshots and write the reports."""
+    housekeeping.session_finished(session.config.stash[SESSION_KEY], session.config, exitstatus)
+    llm = session.config.stash[SESSION_KEY]
+    session.config.stash[REPORT_LINES_KEY] = [
+        *publish.finish(session, llm),
+        *artifacts.finish(session, llm),
+    ]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object | None) -> None:
+    """On the xdist controller: merge what a finished worker did."""
+    housekeeping.worker_finished(node.config.stash[SESSION_KEY], node)
+    xdist_support.receive(node, node.config.stash[SESSION_KEY])
 
 
 @pytest.hookimpl(wrapper=True)
@@ -207,6 +267,7 @@ def _judge(item: pytest.Item, budget: Budget) -> None:
         outcome = item.config.stash[SESSION_KEY].judge(item.nodeid, budget)
     except LlmPerfError as error:
         pytest.fail(str(error), pytrace=False)
+    item.user_properties.extend(outcome_properties(outcome))
     notes = {
         v.note
         for v in outcome.verdicts
@@ -226,10 +287,17 @@ def pytest_runtest_teardown(item: pytest.Item) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    """Every judged test with its limits, and the snapshots written."""
+    """Every judged test with its limits (all workers' under xdist), the snapshots written,
+    updated and unused, and where the reports went."""
     session = config.stash.get(SESSION_KEY, None)
-    if session is None or not session.outcomes:
+    if session is None:
         return
-    terminalreporter.section("llmperf")
-    for line in summary_lines(session.outcomes, session.settings.snapshot_dir):
-        terminalreporter.write_line(line)
+    lines = [
+        *summary_lines(session.report_records(), session.settings.snapshot_dir),
+        *session.snapshots.summary_lines(session.settings.snapshot_dir),
+        *config.stash.get(REPORT_LINES_KEY, []),
+    ]
+    if lines:
+        terminalreporter.section("llmperf")
+        for line in lines:
+            terminalreporter.write_line(line)

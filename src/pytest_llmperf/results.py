@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -62,6 +62,106 @@ class Pricing:
 
 
 @dataclass(frozen=True)
+class TokenCount:
+    """Where the output token counts came from, and how a second count agreed with them.
+
+    source: "generate" (the token ids an in-process model produced), "server usage" (an
+    endpoint's reported usage) or "tokenizer" (the model's tokenizer on the answer's text).
+    When a server reports usage and a tokenizer is at hand, both are counted: `checked`
+    requests, `mismatched` of them differing, by at most `largest_difference` tokens.
+    """
+
+    source: str = "generate"
+    checked: int = 0
+    mismatched: int = 0
+    largest_difference: int = 0
+
+    def merged(self, other: TokenCount) -> TokenCount:
+        sources = sorted({self.source, other.source})
+        return TokenCount(
+            source=" and ".join(sources),
+            checked=self.checked + other.checked,
+            mismatched=self.mismatched + other.mismatched,
+            largest_difference=max(self.largest_difference, other.largest_difference),
+        )
+
+    def describe(self) -> str:
+        if self.source == "generate":
+            return ""
+        text = f"output tokens counted from {self.source}"
+        if self.checked and self.mismatched:
+            text += (
+                f"; the tokenizer's count differs on {self.mismatched} of {self.checked} "
+                f"requests (by up to {self.largest_difference} tokens)"
+            )
+        elif self.checked:
+            text += f"; the tokenizer agrees on all {self.checked} requests"
+        return text
+
+
+@dataclass(frozen=True)
+class LoadFigures:
+    """Requests sent under load: how many, how many failed, over how long."""
+
+    concurrency: int | None
+    rate_per_s: float | None
+    requests: int
+    errors: int
+    wall_seconds: float
+    output_tokens: int
+    error_examples: tuple[str, ...] = ()
+
+    def merged(self, other: LoadFigures) -> LoadFigures:
+        return replace(
+            self,
+            requests=self.requests + other.requests,
+            errors=self.errors + other.errors,
+            wall_seconds=self.wall_seconds + other.wall_seconds,
+            output_tokens=self.output_tokens + other.output_tokens,
+            error_examples=(self.error_examples + other.error_examples)[:3],
+        )
+
+    @property
+    def error_rate(self) -> float:
+        return self.errors / self.requests if self.requests else 0.0
+
+    @property
+    def requests_per_s(self) -> float:
+        """Completed requests per second of wall time."""
+        done = self.requests - self.errors
+        return done / self.wall_seconds if self.wall_seconds > 0 else 0.0
+
+    @property
+    def output_tokens_per_s(self) -> float:
+        return self.output_tokens / self.wall_seconds if self.wall_seconds > 0 else 0.0
+
+    def describe(self) -> str:
+        level = (
+            f"concurrency {self.concurrency}"
+            if self.concurrency is not None
+            else f"{self.rate_per_s:g} requests/s offered"
+        )
+        return (
+            f"under load ({level}): {self.requests} requests in {self.wall_seconds:.1f} s, "
+            f"{self.requests_per_s:.2f} requests/s, {self.output_tokens_per_s:.1f} output "
+            f"tokens/s, {self.errors} failed ({self.error_rate:.1%})"
+        )
+
+
+def largest_known(values: Iterable[float | None]) -> float | None:
+    known = [value for value in values if value is not None]
+    return max(known) if known else None
+
+
+def _merge_optional(first, second):  # type: ignore[no-untyped-def]
+    if first is None:
+        return second
+    if second is None:
+        return first
+    return first.merged(second)
+
+
+@dataclass(frozen=True)
 class GenerationResult:
     """What `generate` returns: one sample per prompt and aggregates per request over them.
 
@@ -70,20 +170,28 @@ class GenerationResult:
     """
 
     samples: tuple[PromptSample, ...]
-    peak_memory_mb: float
+    peak_memory_mb: float | None  # None: not measurable here (a model served elsewhere)
     pricing: Pricing = field(default_factory=Pricing)
     latency_percentile: float = 95.0
+    token_count: TokenCount = field(default_factory=TokenCount)
+    load: LoadFigures | None = None  # set when the requests were sent under load
 
     @classmethod
     def combine(cls, results: Sequence[GenerationResult]) -> GenerationResult:
         """One result over the samples of several calls (a test's whole workload)."""
         if not results:
             raise ValueError("combine needs at least one result")
+        token_count, load = results[0].token_count, results[0].load
+        for result in results[1:]:
+            token_count = token_count.merged(result.token_count)
+            load = _merge_optional(load, result.load)
         return cls(
             samples=tuple(sample for result in results for sample in result.samples),
-            peak_memory_mb=max(result.peak_memory_mb for result in results),
+            peak_memory_mb=largest_known(result.peak_memory_mb for result in results),
             pricing=results[0].pricing,
             latency_percentile=results[0].latency_percentile,
+            token_count=token_count,
+            load=load,
         )
 
     def extended(self, more: GenerationResult) -> GenerationResult:
@@ -95,7 +203,11 @@ class GenerationResult:
             for sample, extra in zip(self.samples, more.samples, strict=True)
         )
         return replace(
-            self, samples=samples, peak_memory_mb=max(self.peak_memory_mb, more.peak_memory_mb)
+            self,
+            samples=samples,
+            peak_memory_mb=largest_known((self.peak_memory_mb, more.peak_memory_mb)),
+            token_count=self.token_count.merged(more.token_count),
+            load=_merge_optional(self.load, more.load),
         )
 
     @property
@@ -176,6 +288,16 @@ class GenerationResult:
     def cost_usd(self) -> float:
         """Mean cost per request from the configured prices (0 when none are set)."""
         return self.pricing.cost_usd(self.input_tokens, self.output_tokens)
+
+    @property
+    def error_rate(self) -> float:
+        """Share of requests that failed; 0 outside load, where a failed request stops the test."""
+        return self.load.error_rate if self.load is not None else 0.0
+
+    @property
+    def requests_per_s(self) -> float | None:
+        """Completed requests per second under load; None when not measured under load."""
+        return self.load.requests_per_s if self.load is not None else None
 
     @property
     def max_new_tokens_hit_rate(self) -> float:

@@ -4,17 +4,29 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from pytest_llmperf import fingerprint
 from pytest_llmperf.backends import Backend, load_backend
-from pytest_llmperf.budget import Budget, Comparison, Limit, Outcome, Verdict, judge, settle
+from pytest_llmperf.budget import (
+    Budget,
+    Comparison,
+    Limit,
+    Outcome,
+    Verdict,
+    judge,
+    settle,
+    with_implied_limits,
+)
 from pytest_llmperf.config import ModelSpec, Settings
 from pytest_llmperf.errors import GenerationError, LlmPerfError, SnapshotError
+from pytest_llmperf.housekeeping import SnapshotActivity
+from pytest_llmperf.load import LOAD_KEYS, LoadSpec
 from pytest_llmperf.measure import Protocol, Workload, measure, measure_paired
+from pytest_llmperf.progress import progress_line
 from pytest_llmperf.results import GenerationResult, Pricing
 from pytest_llmperf.scoring import Scorer
 from pytest_llmperf.snapshot import RecordedCall, Snapshot, SnapshotStore, prompts_digest
@@ -57,6 +69,7 @@ class TestOutcome:
     mode: str = "natural"
     extra_seconds: float = 0.0  # spent on runs added to settle inconclusive verdicts
     requests_per_month: int = 0
+    baseline_name: str = ""  # the baseline's model (live, or the snapshot's) for reports
 
     @property
     def failed(self) -> bool:
@@ -78,13 +91,26 @@ class LlmPerfSession:
         self.outcomes: list[TestOutcome] = []
         # Report records of tests judged elsewhere (xdist workers), merged on the controller.
         self.merged_records: list[dict[str, Any]] = []
+        self.merged_environment: dict[str, Any] | None = None
         self.decisions = 0
+        self.snapshots = SnapshotActivity()
+        # Called with a line per extra round of runs (plugin.py sets it under -v).
+        self.on_progress: Callable[[str], None] | None = None
 
     def report_records(self) -> list[dict[str, Any]]:
         """Every judged or recorded test of the session as a JSON-ready record, in run order."""
         from pytest_llmperf.report.records import outcome_record
 
         return [outcome_record(outcome) for outcome in self.outcomes] + self.merged_records
+
+    def environment(self) -> dict[str, Any] | None:
+        """The machine and software the models ran on (fingerprint.environment): this
+        process's, else a worker's under xdist; None when no model was loaded anywhere."""
+        for role in (CANDIDATE, BASELINE):
+            loaded = self._backends.get(role)
+            if isinstance(loaded, Backend):
+                return loaded.environment()
+        return self.merged_environment
 
     # -- models -------------------------------------------------------------------------
 
@@ -116,6 +142,12 @@ class LlmPerfSession:
         if isinstance(loaded, LlmPerfError):
             raise loaded
         return loaded
+
+    def close(self) -> None:
+        """Close every loaded model's connections (endpoint models hold an HTTP pool)."""
+        for loaded in self._backends.values():
+            if isinstance(loaded, Backend):
+                loaded.close()
 
     # -- calls ----------------------------------------------------------------------------
 
@@ -154,8 +186,12 @@ class LlmPerfSession:
         mode: str | None = None,
         scorer: str | Scorer | None = None,
     ) -> GenerationResult:
-        generation = self.generation_settings(overrides, mode or self.settings.mode)
-        workload = Workload.from_call(prompts, generation, expected, scorer)
+        load_kwargs = {key: overrides[key] for key in LOAD_KEYS if key in overrides}
+        generation_kwargs = {k: v for k, v in overrides.items() if k not in LOAD_KEYS}
+        generation = self.generation_settings(generation_kwargs, mode or self.settings.mode)
+        prompt_count = 1 if isinstance(prompts, str) else len(prompts)
+        load = LoadSpec.from_kwargs(load_kwargs, prompt_count)
+        workload = Workload.from_call(prompts, generation, expected, scorer, load)
         record = self._records.setdefault(nodeid, TestRecord())
         if role == BASELINE:
             result = self._priced(
@@ -198,12 +234,15 @@ class LlmPerfSession:
         if self.records_only:
             return self._record_baseline(nodeid, record.candidate_calls)
         candidate = record.candidate()
+        limits = with_implied_limits(budget.limits, under_load=candidate.load is not None)
         comparison = replace(
-            self._comparison(nodeid, record, candidate, budget.limits),
+            self._comparison(nodeid, record, candidate, limits),
             mode=budget.mode or self.settings.mode,
-            policy=self._policy(budget.limits, len(candidate.runs)),
+            policy=self._policy(limits, len(candidate.runs)),
         )
-        verdicts, comparison, extra_seconds = self._settle(record, budget.limits, comparison)
+        verdicts, comparison, extra_seconds = self._settle(nodeid, record, limits, comparison)
+        if record.live_baseline() is not None and self._served_on_one_side_only():
+            verdicts = [_with_note(verdict, SERVED_ON_ONE_SIDE) for verdict in verdicts]
         written = None
         if self.settings.update:
             written = self._save(nodeid, self._baseline_calls(record))
@@ -218,9 +257,22 @@ class LlmPerfSession:
             comparison.mode,
             extra_seconds,
             self.settings.requests_per_month,
+            self._baseline_name(nodeid, comparison),
         )
         self.outcomes.append(outcome)
         return outcome
+
+    def _baseline_name(self, nodeid: str, comparison: Comparison) -> str:
+        if comparison.baseline is None:
+            return ""
+        if comparison.baseline_source.startswith("snapshot"):
+            snapshot = self.store.load(nodeid)
+            return "" if snapshot is None else str(snapshot.model.get("name", ""))
+        return self.backend(BASELINE).label
+
+    def _served_on_one_side_only(self) -> bool:
+        served = [self.backend(role).device == "endpoint" for role in (BASELINE, CANDIDATE)]
+        return served[0] != served[1]
 
     def count_decisions(self, budgets: list[Budget]) -> None:
         """The statistical decisions of the session, to share its false-failure rate."""
@@ -239,7 +291,7 @@ class LlmPerfSession:
         )
 
     def _settle(
-        self, record: TestRecord, limits: list[Limit], comparison: Comparison
+        self, nodeid: str, record: TestRecord, limits: list[Limit], comparison: Comparison
     ) -> tuple[list[Verdict], Comparison, float]:
         """Judge; while a verdict is inconclusive, double the runs, within both caps.
 
@@ -261,6 +313,9 @@ class LlmPerfSession:
                 )
                 return self._settled(verdicts, cap), comparison, extra_seconds
             rounds += 1
+            if self.on_progress is not None:
+                more = extra_repeats * prompts
+                self.on_progress(progress_line(nodeid, verdicts, runs, more, comparison.paired))
             started = time.monotonic()
             self._measure_more(record, extra_repeats, rounds)
             extra_seconds += time.monotonic() - started
@@ -314,6 +369,7 @@ class LlmPerfSession:
             self.model_name(BASELINE),
             baseline=combined,
             snapshot_written=written,
+            baseline_name=self.model_name(BASELINE),
         )
         self.outcomes.append(outcome)
         return outcome
@@ -333,12 +389,12 @@ class LlmPerfSession:
                 baseline=baseline, baseline_source="the test's llm_baseline calls", **common
             )
         if record.paired_baseline:
+            under_load = any(workload.load for workload, _ in record.candidate_calls)
+            how = "whole load runs in alternating order" if under_load else "in alternating pairs"
             return Comparison(
                 baseline=GenerationResult.combine(record.paired_baseline),
-                baseline_source=(
-                    f"--llm-baseline={self.model_name(BASELINE)}, run in alternating pairs"
-                ),
-                paired=True,
+                baseline_source=f"--llm-baseline={self.model_name(BASELINE)}, run {how}",
+                paired=not under_load,
                 **common,
             )
         if not any(limit.spec.needs_baseline for limit in limits):
@@ -361,7 +417,8 @@ class LlmPerfSession:
                 **common,
             )
         self._check_workload(snapshot, record, path)
-        current = fingerprint.hardware(self.backend(CANDIDATE).device)
+        self.snapshots.record_used(path)
+        current = self.backend(CANDIDATE).hardware()
         changed = fingerprint.differences(
             snapshot.environment.get("hardware", {}), current, fingerprint.COMPARABLE_HARDWARE_KEYS
         )
@@ -411,25 +468,50 @@ class LlmPerfSession:
                 "warmup": self.settings.warmup,
                 "seed": self.settings.seed,
             },
-            environment=fingerprint.environment(backend.device),
+            environment=backend.environment(),
             calls=tuple(_recorded_call(workload, result) for workload, result in calls),
         )
-        return self.store.save(snapshot)
+        existed = self.store.path_for(nodeid).is_file()
+        path = self.store.save(snapshot)
+        self.snapshots.record_saved(path, existed)
+        return path
+
+
+SERVED_ON_ONE_SIDE = (
+    "one model is served by an endpoint and the other runs in this process: the served one's "
+    "latency includes the server and the network; serve both (or neither) to compare like "
+    "with like"
+)
+
+
+def _with_note(verdict: Verdict, note: str) -> Verdict:
+    """Timing verdicts get the note beside any they have; other verdicts are unchanged."""
+    if not verdict.limit.spec.is_timing or verdict.outcome is Outcome.NOT_COMPARED:
+        return verdict
+    return replace(verdict, note="; ".join(filter(None, (verdict.note, note))))
 
 
 def _recorded_call(workload: Workload, result: GenerationResult) -> RecordedCall:
     digest_input = list(workload.prompts)
     if workload.expected is not None:
         digest_input += ["expected:", *workload.expected, f"scorer:{workload.scorer_name}"]
+    generation = dict(workload.generation)
+    if workload.load is not None:
+        generation["load"] = workload.load.to_json()
     return RecordedCall(
         prompts_sha256=prompts_digest(digest_input),
         prompt_count=len(workload.prompts),
-        generation=dict(workload.generation),
+        generation=generation,
         result=result,
     )
 
 
 def _seconds_measured(record: TestRecord) -> float:
     """Seconds of generation behind the test's live runs: the cost of as many again."""
-    results = (record.candidate(), record.live_baseline())
-    return sum(float(result.latencies_ms.sum()) for result in results if result is not None) / 1000
+    both = (record.candidate(), record.live_baseline())
+    results = [result for result in both if result is not None]
+    # Under load requests overlap: the wall time is what another round costs.
+    return sum(
+        result.load.wall_seconds if result.load else float(result.latencies_ms.sum()) / 1000
+        for result in results
+    )

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pytest_llmperf.errors import SnapshotError
+from pytest_llmperf.files import write_atomically
 from pytest_llmperf.results import GenerationResult, Pricing, PromptSample, Run
 
 SCHEMA_VERSION = 1
@@ -116,7 +115,7 @@ def _result_from_json(data: Mapping[str, Any]) -> GenerationResult:
                 correct,
             )
         )
-    return GenerationResult(tuple(samples), float(data["peak_memory_mb"]))
+    return GenerationResult(tuple(samples), _float_or_none(data["peak_memory_mb"]))
 
 
 def snapshot_to_json(snapshot: Snapshot) -> dict[str, Any]:
@@ -235,18 +234,5 @@ class SnapshotStore:
     def save(self, snapshot: Snapshot) -> Path:
         """Write atomically: an interrupted write leaves the previous file whole."""
         path = self.path_for(snapshot.test)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        text = dumps(snapshot_to_json(snapshot)) + "\n"
-        descriptor, temp_name = tempfile.mkstemp(
-            dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
-        )
-        try:
-            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp_name, path)
-        except BaseException:
-            Path(temp_name).unlink(missing_ok=True)
-            raise
+        write_atomically(path, dumps(snapshot_to_json(snapshot)) + "\n")
         return path

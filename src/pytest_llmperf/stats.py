@@ -34,6 +34,7 @@ class Interval:
     high: float
     confidence: float
     samples: int
+    paired: bool = False  # samples are pairs of runs (else runs, per model when a ratio)
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,9 @@ def paired_ratio_interval(
     estimate = paired_ratio(baseline, candidate)
     log_ratios = np.log(_positive(candidate, "candidate")) - np.log(_positive(baseline, "baseline"))
     low, high = _bootstrap((log_ratios,), np.median, policy, paired=False)
-    return Interval(estimate, math.exp(low), math.exp(high), policy.confidence, log_ratios.size)
+    return Interval(
+        estimate, math.exp(low), math.exp(high), policy.confidence, log_ratios.size, paired=True
+    )
 
 
 def _median_log_difference(base: np.ndarray, cand: np.ndarray, axis: int = -1) -> np.ndarray:

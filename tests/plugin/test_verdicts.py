@@ -76,7 +76,7 @@ def test_update_then_judge_matches_live_verdicts(project, checkpoints):
     }
     update = run(project, f"--llm-baseline={checkpoints['baseline']}", "--llm-update")
     update.assert_outcomes(passed=2)
-    update.stdout.fnmatch_lines(["*1 snapshot written under*"])
+    update.stdout.fnmatch_lines(["1 snapshot written. (.llmperf)"])
     snapshot = project.path / ".llmperf" / "test_budget" / "test_answers.json"
     assert snapshot.is_file()
     for name, expected in live_verdicts.items():

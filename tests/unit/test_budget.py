@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -27,9 +28,10 @@ from pytest_llmperf.budget import (
     parse_limits,
     settle,
     valid_limit_names,
+    with_implied_limits,
 )
 from pytest_llmperf.errors import BudgetError
-from pytest_llmperf.results import GenerationResult, Pricing, PromptSample, Run
+from pytest_llmperf.results import GenerationResult, LoadFigures, Pricing, PromptSample, Run
 from pytest_llmperf.stats import DecisionPolicy, paired_ratio, unpaired_ratio
 
 PRICING = Pricing(input_per_1m=1.0, output_per_1m=2.0)
@@ -94,7 +96,10 @@ def test_every_documented_limit_parses(name: str) -> None:
 
 
 def test_documented_limit_names() -> None:
+    """DESIGN.md's names, and the two that served models under load add."""
     assert set(LIMIT_SPECS) == {
+        "error_rate",
+        "min_throughput_rps",
         "latency_ms",
         "ttft_ms",
         "output_tokens",
@@ -591,3 +596,49 @@ def test_a_quantized_candidate_that_is_still_slow_is_not_told_to_quantize() -> N
     verdict = settled_verdict_of(comparison, latency_ratio=1.2)
     assert verdict.outcome is Outcome.FAIL
     assert verdict.remedy == QUANTIZED_SPEED_REMEDY
+
+
+# --- served models: error rate, throughput, memory not measured --------------------------
+
+
+def _under_load(requests: int, errors: int) -> GenerationResult:
+    load = LoadFigures(4, None, requests, errors, wall_seconds=2.0, output_tokens=100)
+    return replace(make_result(), load=load)
+
+
+def test_error_rate_is_judged_on_the_share_of_failed_requests() -> None:
+    assert verdict_of(compare(_under_load(20, 2)), error_rate=0.1).outcome is Outcome.PASS
+    failed = verdict_of(compare(_under_load(20, 3)), error_rate=0.1)
+    assert failed.outcome is Outcome.FAIL
+    assert failed.candidate == pytest.approx(0.15)
+    assert "lower the load" in failed.remedy
+
+
+def test_under_load_an_error_rate_of_zero_is_implied() -> None:
+    limits = parse_limits((), {"latency_ms": 100})
+    implied = with_implied_limits(limits, under_load=True)
+    assert [(limit.name, limit.value) for limit in implied] == [
+        ("latency_ms", 100.0),
+        ("error_rate", 0.0),
+    ]
+    assert with_implied_limits(limits, under_load=False) == limits
+    own = parse_limits((), {"error_rate": 0.2})
+    assert with_implied_limits(own, under_load=True) == own
+    (verdict,) = judge(implied[1:], compare(_under_load(10, 1)))
+    assert verdict.outcome is Outcome.FAIL
+
+
+def test_throughput_floor_needs_load() -> None:
+    # 18 completed requests in 2 s.
+    assert verdict_of(compare(_under_load(20, 2)), min_throughput_rps=9).outcome is Outcome.PASS
+    assert verdict_of(compare(_under_load(20, 2)), min_throughput_rps=9.5).outcome is Outcome.FAIL
+    unmeasured = verdict_of(compare(make_result()), min_throughput_rps=1)
+    assert unmeasured.outcome is Outcome.FAIL
+    assert "concurrency=8" in unmeasured.note
+
+
+def test_memory_of_a_served_model_is_not_passed_as_zero() -> None:
+    served = replace(make_result(), peak_memory_mb=None)
+    verdict = verdict_of(compare(served), memory_mb=100)
+    assert verdict.outcome is Outcome.FAIL
+    assert "on the server" in verdict.note

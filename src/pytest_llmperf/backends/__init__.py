@@ -11,9 +11,21 @@ def load_backend(spec: ModelSpec, settings: Settings, *, flag: str) -> Backend:
 
     `flag` is '--llm-baseline' or '--llm-candidate': it also picks that model's dtype setting.
     """
+    role = flag.removeprefix("--llm-")
+    endpoint = spec.endpoint
+    if endpoint is not None:
+        from pytest_llmperf.backends.endpoint import EndpointBackend
+
+        return EndpointBackend.connect(
+            endpoint,
+            flag=flag,
+            timeout_s=settings.request_timeout_s,
+            key_env=settings.api_key_env_for(role),
+            tokenizer_name=settings.tokenizer_for(role),
+        )
     from pytest_llmperf.backends.transformers_backend import TransformersBackend
 
-    dtype = settings.dtype_for(flag.removeprefix("--llm-"))
+    dtype = settings.dtype_for(role)
     return TransformersBackend.load(spec, settings, flag=flag, dtype=dtype)
 
 

@@ -18,6 +18,8 @@ class Completion:
     text: str
     input_tokens: int
     run: Run
+    token_source: str = "generate"  # or "server usage", "tokenizer": see results.TokenCount
+    second_count: int | None = None  # the tokenizer's output count beside the server's usage
 
 
 class Backend(ABC):
@@ -38,6 +40,27 @@ class Backend(ABC):
     @abstractmethod
     def device(self) -> str:
         """Where it runs, e.g. 'cpu' or 'cuda:0'."""
+
+    @property
+    def serves_concurrently(self) -> bool:
+        """Whether requests may be sent under load (concurrency, rate): servers only."""
+        return False
+
+    def hardware(self) -> dict[str, Any]:
+        """What the timings depend on, recorded in snapshots and compared before latency is."""
+        from pytest_llmperf import fingerprint
+
+        return fingerprint.hardware(self.device)
+
+    def close(self) -> None:
+        """Release what the model holds open (connections); called once, at the end."""
+        return None
+
+    def environment(self) -> dict[str, Any]:
+        """Hardware and software, as snapshots and reports record them."""
+        from pytest_llmperf import fingerprint
+
+        return {"hardware": self.hardware(), "software": fingerprint.software()}
 
     @property
     @abstractmethod

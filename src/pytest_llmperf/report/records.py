@@ -7,6 +7,8 @@ the trip from a worker unchanged; renderers never need the live objects.
 
 from __future__ import annotations
 
+import math
+import numbers
 from typing import Any
 
 from pytest_llmperf.budget import Verdict
@@ -14,6 +16,23 @@ from pytest_llmperf.results import GenerationResult
 from pytest_llmperf.session import TestOutcome
 
 RECORD_SCHEMA_VERSION = 1
+
+
+def plain(value: Any) -> Any:
+    """`value` as JSON and execnet carry it: numpy scalars as Python numbers, NaN and
+    infinities as None (JSON has neither), tuples as lists."""
+    if isinstance(value, dict):
+        return {str(key): plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        number = float(value)
+        return number if math.isfinite(number) else None
+    return str(value)
 
 
 def _number(value: float | None) -> float | None:
@@ -43,8 +62,34 @@ def model_figures(result: GenerationResult) -> dict[str, Any]:
         "price_input_per_1m": result.pricing.input_per_1m,
         "price_output_per_1m": result.pricing.output_per_1m,
         "peak_memory_mb": result.peak_memory_mb,
+        "requests_per_s": result.requests_per_s,
+        "output_tokens_per_s_under_load": None
+        if result.load is None
+        else result.load.output_tokens_per_s,
+        "latency_p99_ms_under_load": None if result.load is None else result.latency_at(99.0),
+        "error_rate": None if result.load is None else result.error_rate,
+        "token_count": {
+            "source": result.token_count.source,
+            "checked": result.token_count.checked,
+            "mismatched": result.token_count.mismatched,
+            "largest_difference": result.token_count.largest_difference,
+        },
+        "load": None if result.load is None else _load_record(result),
         "latencies_ms": result.latencies_ms.tolist(),
         "ttfts_ms": result.ttfts_ms.tolist(),
+    }
+
+
+def _load_record(result: GenerationResult) -> dict[str, Any]:
+    load = result.load
+    assert load is not None
+    return {
+        "concurrency": load.concurrency,
+        "rate_per_s": load.rate_per_s,
+        "requests": load.requests,
+        "errors": load.errors,
+        "wall_seconds": load.wall_seconds,
+        "error_examples": list(load.error_examples),
     }
 
 
@@ -70,6 +115,7 @@ def verdict_record(verdict: Verdict) -> dict[str, Any]:
             "high": interval.high,
             "confidence": interval.confidence,
             "samples": interval.samples,
+            "paired": interval.paired,
         },
         "noise_cv": {"baseline": verdict.noise[0], "candidate": verdict.noise[1]},
         "decided_by": verdict.decided_by,
@@ -80,7 +126,7 @@ def verdict_record(verdict: Verdict) -> dict[str, Any]:
 
 def outcome_record(outcome: TestOutcome) -> dict[str, Any]:
     """Everything about one judged (or recorded) test, JSON-ready."""
-    return {
+    record = {
         "test": outcome.nodeid,
         "mode": outcome.mode,
         "failed": outcome.failed,
@@ -90,6 +136,7 @@ def outcome_record(outcome: TestOutcome) -> dict[str, Any]:
             "figures": None if outcome.candidate is None else model_figures(outcome.candidate),
         },
         "baseline": {
+            "name": outcome.baseline_name,
             "source": outcome.baseline_source,
             "figures": None if outcome.baseline is None else model_figures(outcome.baseline),
         },
@@ -100,3 +147,4 @@ def outcome_record(outcome: TestOutcome) -> dict[str, Any]:
         if outcome.snapshot_written is None
         else str(outcome.snapshot_written),
     }
+    return plain(record)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from pytest_llmperf.budget import Kind, Outcome, Verdict, format_figure
-from pytest_llmperf.results import GenerationResult
+from pytest_llmperf.report.records import outcome_record, verdict_record
 from pytest_llmperf.session import TestOutcome
 
 METRIC_UNITS = {
@@ -16,6 +17,8 @@ METRIC_UNITS = {
     "cost": "$",
     "memory": "MB",
     "accuracy": "",
+    "errors": "",
+    "throughput": "req/s",
 }
 _HEADER = ("limit", "baseline", "candidate", "budget", "verdict")
 
@@ -26,19 +29,19 @@ MODE_TEXT = {
 }
 
 
-def _observed(verdict: Verdict) -> str:
-    if verdict.observed is None:
+def observed_text(verdict: Mapping[str, Any]) -> str:
+    """What was held against the budget, from a verdict record: ' 5.61x [4.90, 6.30]'."""
+    observed, interval = verdict["observed"], verdict["interval"]
+    if observed is None:
         return ""
-    spec = verdict.limit.spec
-    interval = verdict.interval
-    if spec.kind is Kind.RATIO:
+    if verdict["kind"] == Kind.RATIO.value:
         if interval is not None:
-            return f" {verdict.observed:.2f}x [{interval.low:.2f}, {interval.high:.2f}]"
-        return f" {verdict.observed:.2f}x"
-    if spec.kind is Kind.DROP:
-        return f" (drop {verdict.observed:.3f})"
+            return f" {observed:.2f}x [{interval['low']:.2f}, {interval['high']:.2f}]"
+        return f" {observed:.2f}x"
+    if verdict["kind"] == Kind.DROP.value:
+        return f" (drop {observed:.3f})"
     if interval is not None:
-        return f" [{interval.low:.1f}, {interval.high:.1f}]"
+        return f" [{interval['low']:.1f}, {interval['high']:.1f}]"
     return ""
 
 
@@ -52,7 +55,12 @@ def _statistics_line(verdict: Verdict) -> str:
         if verdict.limit.spec.kind is Kind.RATIO
         else f" {METRIC_UNITS[verdict.limit.spec.metric]}"
     )
-    what = "pairs" if verdict.noise[0] is not None else "runs"
+    if interval.paired:
+        what = "pairs"
+    elif verdict.noise[0] is not None:
+        what = "runs per model (unpaired)"
+    else:
+        what = "runs"
     noise = ", ".join(
         f"{name} {cv:.0%}"
         for name, cv in zip(("baseline", "candidate"), verdict.noise, strict=True)
@@ -66,77 +74,83 @@ def _statistics_line(verdict: Verdict) -> str:
     )
 
 
+def verdict_row(verdict: Mapping[str, Any]) -> tuple[str, ...]:
+    """limit, baseline, candidate, budget, verdict: the cells of a verdict record."""
+    unit = METRIC_UNITS[verdict["metric"]]
+    return (
+        verdict["limit"],
+        format_figure(verdict["baseline"], unit),
+        format_figure(verdict["candidate"], unit),
+        verdict["budget_text"],
+        verdict["outcome"] + observed_text(verdict),
+    )
+
+
 def verdict_rows(verdicts: Sequence[Verdict]) -> list[tuple[str, ...]]:
-    rows = []
-    for verdict in verdicts:
-        unit = METRIC_UNITS[verdict.limit.spec.metric]
-        rows.append(
-            (
-                verdict.limit.name,
-                format_figure(verdict.baseline, unit),
-                format_figure(verdict.candidate, unit),
-                verdict.limit.describe(),
-                verdict.outcome.value + _observed(verdict),
-            )
-        )
-    return rows
+    return [verdict_row(verdict_record(verdict)) for verdict in verdicts]
 
 
-def _cost(result: GenerationResult) -> float | None:
-    """Cost per request, None when no prices are set (0 would read as free)."""
-    priced = result.pricing.input_per_1m or result.pricing.output_per_1m
-    return result.cost_usd if priced else None
-
-
-Figure = tuple[str, str, Callable[[GenerationResult], float | None]]
-# Shown side by side for every judged test, whatever its limits.
+# (label, unit, key in a record's figures): shown side by side for every judged test.
+Figure = tuple[str, str, str]
 FIGURES: tuple[Figure, ...] = (
-    ("accuracy", "", lambda r: r.accuracy),
-    ("latency p50", "ms", lambda r: r.latency_ms),
-    ("latency p95", "ms", lambda r: r.p95_latency_ms),
-    ("ttft p50", "ms", lambda r: r.ttft_ms),
-    ("output tokens", "tok", lambda r: r.output_tokens),
-    ("cost/request", "$", _cost),
-    ("peak memory", "MB", lambda r: r.peak_memory_mb),
+    ("accuracy", "", "accuracy"),
+    ("latency p50", "ms", "latency_p50_ms"),
+    ("latency p95", "ms", "latency_p95_ms"),
+    ("ttft p50", "ms", "ttft_p50_ms"),
+    ("output tokens", "tok", "output_tokens"),
+    ("cost/request", "$", "cost_usd"),  # None when no prices are set: 0 would read as free
+    ("peak memory", "MB", "peak_memory_mb"),
+    # Only for requests sent under load (an endpoint model's concurrency or rate).
+    ("latency p99", "ms", "latency_p99_ms_under_load"),
+    ("requests/s", "req/s", "requests_per_s"),
+    ("output tokens/s", "tok/s", "output_tokens_per_s_under_load"),
+    ("error rate", "", "error_rate"),
 )
 SUMMARY_FIGURES = ("accuracy", "latency p50", "output tokens", "cost/request")
 
 
-def _monthly(volume: int) -> Figure:
-    def cost(result: GenerationResult) -> float | None:
-        per_request = _cost(result)
-        return None if per_request is None else per_request * volume
-
-    return (f"cost/month ({volume:,} requests)", "$", cost)
-
-
-def _change(baseline: float | None, candidate: float | None) -> str:
+def change_text(baseline: float | None, candidate: float | None) -> str:
     if baseline is None or candidate is None or baseline == 0:
         return ""
     return f"{(candidate - baseline) / baseline:+.0%}"
 
 
+def figure_values(
+    record: Mapping[str, Any], names: Sequence[str] | None = None
+) -> list[tuple[str, str, float | None, float | None]]:
+    """(label, unit, baseline, candidate) of a record's figures that either model has;
+    `names` picks some labels; the monthly cost comes whenever a volume is set."""
+    both = [(record[role]["figures"] or {}) for role in ("baseline", "candidate")]
+    values = [
+        (label, unit, both[0].get(key), both[1].get(key))
+        for label, unit, key in FIGURES
+        if names is None or label in names
+    ]
+    volume = record["requests_per_month"]
+    if volume:
+        monthly = [None if f.get("cost_usd") is None else f["cost_usd"] * volume for f in both]
+        values.append((f"cost/month ({volume:,} requests)", "$", *monthly))
+    return [value for value in values if value[2] is not None or value[3] is not None]
+
+
+def record_figure_rows(
+    record: Mapping[str, Any], names: Sequence[str] | None = None
+) -> list[tuple[str, ...]]:
+    """figure, baseline, candidate, change: the cells of a record's figures."""
+    return [
+        (
+            label,
+            format_figure(baseline, unit),
+            format_figure(candidate, unit),
+            change_text(baseline, candidate),
+        )
+        for label, unit, baseline, candidate in figure_values(record, names)
+    ]
+
+
 def figure_rows(outcome: TestOutcome, names: Sequence[str] | None = None) -> list[tuple[str, ...]]:
     """Figures of both models and the change; `names` picks some (monthly cost always)."""
-    figures = [figure for figure in FIGURES if names is None or figure[0] in names]
-    if outcome.requests_per_month:
-        figures.append(_monthly(outcome.requests_per_month))
-    rows: list[tuple[str, ...]] = []
-    for name, unit, read in figures:
-        baseline, candidate = (
-            None if result is None else read(result)
-            for result in (outcome.baseline, outcome.candidate)
-        )
-        if baseline is not None or candidate is not None:
-            rows.append(
-                (
-                    name,
-                    format_figure(baseline, unit),
-                    format_figure(candidate, unit),
-                    _change(baseline, candidate),
-                )
-            )
-    return rows
+    return record_figure_rows(outcome_record(outcome), names)
 
 
 def table(rows: Sequence[tuple[str, ...]], indent: str = "  ") -> Iterator[str]:
@@ -150,12 +164,26 @@ def table(rows: Sequence[tuple[str, ...]], indent: str = "  ") -> Iterator[str]:
         )
 
 
+def _served_lines(outcome: TestOutcome) -> Iterator[str]:
+    """For endpoint models: where token counts came from, and the load they ran under."""
+    for role, result in (("candidate", outcome.candidate), ("baseline", outcome.baseline)):
+        if result is None:
+            continue
+        if counted := result.token_count.describe():
+            yield f"  {role}: {counted}"
+        if result.load is not None:
+            yield f"  {role}: {result.load.describe()}"
+            for example in result.load.error_examples:
+                yield f"    failed request: {example}"
+
+
 def outcome_lines(outcome: TestOutcome) -> Iterator[str]:
     failed = sum(verdict.failed for verdict in outcome.verdicts)
     state = f"{failed} of {len(outcome.verdicts)} limits over budget" if failed else "within budget"
     yield f"assert_within_budget: {state} ({MODE_TEXT[outcome.mode]})"
     yield f"  candidate: {outcome.candidate_name}"
     yield f"  baseline:  {outcome.baseline_source}"
+    yield from _served_lines(outcome)
     if outcome.extra_seconds >= 0.1:
         yield f"  more runs to settle inconclusive verdicts took {outcome.extra_seconds:.1f} s"
     yield from table([_HEADER, *verdict_rows(outcome.verdicts)])
@@ -187,20 +215,22 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
-def summary_lines(outcomes: Sequence[TestOutcome], snapshot_dir: Path) -> Iterator[str]:
-    """The session summary: every judged test, its limits, and the snapshots written."""
-    judged = [outcome for outcome in outcomes if outcome.verdicts]
-    written = [outcome.snapshot_written for outcome in outcomes if outcome.snapshot_written]
+def summary_lines(records: Sequence[Mapping[str, Any]], snapshot_dir: Path) -> Iterator[str]:
+    """The session summary from report records (under xdist, the workers' records):
+    every judged test and its limits (housekeeping.py counts the snapshots)."""
+    judged = [record for record in records if record["judged"]]
     if judged:
-        failed = sum(outcome.failed for outcome in judged)
+        failed = sum(record["failed"] for record in judged)
         yield f"{_plural(len(judged), 'test')} judged, {failed} over budget"
         rows: list[tuple[str, ...]] = [("test", "mode", *_HEADER)]
-        for outcome in sorted(judged, key=lambda o: not o.failed):
-            for row in verdict_rows(outcome.verdicts):
-                rows.append((outcome.nodeid, outcome.mode, *row))
+        for record in sorted(judged, key=lambda r: not r["failed"]):
+            for verdict in record["verdicts"]:
+                rows.append((record["test"], record["mode"], *verdict_row(verdict)))
         yield from table(rows)
         not_compared = sum(
-            v.outcome is Outcome.NOT_COMPARED for outcome in judged for v in outcome.verdicts
+            verdict["outcome"] == Outcome.NOT_COMPARED.value
+            for record in judged
+            for verdict in record["verdicts"]
         )
         if not_compared:
             yield (
@@ -208,9 +238,9 @@ def summary_lines(outcomes: Sequence[TestOutcome], snapshot_dir: Path) -> Iterat
                 "or token limits in fixed_length mode (see each test's note)"
             )
         figures: list[tuple[str, ...]] = [("test", "figure", "baseline", "candidate", "change")]
-        for outcome in judged:
-            figures.extend((outcome.nodeid, *row) for row in figure_rows(outcome, SUMMARY_FIGURES))
+        for record in judged:
+            figures.extend(
+                (record["test"], *row) for row in record_figure_rows(record, SUMMARY_FIGURES)
+            )
         yield "baseline and candidate side by side"
         yield from table(figures)
-    if written:
-        yield f"{_plural(len(written), 'snapshot')} written under {snapshot_dir}"

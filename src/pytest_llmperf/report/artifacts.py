@@ -1,0 +1,135 @@
+"""Files written once at the end of the session: --llm-plots and --llm-benchmark-json.
+
+Checked when the options are parsed (config.py), so that a missing library or a path that
+cannot be written is a usage error before any model runs. Written from report records
+(records.py) on the xdist controller, or the only process, each file atomically.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pytest_llmperf.errors import ConfigError
+from pytest_llmperf.files import check_writable_directory, check_writable_file, write_atomically
+
+if TYPE_CHECKING:
+    from pytest_llmperf.config import Settings
+
+PLOTS_FIX = "pip install 'pytest-llmperf[plots]'"
+Provenance = Callable[[], tuple[dict[str, Any], dict[str, Any]]]
+
+
+def resolve_output(key: str, raw: str, base: Path, where: str) -> dict[str, Any]:
+    """Settings fields of `plots` or `benchmark_json`, checked: ConfigError naming `where`
+    (the flag, or the [tool.llmperf] key) when the output could not be written.
+
+    `benchmark_json` is a pytest-benchmark storage directory when it ends with '/' or is
+    an existing directory, else the JSON file itself."""
+    path = base / Path(raw).expanduser()
+    if key == "plots":
+        if importlib.util.find_spec("matplotlib") is None:
+            raise ConfigError(f"{where} needs matplotlib, which is not installed: {PLOTS_FIX}.")
+        check_writable_directory(path, where)
+        return {"plots": path}
+    storage = raw.endswith(("/", os.sep)) or path.is_dir()
+    if storage:
+        check_writable_directory(path, where)
+    else:
+        check_writable_file(path, where)
+    return {"benchmark_json": path, "benchmark_storage": storage}
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def write_plots(directory: Path, records: Sequence[Mapping[str, Any]]) -> str:
+    from pytest_llmperf.report.plots import render
+
+    files = render(records)
+    for name, data in files.items():
+        write_atomically(directory / name, data)
+    return f"plots written to {directory} ({_plural(len(files), 'file')}, open index.html)"
+
+
+def write_benchmark_json(
+    settings: Settings, records: Sequence[Mapping[str, Any]], provenance: Provenance
+) -> str:
+    from pytest_llmperf.report.benchmark_export import benchmark_document, dumps, storage_path
+
+    storage, target = settings.benchmark_storage, settings.benchmark_json
+    assert target is not None
+    machine_info, commit_info = provenance()
+    document = benchmark_document(records, machine_info, commit_info)
+    path = storage_path(target, commit_info) if storage else target
+    write_atomically(path, dumps(document).encode("utf-8"))
+    compare = (
+        f"pytest-benchmark --storage {target} compare"
+        if storage
+        else f"pytest-benchmark compare {path}"
+    )
+    count = _plural(len(document["benchmarks"]), "benchmark")
+    return f"pytest-benchmark JSON written to {path} ({count}); see it with: {compare}"
+
+
+def write_outputs(
+    settings: Settings, records: Sequence[Mapping[str, Any]], provenance: Provenance
+) -> list[tuple[str, bool]]:
+    """Write what was asked for; (summary line, whether it failed) for each."""
+    jobs: list[tuple[str, Callable[[], str]]] = []
+    if settings.plots is not None:
+        plots = settings.plots
+        jobs.append((f"plots to {plots}", lambda: write_plots(plots, records)))
+    if settings.benchmark_json is not None:
+        target = settings.benchmark_json
+        jobs.append(
+            (
+                f"pytest-benchmark JSON to {target}",
+                lambda: write_benchmark_json(settings, records, provenance),
+            )
+        )
+    lines = []
+    for what, job in jobs:
+        try:
+            lines.append((job(), False))
+        except (OSError, ImportError) as error:
+            lines.append((f"pytest-llmperf: could not write {what}: {error}", True))
+    return lines
+
+
+def finish(session: Any, llm: Any) -> list[str]:
+    """At the end of the session (pytest.Session, LlmPerfSession): write the plots and the
+    pytest-benchmark JSON on the controller or the only process; a file that could not be
+    written fails the run. Returns the lines for the terminal summary."""
+    import pytest
+
+    from pytest_llmperf.xdist_support import is_worker
+
+    config, settings = session.config, llm.settings
+    wanted = settings.plots is not None or settings.benchmark_json is not None
+    if not wanted or is_worker(config) or config.option.collectonly:
+        return []
+    results = write_outputs(settings, llm.report_records(), lambda: benchmark_provenance(config))
+    if any(failed for _, failed in results) and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+    return [line for line, _ in results]
+
+
+def benchmark_provenance(config: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """machine_info and commit_info as pytest-benchmark makes them, through its hooks when
+    it is loaded (so a conftest's pytest_benchmark_update_machine_info applies)."""
+    if config.pluginmanager.hasplugin("benchmark"):
+        hook = config.hook
+        machine_info = hook.pytest_benchmark_generate_machine_info(config=config)
+        hook.pytest_benchmark_update_machine_info(config=config, machine_info=machine_info)
+        commit_info = hook.pytest_benchmark_generate_commit_info(config=config)
+        hook.pytest_benchmark_update_commit_info(config=config, commit_info=commit_info)
+        return machine_info, commit_info
+    from pytest_benchmark.plugin import pytest_benchmark_generate_machine_info
+    from pytest_benchmark.utils import get_commit_info
+
+    return pytest_benchmark_generate_machine_info(), get_commit_info()

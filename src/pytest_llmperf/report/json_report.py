@@ -1,0 +1,108 @@
+"""The --llm-report document: every judged test, the settings and the machine, versioned.
+
+The schema is documented field by field in docs/report-schema.md; a change that renames or
+removes a field, or changes its meaning, raises REPORT_SCHEMA_VERSION.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from importlib import metadata
+from typing import Any
+
+from pytest_llmperf.config import Settings
+from pytest_llmperf.report.records import plain
+
+REPORT_SCHEMA_VERSION = 1
+TOOL_NAME = "pytest-llmperf"
+
+# The settings a reader needs to interpret the figures. An allowlist, so that a setting
+# added later (a credential, say) reaches the report only when someone decides it should.
+_SETTINGS = (
+    "device",
+    "dtype",
+    "baseline_dtype",
+    "candidate_dtype",
+    "mode",
+    "repeats",
+    "warmup",
+    "seed",
+    "max_new_tokens",
+    "latency_statistic",
+    "false_failure_rate",
+    "noise_floor",
+    "max_pairs",
+    "max_seconds",
+    "inconclusive",
+    "hardware_mismatch",
+    "update",
+    "adapter_mode",
+    "requests_per_month",
+)
+
+
+def tool_version() -> str | None:
+    try:
+        return metadata.version(TOOL_NAME)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def settings_record(settings: Settings) -> dict[str, Any]:
+    """The settings that shape the measurements and verdicts, JSON-ready."""
+    record: dict[str, Any] = {
+        "baseline": None if settings.baseline is None else settings.baseline.name,
+        "candidate": None if settings.candidate is None else settings.candidate.name,
+    }
+    record.update((name, getattr(settings, name)) for name in _SETTINGS)
+    record["prices_per_1m"] = {
+        role: dict(zip(("input", "output"), settings.prices_for(role), strict=True))
+        for role in ("baseline", "candidate")
+    }
+    record["default_limits"] = dict(settings.default_limits)
+    record["snapshot_dir"] = str(settings.snapshot_dir)
+    return record
+
+
+def summary(records: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """Counts over the tests and their limits."""
+    judged = [record for record in records if record["judged"]]
+    verdicts = [verdict for record in judged for verdict in record["verdicts"]]
+    return {
+        "tests": len(records),
+        "judged": len(judged),
+        "failed": sum(record["failed"] for record in judged),
+        "passed": sum(not record["failed"] for record in judged),
+        "recorded": sum(not record["judged"] for record in records),
+        "limits": len(verdicts),
+        "limits_failed": sum(verdict["failed"] for verdict in verdicts),
+        "limits_not_compared": sum(verdict["outcome"] == "not compared" for verdict in verdicts),
+        "snapshots_written": sum(record["snapshot_written"] is not None for record in records),
+    }
+
+
+def build_report(
+    records: Sequence[Mapping[str, Any]],
+    settings: Settings,
+    environment: Mapping[str, Any] | None,
+    created: datetime | None = None,
+) -> dict[str, Any]:
+    """The whole report as plain data."""
+    created = created or datetime.now(timezone.utc)
+    return plain(
+        {
+            "schema_version": REPORT_SCHEMA_VERSION,
+            "tool": {"name": TOOL_NAME, "version": tool_version()},
+            "created": created.astimezone(timezone.utc).isoformat(timespec="seconds"),
+            "environment": environment,
+            "settings": settings_record(settings),
+            "summary": summary(records),
+            "tests": list(records),
+        }
+    )
+
+
+def dumps(report: Mapping[str, Any]) -> str:
+    return json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False) + "\n"

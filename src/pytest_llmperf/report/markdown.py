@@ -1,0 +1,170 @@
+"""The report as Markdown for a pull-request comment or the GitHub step summary.
+
+Rendered from the JSON report's document (json_report.build_report), so the two always say
+the same. One table row per test and limit, failures first; the figures of both models in a
+collapsed section; then what to do about each failure. Plain GitHub-flavoured Markdown,
+one table row per line, so the raw text reads well in a diff too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from pytest_llmperf.budget import format_figure
+from pytest_llmperf.report.terminal import METRIC_UNITS, change_text, figure_values, observed_text
+
+_ICONS = {"pass": "✅", "FAIL": "❌", "not compared": "⚠️", "inconclusive": "❔"}
+
+
+def cell(text: str) -> str:
+    """Text that stays inside one table cell: pipes escaped, line breaks as spaces."""
+    return " ".join(str(text).split("\n")).replace("|", "\\|")
+
+
+def code(text: str) -> str:
+    """`text` as inline code, with a fence longer than any run of backticks inside it."""
+    runs = [len(run) for run in re.findall(r"`+", text)]
+    fence = "`" * (max(runs, default=0) + 1)
+    pad = " " if runs else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _row(cells: Sequence[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> Iterator[str]:
+    yield _row(header)
+    yield _row(["---"] * len(header))
+    for row in rows:
+        yield _row([cell(text) for text in row])
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def heading(summary: Mapping[str, int]) -> str:
+    """The overall verdict in one line."""
+    judged, failed = summary["judged"], summary["failed"]
+    if failed:
+        return f"## ❌ pytest-llmperf: {failed} of {_plural(judged, 'test')} over budget"
+    if judged:
+        tests = f"all {judged} tests" if judged > 1 else "1 test"
+        return f"## ✅ pytest-llmperf: {tests} within budget"
+    if summary["recorded"]:
+        return f"## 📝 pytest-llmperf: {_plural(summary['recorded'], 'baseline snapshot')} recorded"
+    return "## pytest-llmperf: no tests judged"
+
+
+def _failing_first(records: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    return sorted((r for r in records if r["judged"]), key=lambda record: not record["failed"])
+
+
+def _verdict_cells(record: Mapping[str, Any], verdict: Mapping[str, Any]) -> list[str]:
+    unit = METRIC_UNITS[verdict["metric"]]
+    icon = _ICONS.get(verdict["outcome"], "")
+    outcome = f"**{verdict['outcome']}**" if verdict["failed"] else verdict["outcome"]
+    return [
+        code(record["test"]),
+        f"{verdict['limit']} ({verdict['metric']})",
+        format_figure(verdict["baseline"], unit),
+        format_figure(verdict["candidate"], unit),
+        change_text(verdict["baseline"], verdict["candidate"]),
+        verdict["budget_text"],
+        f"{icon} {outcome}{observed_text(verdict)}".strip(),
+    ]
+
+
+def verdict_table(records: Sequence[Mapping[str, Any]]) -> Iterator[str]:
+    rows = [
+        _verdict_cells(record, verdict)
+        for record in _failing_first(records)
+        for verdict in sorted(record["verdicts"], key=lambda v: not v["failed"])
+    ]
+    header = ("test", "limit (metric)", "baseline", "candidate", "change", "budget", "verdict")
+    yield from _table(header, rows)
+
+
+def _models(records: Sequence[Mapping[str, Any]]) -> Iterator[str]:
+    judged = [record for record in records if record["judged"]]
+    candidates = sorted({record["candidate"]["name"] for record in judged})
+    sources = sorted({record["baseline"]["source"] for record in judged})
+    if candidates:
+        yield f"**Candidate:** {', '.join(code(name) for name in candidates)}  "
+    if sources:
+        yield f"**Baseline:** {'; '.join(sources)}"
+
+
+def figures_section(records: Sequence[Mapping[str, Any]]) -> Iterator[str]:
+    rows = [
+        [
+            code(record["test"]),
+            label,
+            format_figure(baseline, unit),
+            format_figure(candidate, unit),
+            change_text(baseline, candidate),
+        ]
+        for record in _failing_first(records)
+        for label, unit, baseline, candidate in figure_values(record)
+    ]
+    if not rows:
+        return
+    yield "<details><summary>Figures side by side</summary>"
+    yield ""
+    yield from _table(("test", "figure", "baseline", "candidate", "change"), rows)
+    yield ""
+    yield "</details>"
+
+
+def advice(records: Sequence[Mapping[str, Any]]) -> Iterator[str]:
+    """Each failing limit's remedy, and every note (e.g. why a limit was not compared)."""
+    items = []
+    for record in _failing_first(records):
+        remedies: dict[str, list[str]] = {}
+        for verdict in record["verdicts"]:
+            if verdict["failed"] and verdict["remedy"]:
+                remedies.setdefault(verdict["remedy"], []).append(verdict["limit"])
+        for remedy, limits in remedies.items():
+            items.append(f"- {code(record['test'])} **{', '.join(limits)}**: {remedy}")
+        for verdict in record["verdicts"]:
+            if verdict["note"]:
+                items.append(f"- {code(record['test'])} {verdict['limit']}: {verdict['note']}")
+    if items:
+        yield "### What to do"
+        yield ""
+        yield from items
+
+
+def _measured_on(report: Mapping[str, Any]) -> str:
+    settings = report["settings"]
+    parts = [
+        f"{settings['repeats']} repeats",
+        f"{settings['latency_statistic']} latency SLAs",
+        f"{settings['mode']} mode",
+        f"false-failure rate {settings['false_failure_rate']:g}",
+    ]
+    hardware = (report.get("environment") or {}).get("hardware") or {}
+    if hardware:
+        parts.insert(0, f"{hardware.get('device_type')} ({hardware.get('device_name')})")
+    tool = report["tool"]
+    return f"<sub>{tool['name']} {tool['version'] or ''}: {', '.join(parts)}.</sub>"
+
+
+def render(report: Mapping[str, Any]) -> str:
+    """The whole Markdown document of a report built by json_report.build_report."""
+    records = report["tests"]
+    lines = [heading(report["summary"]), ""]
+    if any(record["judged"] for record in records):
+        lines += [*_models(records), "", *verdict_table(records), ""]
+        lines += [*figures_section(records), ""]
+        if advice_lines := list(advice(records)):
+            lines += [*advice_lines, ""]
+    written = report["summary"]["snapshots_written"]
+    if written:
+        snapshots = _plural(written, "snapshot")
+        lines += [f"{snapshots} written under {code(report['settings']['snapshot_dir'])}", ""]
+    lines.append(_measured_on(report))
+    return "\n".join(lines) + "\n"

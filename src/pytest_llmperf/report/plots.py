@@ -1,0 +1,521 @@
+"""PNG plots of the judged tests, and an index.html that shows them beside the summary table.
+
+Rendered from report records only (records.py), so the controller of an xdist run draws the
+workers' tests too. matplotlib is imported on first use, through its object-oriented API on
+the Agg canvas: no pyplot state, no GUI, nothing shown.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import io
+import re
+import textwrap
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pytest_llmperf.budget import format_figure
+from pytest_llmperf.report.terminal import METRIC_UNITS
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+Record = Mapping[str, Any]
+ROLES = ("baseline", "candidate")
+COLORS = {"baseline": "#4C72B0", "candidate": "#DD8452"}
+SLA_COLOR = "#C44E52"
+TRADEOFF_FILE = "tradeoff.png"
+INDEX_FILE = "index.html"
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+# Table columns of index.html: (heading, figure key, unit).
+_COLUMNS = (
+    ("latency p50", "latency_p50_ms", "ms"),
+    ("latency p95", "latency_p95_ms", "ms"),
+    ("output tokens", "output_tokens", "tok"),
+    ("accuracy", "accuracy", ""),
+    ("cost/request", "cost_usd", "$"),
+)
+
+
+def judged(records: Sequence[Record]) -> list[Record]:
+    """The records drawn: judged tests with the candidate's figures."""
+    return [r for r in records if r.get("judged") and r["candidate"].get("figures")]
+
+
+def latency_file(nodeid: str) -> str:
+    """A file name for a test id that is safe on every file system (ids hold [ ] / : and
+    any character a parameter has); the digest keeps ids that clean up alike apart."""
+    digest = hashlib.sha256(nodeid.encode()).hexdigest()[:8]
+    stem = _UNSAFE.sub("_", nodeid.replace("::", "__")).strip("._")[:80]
+    return f"latency-{stem}-{digest}.png"
+
+
+def render(records: Sequence[Record]) -> dict[str, bytes]:
+    """Every file of the plots directory, by name: one latency PNG per judged test, the
+    trade-off PNG (when a test was judged), and index.html showing them all."""
+    drawn = judged(records)
+    images: dict[str, bytes] = {}
+    if drawn:
+        images[TRADEOFF_FILE] = png(tradeoff_figure(drawn))
+    for record in drawn:
+        images[latency_file(record["test"])] = png(latency_figure(record))
+    return {**images, INDEX_FILE: index_html(drawn, images).encode("utf-8")}
+
+
+def png(figure: Figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
+    return buffer.getvalue()
+
+
+def model_label(name: str | None, limit: int = 40) -> str:
+    """A model as a legend names it: a checkpoint path by its folder name, kept short."""
+    name = name or ""
+    if name and " " not in name and ("/" in name or "\\" in name):
+        name = Path(name.rstrip("/\\")).name or name
+    return name if len(name) <= limit else name[: limit - 1] + "…"
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def _ms(value: float) -> str:
+    return f"{value:.0f}" if value >= 100 else f"{value:.1f}" if value >= 10 else f"{value:.2f}"
+
+
+# -- one test: latency distributions -------------------------------------------------------
+
+
+def _sla_budget(record: Record) -> float | None:
+    budgets = [v["budget"] for v in record["verdicts"] if v["limit"] == "latency_ms"]
+    return budgets[0] if budgets else None
+
+
+def latency_axis(values: Sequence[float]) -> tuple[bool, float | None]:
+    """(log scale?, right edge when a few outliers would squash the rest, else None).
+
+    Clipped when the slowest run lies further above the 97.5th percentile than the whole
+    range below it; log scale when what is left still spans more than 4x (then outliers
+    within 4x of the edge are shown after all: a log axis has room for them)."""
+    import numpy as np
+
+    data = np.asarray(values, dtype=float)
+    low, high = float(data.min()), float(data.max())
+    core = float(np.percentile(data, 97.5))
+    clip = None
+    if len(data) >= 10 and high - core > core - low > 0:
+        clip = core + 0.25 * (core - low)
+    right = clip if clip is not None else high
+    log = low > 0 and right / low > 4
+    if log and clip is not None and high <= 4 * clip:
+        clip = None
+    return log, clip
+
+
+def latency_figure(record: Record) -> Figure:
+    """The baseline's and the candidate's latency per request on one axis: every run as a
+    dot, box p25-p75, whiskers p5 to the SLA statistic, the median marked, the SLA line."""
+    import numpy as np
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
+
+    rows = [
+        (role, record[role]["figures"])
+        for role in ROLES
+        if record[role].get("figures") and record[role]["figures"].get("latencies_ms")
+    ]
+    figure = Figure(figsize=(9.0, 2.3 + 0.9 * len(rows)), layout="constrained")
+    axes = figure.add_subplot()
+    values = [v for _, figures in rows for v in figures["latencies_ms"]]
+    if not values:
+        axes.set_axis_off()
+        axes.set_title(_title(record), fontsize=10, loc="left")
+        axes.text(0.5, 0.5, "no latencies were measured", ha="center", transform=axes.transAxes)
+        return figure
+    percentile = float(rows[0][1].get("latency_statistic_percentile") or 95.0)
+    log, clip = latency_axis(values)
+    rng = np.random.default_rng(0)
+    handles: list[Any] = []
+    for y, (role, figures) in zip(range(len(rows) - 1, -1, -1), rows, strict=True):
+        _distribution(axes, y, np.asarray(figures["latencies_ms"], float), role, percentile, rng)
+        name = model_label(record[role].get("name") or record[role].get("source"))
+        label = f"{role}: {name}" if name else role
+        handles.append(
+            Patch(color=COLORS[role], alpha=0.6, label=f"{label} ({figures['runs']} runs)")
+        )
+    axes.set_yticks(range(len(rows)), [role for role, _ in reversed(rows)])
+    axes.set_ylim(-0.7, len(rows) - 0.3)
+    if log:
+        log_ticks(axes)
+    axes.set_xlim(*_x_limits(values, clip, log))
+    budget = _sla_budget(record)
+    if budget is not None:
+        statistic = f"p{percentile:g}"
+        handles.append(
+            _sla_line(axes, budget, f"latency_ms budget: {statistic} ≤ {_ms(budget)} ms")
+        )
+    handles.append(_key(percentile))
+    if clip is not None:
+        _clip_note(axes, values, clip)
+    scale = " (log scale)" if log else ""
+    axes.set_xlabel(f"end-to-end latency per request (ms){scale}")
+    axes.grid(axis="x", alpha=0.3, which="both" if log else "major")
+    axes.set_title(_title(record), fontsize=10, loc="left")
+    figure.legend(handles=handles, loc="outside lower center", ncols=2, fontsize=8, frameon=False)
+    return figure
+
+
+def _key(percentile: float) -> Any:
+    from matplotlib.lines import Line2D
+
+    label = f"box p25-p75, whiskers p5-p{percentile:g}, bar = median"
+    return Line2D([], [], color="0.3", marker="|", markersize=12, linestyle="-", label=label)
+
+
+def _clip_note(axes: Axes, values: Sequence[float], clip: float) -> None:
+    hidden = sum(v > clip for v in values)
+    axes.text(
+        0.995,
+        0.02,
+        f"{hidden} run(s) above {_ms(clip)} ms not shown (max {_ms(max(values))} ms)",
+        transform=axes.transAxes,
+        ha="right",
+        va="bottom",
+        fontsize=8,
+        color="0.3",
+    )
+
+
+def _distribution(axes: Axes, y: float, data: Any, role: str, percentile: float, rng: Any) -> None:
+    import numpy as np
+    from matplotlib.patches import Rectangle
+
+    color = COLORS[role]
+    p5, q1, median, q3, top = np.percentile(data, [5, 25, 50, 75, percentile])
+    jitter = rng.uniform(-0.18, 0.18, size=len(data))
+    axes.scatter(data, y + jitter, s=10, color=color, alpha=0.45, linewidths=0, zorder=2)
+    axes.add_patch(
+        Rectangle(
+            (q1, y - 0.25),
+            q3 - q1,
+            0.5,
+            facecolor=color,
+            alpha=0.22,
+            edgecolor=color,
+            linewidth=1.2,
+            zorder=3,
+        )
+    )
+    axes.hlines([y, y], [p5, q3], [q1, top], color=color, linewidth=1.2, zorder=3)
+    axes.vlines([p5, top], y - 0.12, y + 0.12, color=color, linewidth=1.2, zorder=3)
+    axes.vlines(median, y - 0.3, y + 0.3, color=color, linewidth=3, zorder=4)
+    axes.annotate(
+        f"p50 {_ms(median)} ms",
+        (median, y + 0.3),
+        xytext=(0, 2),
+        textcoords="offset points",
+        ha="center",
+        va="bottom",
+        fontsize=8,
+        color=color,
+    )
+    axes.annotate(
+        f"p{percentile:g} {_ms(top)} ms",
+        (top, y - 0.12),
+        xytext=(3, -1),
+        textcoords="offset points",
+        ha="left",
+        va="top",
+        fontsize=7,
+        color=color,
+    )
+
+
+def log_ticks(axes: Axes) -> None:
+    """A log x axis labelled 1, 2, 5, 10, 20... as plain numbers, not powers of ten."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    axes.set_xscale("log")
+    axes.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    axes.xaxis.set_minor_formatter(NullFormatter())
+
+
+def _x_limits(values: Sequence[float], clip: float | None, log: bool) -> tuple[float, float]:
+    low, high = min(values), clip if clip is not None else max(values)
+    if log:
+        return low / 1.3, high * 1.3
+    pad = max(0.06 * (high - low), 0.02 * high, 1e-3)
+    return max(0.0, low - pad), high + pad
+
+
+def _sla_line(axes: Axes, budget: float, label: str) -> Any:
+    """The SLA as a vertical line; when it lies far right of every run, the axis keeps its
+    scale and an arrow at the edge says where the line is."""
+    from matplotlib.lines import Line2D
+
+    left, right = axes.get_xlim()
+    room = 4.0 if axes.get_xscale() == "log" else 1.5  # how far the axis may grow for it
+    if budget <= right * room:
+        axes.set_xlim(left, max(right, budget * 1.12))
+        axes.axvline(budget, color=SLA_COLOR, linestyle="--", linewidth=1.5, zorder=1)
+    else:
+        axes.text(
+            0.995,
+            0.97,
+            f"budget {_ms(budget)} ms →",
+            transform=axes.transAxes,
+            ha="right",
+            va="top",
+            fontsize=8,
+            color=SLA_COLOR,
+        )
+    return Line2D([], [], color=SLA_COLOR, linestyle="--", label=label)
+
+
+def _title(record: Record) -> str:
+    test = "\n".join(textwrap.wrap(record["test"], 95, break_on_hyphens=False))
+    verdicts = record["verdicts"]
+    failed = sum(v["failed"] for v in verdicts)
+    state = f"{failed} of {len(verdicts)} limits over budget" if failed else "within budget"
+    limits = ", ".join(f"{v['limit']} {v['outcome']}" for v in verdicts)
+    detail = "\n".join(textwrap.wrap(f"{state}: {limits}", 110))
+    return f"{test}\n{detail}"
+
+
+# -- every test: the trade-off -------------------------------------------------------------
+
+
+def short_test_names(records: Sequence[Record], limit: int = 48) -> list[str]:
+    """Short names of the tests: without the file when that stays unambiguous."""
+    short = [r["test"].split("::", 1)[-1] for r in records]
+    names = short if len(set(short)) == len(short) else [r["test"] for r in records]
+    return [n if len(n) <= limit else "…" + n[-(limit - 1) :] for n in names]
+
+
+def _panels(records: Sequence[Record]) -> list[tuple[str, str, str, float]]:
+    """(figure key, axis label, panel title, scale): accuracy when a test scored it; cost
+    (per 1,000 requests: readable numbers) when prices are set, else output tokens. Never
+    an empty panel."""
+
+    def present(key: str) -> bool:
+        return any(
+            (r[role].get("figures") or {}).get(key) is not None for r in records for role in ROLES
+        )
+
+    panels = []
+    if present("accuracy"):
+        panels.append(("accuracy", "accuracy (share of answers correct)", "accuracy", 1.0))
+    if present("cost_usd"):
+        panels.append(("cost_usd", "cost per 1,000 requests (US$)", "cost", 1000.0))
+    else:
+        panels.append(("output_tokens", "output tokens per request (mean)", "output tokens", 1.0))
+    return panels
+
+
+def _point(figures: Mapping[str, Any] | None, key: str, scale: float) -> tuple[float, float] | None:
+    if not figures or figures.get(key) is None or figures.get("latency_p50_ms") is None:
+        return None
+    return float(figures["latency_p50_ms"]), float(figures[key]) * scale
+
+
+def tradeoff_figure(records: Sequence[Record]) -> Figure:
+    """Per judged test, baseline (hollow) -> candidate (filled) on latency p50 against
+    accuracy, and against cost (or output tokens when unpriced)."""
+    from matplotlib import colormaps
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+
+    panels = _panels(records)
+    labels = short_test_names(records)
+    numbered = len(records) > 6  # colours alone no longer tell that many tests apart
+    palette = colormaps["tab10" if len(records) <= 10 else "tab20"]
+    colors = [palette(i % palette.N) for i in range(len(records))]
+    height = max(4.2, 1.6 + 0.24 * len(records))
+    figure = Figure(figsize=(4.6 * len(panels) + 3.4, height), layout="constrained")
+    latencies = [
+        p50
+        for r in records
+        for role in ROLES
+        if (p50 := (r[role].get("figures") or {}).get("latency_p50_ms"))
+    ]
+    log = min(latencies) > 0 and max(latencies) / min(latencies) > 10
+    for index, (key, axis_label, title, scale) in enumerate(panels):
+        axes = figure.add_subplot(1, len(panels), index + 1)
+        shown, tags = 0, {}
+        for number, (record, color) in enumerate(zip(records, colors, strict=True), 1):
+            drawn, end = _arrow(axes, record, key, scale, color)
+            shown += drawn
+            if numbered and end is not None:
+                # Tests that land on the same point share one label: "3, 12".
+                spot = (float(f"{end[0]:.3g}"), float(f"{end[1]:.3g}"))
+                tags.setdefault(spot, []).append(str(number))
+        for spot, numbers in tags.items():
+            axes.annotate(
+                ", ".join(numbers), spot, xytext=(5, 4), textcoords="offset points", fontsize=7
+            )
+        if log:
+            log_ticks(axes)
+        axes.margins(0.12)
+        if key == "accuracy":
+            axes.set_ylim(-0.03, 1.03)
+        else:  # costs and token counts from 0: a 5% change should look like one
+            axes.set_ylim(bottom=0)
+        axes.set_xlabel("latency p50 per request (ms)" + (" (log scale)" if log else ""))
+        axes.set_ylabel(axis_label)
+        axes.set_title(
+            f"{title} vs latency ({shown} of {_plural(len(records), 'test')})", fontsize=10
+        )
+        axes.grid(alpha=0.3, which="both" if log else "major")
+    handles = [
+        Line2D(
+            [],
+            [],
+            marker="o",
+            linestyle="none",
+            markerfacecolor="white",
+            markeredgecolor="0.2",
+            label="baseline",
+        ),
+        Line2D([], [], marker="o", linestyle="none", color="0.2", label="candidate"),
+        *(
+            Line2D([], [], marker="o", color=color, label=f"{n}  {label}" if numbered else label)
+            for n, (label, color) in enumerate(zip(labels, colors, strict=True), 1)
+        ),
+    ]
+    figure.legend(handles=handles, loc="outside right upper", fontsize=8, frameon=False)
+    figure.suptitle(
+        f"Trade-off across {_plural(len(records), 'judged test')}: baseline → candidate"
+    )
+    return figure
+
+
+def _arrow(
+    axes: Axes, record: Record, key: str, scale: float, color: Any
+) -> tuple[int, tuple[float, float] | None]:
+    """Draw one test's two points and the arrow between them: (1 when anything was drawn,
+    the candidate's point)."""
+    start = _point(record["baseline"].get("figures"), key, scale)
+    end = _point(record["candidate"].get("figures"), key, scale)
+    if start is not None:
+        axes.scatter(*start, s=55, facecolors="white", edgecolors=[color], linewidths=1.8, zorder=3)
+    if end is not None:
+        axes.scatter(*end, s=55, color=[color], zorder=4)
+    if start is not None and end is not None and start != end:
+        axes.annotate(
+            "",
+            xy=end,
+            xytext=start,
+            zorder=2,
+            arrowprops={
+                "arrowstyle": "-|>",
+                "color": color,
+                "linewidth": 1.3,
+                "shrinkA": 5,
+                "shrinkB": 5,
+            },
+        )
+    return int(start is not None or end is not None), end
+
+
+# -- index.html ------------------------------------------------------------------------------
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
+th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; }
+th { background: #f3f3f3; }
+td.fail { color: #b00; font-weight: bold; }
+img { max-width: 100%; border: 1px solid #eee; margin: 0.5em 0 1.5em; }
+code { font-size: 0.95em; }
+"""
+
+
+def _change(baseline: Any, candidate: Any) -> str:
+    if not isinstance(baseline, (int, float)) or not isinstance(candidate, (int, float)):
+        return ""
+    return f" ({(candidate - baseline) / baseline:+.0%})" if baseline else ""
+
+
+def _cell(record: Record, key: str, unit: str) -> str:
+    baseline = (record["baseline"].get("figures") or {}).get(key)
+    candidate = (record["candidate"].get("figures") or {}).get(key)
+    if baseline is None and candidate is None:
+        return "-"
+    return (
+        f"{format_figure(baseline, unit)} → {format_figure(candidate, unit)}"
+        f"{_change(baseline, candidate)}"
+    )
+
+
+def _img(name: str, data: bytes, alt: str) -> str:
+    encoded = base64.b64encode(data).decode("ascii")
+    return (
+        f'<a href="{html.escape(name)}"><img alt="{html.escape(alt)}" '
+        f'src="data:image/png;base64,{encoded}"></a>'
+    )
+
+
+def index_html(records: Sequence[Record], images: Mapping[str, bytes]) -> str:
+    """One self-contained page: summary table, verdicts, and every image embedded."""
+    esc = html.escape
+    failed = sum(bool(r["failed"]) for r in records)
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    parts = [
+        "<!doctype html>",
+        '<html lang="en"><head><meta charset="utf-8"><title>pytest-llmperf report</title>',
+        f"<style>{_STYLE}</style></head><body>",
+        "<h1>pytest-llmperf: baseline vs candidate</h1>",
+        f"<p>{len(records)} test(s) judged, {failed} over budget. Written {stamp}.</p>",
+    ]
+    if not records:
+        parts.append("<p>No test was judged in this session: nothing to plot.</p>")
+    else:
+        heads = "".join(f"<th>{esc(h)}<br>baseline → candidate</th>" for h, _, _ in _COLUMNS)
+        parts += ["<h2>Summary</h2><table>", f"<tr><th>test</th><th>verdict</th>{heads}</tr>"]
+        for r in records:
+            state = "over budget" if r["failed"] else "within budget"
+            cells = "".join(f"<td>{esc(_cell(r, key, unit))}</td>" for _, key, unit in _COLUMNS)
+            css = ' class="fail"' if r["failed"] else ""
+            parts.append(
+                f'<tr><td><a href="#{esc(latency_file(r["test"]))}"><code>{esc(r["test"])}'
+                f"</code></a></td><td{css}>{state}</td>{cells}</tr>"
+            )
+        parts += [
+            "</table>",
+            "<h2>Verdicts</h2><table>",
+            "<tr><th>test</th><th>limit</th><th>baseline</th><th>candidate</th>"
+            "<th>budget</th><th>verdict</th></tr>",
+        ]
+        for r in records:
+            for v in r["verdicts"]:
+                unit = _verdict_unit(v)
+                css = ' class="fail"' if v["failed"] else ""
+                parts.append(
+                    f"<tr><td><code>{esc(r['test'])}</code></td><td>{esc(v['limit'])}</td>"
+                    f"<td>{esc(format_figure(v['baseline'], unit))}</td>"
+                    f"<td>{esc(format_figure(v['candidate'], unit))}</td>"
+                    f"<td>{esc(v.get('budget_text') or str(v['budget']))}</td>"
+                    f"<td{css}>{esc(v['outcome'])}</td></tr>"
+                )
+        parts.append("</table>")
+    if TRADEOFF_FILE in images:
+        parts += ["<h2>Trade-off</h2>", _img(TRADEOFF_FILE, images[TRADEOFF_FILE], "trade-off")]
+    if records:
+        parts.append("<h2>Latency per test</h2>")
+    for r in records:
+        name = latency_file(r["test"])
+        parts.append(f'<h3 id="{esc(name)}"><code>{esc(r["test"])}</code></h3>')
+        parts.append(_img(name, images[name], f"latency of {r['test']}"))
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def _verdict_unit(verdict: Mapping[str, Any]) -> str:
+    return METRIC_UNITS.get(verdict.get("metric", ""), "")

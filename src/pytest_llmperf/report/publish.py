@@ -1,0 +1,90 @@
+"""The end of a session: the JSON report, the Markdown report and the GitHub step summary.
+
+Written once, by the process that holds every record: the controller under xdist (workers
+send theirs instead), or the only process without it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_llmperf.config import Settings
+from pytest_llmperf.files import append, write_atomically
+from pytest_llmperf.report import json_report, markdown
+from pytest_llmperf.session import LlmPerfSession
+from pytest_llmperf.xdist_support import is_worker, send
+
+STEP_SUMMARY = "GITHUB_STEP_SUMMARY"
+
+
+@dataclass
+class Published:
+    """What the terminal summary says about the reports; `failed` when one asked for by an
+    option could not be written (the run then fails)."""
+
+    lines: list[str] = field(default_factory=list)
+    failed: bool = False
+
+    def write(self, path: Path, what: str, flag: str, render: Callable[[], str]) -> None:
+        try:
+            write_atomically(path, render())
+        except OSError as error:
+            self.failed = True
+            self.lines.append(
+                f"pytest-llmperf: could not write the {what} to {path} "
+                f"({error.strerror or error}): "
+                f"pass {flag} a file path in a directory you can write to."
+            )
+        else:
+            self.lines.append(f"{what} written to {path}")
+
+
+def publish(report: Mapping[str, Any], settings: Settings, environ: Mapping[str, str]) -> Published:
+    """Write the reports the settings ask for, and append to the GitHub step summary."""
+    published = Published()
+    if settings.report is not None:
+        published.write(
+            settings.report, "JSON report", "--llm-report", lambda: json_report.dumps(report)
+        )
+    if settings.markdown is not None:
+        published.write(
+            settings.markdown, "Markdown report", "--llm-markdown", lambda: markdown.render(report)
+        )
+    step_summary = environ.get(STEP_SUMMARY, "")
+    # Only when something was judged: the plugin loads in every pytest run of the project.
+    if step_summary and report["tests"]:
+        try:
+            append(Path(step_summary), markdown.render(report))
+        except OSError as error:
+            published.lines.append(
+                f"pytest-llmperf: could not append to ${STEP_SUMMARY} ({step_summary}): "
+                f"{error.strerror or error}"
+            )
+        else:
+            published.lines.append(f"Markdown summary appended to ${STEP_SUMMARY}")
+    return published
+
+
+def finish(session: pytest.Session, llm: LlmPerfSession) -> list[str]:
+    """At the end of a session: a worker sends its records; the controller, or a run
+    without xdist, writes the reports. Returns the lines for the terminal summary."""
+    config = session.config
+    if is_worker(config):
+        send(config, llm)
+        return []
+    settings = llm.settings
+    wanted = settings.report or settings.markdown or os.environ.get(STEP_SUMMARY)
+    if not wanted or config.option.collectonly:
+        return []
+    records = llm.report_records()
+    report = json_report.build_report(records, settings, llm.environment())
+    published = publish(report, settings, os.environ)
+    if published.failed and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+    return published.lines

@@ -1,0 +1,233 @@
+"""OpenAI-compatible servers for the endpoint tests, all on 127.0.0.1.
+
+`FakeServer` misbehaves on purpose, one way per served model name, to test each fault and
+each streaming trap; `serve_checkpoints` starts a real `transformers serve`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+ANSWER = [" The", " sky", " is", " blue", "."]
+
+
+def _chunk(text: str | None = None, finish: str | None = None, **extra: Any) -> bytes:
+    choice: dict[str, Any] = {"index": 0, "text": text or "", "finish_reason": finish}
+    body = {"id": "x", "object": "text_completion", "choices": [choice], **extra}
+    return f"data: {json.dumps(body)}\n\n".encode()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: FakeServer  # type: ignore[assignment]
+
+    def log_message(self, *args: Any) -> None:  # keep test output clean
+        pass
+
+    def do_GET(self) -> None:
+        if self.path.endswith("/models"):
+            data = [{"id": name, "object": "model"} for name in self.server.listed]
+            self._json(200, {"object": "list", "data": data})
+        else:
+            self._json(404, {"error": {"message": "not found"}})
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.server.requests.append({"body": body, "headers": dict(self.headers)})
+        behaviour = body.get("model", "ok")
+        self.server.count[behaviour] = self.server.count.get(behaviour, 0) + 1
+        getattr(self, "_" + behaviour.replace("-", "_"), self._ok)(body)
+
+    def _json(self, status: int, payload: dict[str, Any]) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _start_stream(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+
+    def _send(self, data: bytes, pause: float = 0.0) -> None:
+        self.wfile.write(data)
+        self.wfile.flush()
+        if pause:
+            time.sleep(pause)
+
+    def _answer(self, body: dict[str, Any], *, usage: bool = True, pause: float = 0.0) -> None:
+        pieces = ANSWER[: body.get("max_tokens", len(ANSWER))]
+        for piece in pieces[:-1]:
+            self._send(_chunk(piece), pause)
+        finish = "length" if len(pieces) < len(ANSWER) else "stop"
+        extra = {}
+        if usage:
+            extra["usage"] = {
+                "prompt_tokens": 7,
+                "completion_tokens": len(pieces) + (finish == "stop"),
+                "total_tokens": 7 + len(pieces) + (finish == "stop"),
+            }
+        self._send(_chunk(pieces[-1], finish, **extra))
+        self._send(b"data: [DONE]\n\n")
+
+    def _ok(self, body: dict[str, Any]) -> None:
+        self._start_stream()
+        self._answer(body)
+
+    def _role_first(self, body: dict[str, Any]) -> None:
+        """A role-only chunk and an empty one, long before any text: not the first token."""
+        self._start_stream()
+        self._send(b'data: {"choices": [{"index": 0, "delta": {"role": "assistant"}}]}\n\n', 0.2)
+        self._send(_chunk(""), 0.2)
+        self._answer(body)
+
+    def _usage_apart(self, body: dict[str, Any]) -> None:
+        """vLLM's way: usage on a chunk of its own, with no choices, after the last text."""
+        self._start_stream()
+        for piece in ANSWER[:-1]:
+            self._send(_chunk(piece))
+        self._send(_chunk(ANSWER[-1], "stop"))
+        usage = {"prompt_tokens": 7, "completion_tokens": 6, "total_tokens": 13}
+        self._send(f"data: {json.dumps({'choices': [], 'usage': usage})}\n\n".encode())
+        self._send(b"data: [DONE]\n\n")
+
+    def _no_usage(self, body: dict[str, Any]) -> None:
+        self._start_stream()
+        self._answer(body, usage=False)
+
+    def _wrong_usage(self, body: dict[str, Any]) -> None:
+        """Reports 3 more completion tokens than the text holds."""
+        self._start_stream()
+        self._send(_chunk(" The sky is blue."))
+        usage = {"prompt_tokens": 7, "completion_tokens": 9, "total_tokens": 16}
+        self._send(_chunk("", "stop", usage=usage))
+        self._send(b"data: [DONE]\n\n")
+
+    def _http500(self, body: dict[str, Any]) -> None:
+        self._json(500, {"error": {"message": "CUDA out of memory on the server"}})
+
+    def _http401(self, body: dict[str, Any]) -> None:
+        self._json(401, {"error": {"message": "invalid api key"}})
+
+    def _malformed(self, body: dict[str, Any]) -> None:
+        self._start_stream()
+        self._send(_chunk(" The"))
+        self._send(b"data: {this is not json\n\n")
+
+    def _truncated(self, body: dict[str, Any]) -> None:
+        self._start_stream()
+        self._send(_chunk(" The"))
+        self._send(_chunk(" sky"))  # then the connection closes, no finish_reason, no [DONE]
+
+    def _not_streamed(self, body: dict[str, Any]) -> None:
+        self._json(200, {"choices": [{"text": " The sky is blue.", "finish_reason": "stop"}]})
+
+    def _hangs(self, body: dict[str, Any]) -> None:
+        self._start_stream()
+        self._send(_chunk(" The"), 3.0)
+
+    def _flaky(self, body: dict[str, Any]) -> None:
+        """Every fourth request fails with HTTP 503."""
+        if self.server.count["flaky"] % 4 == 0:
+            self._json(503, {"error": {"message": "overloaded"}})
+        else:
+            self._ok(body)
+
+
+class FakeServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, listed: tuple[str, ...] = ("ok",)) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.listed = listed
+        self.requests: list[dict[str, Any]] = []
+        self.count: dict[str, int] = {}
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/v1"
+
+
+@contextmanager
+def fake_server(listed: tuple[str, ...] = ("ok",)) -> Iterator[FakeServer]:
+    server = FakeServer(listed)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def serve_checkpoints(log: Path, startup_s: float = 120.0) -> Iterator[str]:
+    """A real `transformers serve` on 127.0.0.1, loading any local checkpoint asked for by
+    path; yields its base URL. Offline: the models are local directories."""
+    port = free_port()
+    command = [
+        str(Path(sys.executable).with_name("transformers")),
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--device",
+        "cpu",
+    ]
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_VERBOSITY": "error",
+        # One thread that sleeps when idle: the server shares 2 cores with the in-process
+        # models of the same test, and spinning OpenMP threads would slow those down.
+        "OMP_NUM_THREADS": "1",
+        "OMP_WAIT_POLICY": "PASSIVE",
+    }
+    with log.open("w") as output:
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=env)
+    try:
+        _wait_healthy(port, process, startup_s, log)
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _wait_healthy(port: int, process: subprocess.Popen[bytes], limit: float, log: Path) -> None:
+    import httpx
+
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"transformers serve exited: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(
+        f"transformers serve did not start in {limit:g} s: {log.read_text()[-2000:]}"
+    )
