@@ -72,6 +72,13 @@ def test_a_served_copy_passes_and_says_where_tokens_were_counted(project, checkp
     )
     result.assert_outcomes(passed=1)
     assert set(summary_verdicts(result).values()) == {"pass"}
+    result.stdout.fnmatch_lines(
+        [
+            "token counts of served models",
+            f"  {TEST}: candidate output tokens counted from server usage; the tokenizer agrees on all * requests",
+            f"  {TEST}: baseline output tokens counted from server usage; the tokenizer agrees on all * requests",
+        ]
+    )
 
 
 def test_served_tokens_match_the_in_process_count(project, checkpoints, served):
@@ -110,10 +117,15 @@ def test_load_figures_are_measured_and_judged(project, checkpoints, served):
             result = llm_candidate.generate(PROMPTS, max_new_tokens=16, concurrency=4, requests=24)
             assert result.load.requests == 24 and result.load.errors == 0
             assert result.requests_per_s > 0
+
+        @pytest.mark.assert_within_budget(latency_ms=10000, error_rate=0.0)
+        def test_at_a_rate(llm_candidate):
+            result = llm_candidate.generate(PROMPTS, max_new_tokens=16, rate=40, requests=12)
+            assert (result.load.rate_per_s, result.load.requests) == (40.0, 12)
         """
     )
     result = run(project, "test_load.py", f"--llm-candidate={checkpoints['baseline']}@{served}")
-    result.assert_outcomes(passed=1)
+    result.assert_outcomes(passed=2)
     verdicts = summary_verdicts(result)
     assert verdicts[("test_load.py::test_under_load", "min_throughput_rps")] == "pass"
     assert verdicts[("test_load.py::test_under_load", "error_rate")] == "pass"

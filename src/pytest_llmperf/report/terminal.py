@@ -8,6 +8,7 @@ from typing import Any
 
 from pytest_llmperf.budget import Kind, Outcome, Verdict, format_figure
 from pytest_llmperf.report.records import outcome_record, verdict_record
+from pytest_llmperf.results import TokenCount
 from pytest_llmperf.session import TestOutcome
 
 METRIC_UNITS = {
@@ -211,6 +212,19 @@ def outcome_lines(outcome: TestOutcome) -> Iterator[str]:
         )
 
 
+def _token_count_lines(records: Sequence[Mapping[str, Any]]) -> Iterator[str]:
+    """Where served models' token counts came from, and whether the tokenizer agreed."""
+    lines = []
+    for record in records:
+        for role in ("candidate", "baseline"):
+            counted = (record[role]["figures"] or {}).get("token_count")
+            if counted and (text := TokenCount(**counted).describe()):
+                lines.append(f"  {record['test']}: {role} {text}")
+    if lines:
+        yield "token counts of served models"
+        yield from lines
+
+
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
@@ -244,3 +258,4 @@ def summary_lines(records: Sequence[Mapping[str, Any]], snapshot_dir: Path) -> I
             )
         yield "baseline and candidate side by side"
         yield from table(figures)
+        yield from _token_count_lines(judged)
