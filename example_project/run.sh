@@ -21,7 +21,10 @@ for candidate in "${candidates[@]}"; do
   fi
   echo "== judging candidate '$candidate' against the snapshots"
   log="$(mktemp)"
-  "$python" -m pytest -q -p no:cacheprovider -rs --llm-candidate="checkpoints/$candidate" | tee "$log"
+  # What a CI job keeps: a JSON report, the Markdown for the pull request, and plots.
+  "$python" -m pytest -q -p no:cacheprovider -rs --llm-candidate="checkpoints/$candidate" \
+    --llm-report="reports/$candidate.json" --llm-markdown="reports/$candidate.md" \
+    --llm-plots="reports/$candidate-plots" | tee "$log"
   status=${PIPESTATUS[0]}
   failed=$(grep -oE "^  tests/\S+\s+\S+\s+[a-z_]+\s.*FAIL" "$log" | awk '{print $3}' | sort -u | paste -sd, -)
   if [ "$status" -eq 0 ]; then
@@ -33,6 +36,8 @@ for candidate in "${candidates[@]}"; do
   fi
   rm -f "$log"
 done
+echo
+echo "== reports for the pull request: reports/<candidate>.md, .json and -plots/index.html"
 echo
 echo "== which candidate to ship"
 for candidate in "${candidates[@]}"; do
