@@ -6,13 +6,13 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from pytest_llmperf.errors import SnapshotError
 from pytest_llmperf.files import write_atomically
-from pytest_llmperf.results import GenerationResult, Pricing, PromptSample, Run
+from pytest_llmperf.results import GenerationResult, Pricing, PromptSample, Run, TokenCount
 
 SCHEMA_VERSION = 1
 _UNSAFE = re.compile(r"[^A-Za-z0-9._\-\[\]=+]")
@@ -53,7 +53,11 @@ class Snapshot:
         """All calls' samples as one result, priced and summarised with today's settings."""
         combined = GenerationResult.combine([call.result for call in self.calls])
         return GenerationResult(
-            combined.samples, combined.peak_memory_mb, pricing, latency_percentile
+            combined.samples,
+            combined.peak_memory_mb,
+            pricing,
+            latency_percentile,
+            token_count=combined.token_count,
         )
 
 
@@ -61,9 +65,18 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
 
+def _token_count_json(result: GenerationResult) -> dict[str, Any]:
+    """Served models: where the token counts came from. Absent for in-process models, whose
+    counts are generate's own token ids, so their snapshots read as they always did."""
+    if result.token_count == TokenCount():
+        return {}
+    return {"token_count": asdict(result.token_count)}
+
+
 def _result_to_json(result: GenerationResult) -> dict[str, Any]:
     return {
         "peak_memory_mb": _round(result.peak_memory_mb),
+        **_token_count_json(result),
         "samples": [
             {
                 "prompt": sample.prompt_index,
@@ -115,7 +128,11 @@ def _result_from_json(data: Mapping[str, Any]) -> GenerationResult:
                 correct,
             )
         )
-    return GenerationResult(tuple(samples), _float_or_none(data["peak_memory_mb"]))
+    counted = data.get("token_count")
+    token_count = TokenCount(**counted) if isinstance(counted, dict) else TokenCount()
+    return GenerationResult(
+        tuple(samples), _float_or_none(data["peak_memory_mb"]), token_count=token_count
+    )
 
 
 def snapshot_to_json(snapshot: Snapshot) -> dict[str, Any]:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pytest_llmperf.errors import SnapshotError
-from pytest_llmperf.results import GenerationResult, Pricing, PromptSample, Run
+from pytest_llmperf.results import GenerationResult, Pricing, PromptSample, Run, TokenCount
 from pytest_llmperf.snapshot import (
     SCHEMA_VERSION,
     RecordedCall,
@@ -401,3 +402,19 @@ def test_save_replaces_an_existing_snapshot(store: SnapshotStore) -> None:
     assert loaded is not None
     assert loaded.calls[0].result.samples[0].runs[0].latency_ms == 200.5
     assert _files_in(store.path_for(NODEID).parent) == [store.path_for(NODEID).name]
+
+
+def test_a_served_models_token_source_survives_the_round_trip(store: SnapshotStore) -> None:
+    local = make_snapshot()
+    store.save(local)
+    assert "token_count" not in store.path_for(NODEID).read_text()
+    loaded = store.load(NODEID)
+    assert loaded is not None
+    assert loaded.result(Pricing(), 95.0).token_count == TokenCount()
+
+    counted = TokenCount("server usage", checked=4, mismatched=1, largest_difference=2)
+    call = replace(local.calls[0], result=replace(local.calls[0].result, token_count=counted))
+    store.save(replace(local, calls=(call,)))
+    loaded = store.load(NODEID)
+    assert loaded is not None
+    assert loaded.result(Pricing(), 95.0).token_count == counted
