@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -138,14 +139,10 @@ class _Recorder:
 
 def token_count(completions: Sequence[Completion]) -> TokenCount:
     """Where the counts came from, and how the tokenizer's second count agreed."""
-    checked = [c for c in completions if c.second_count is not None]
-    differences = [abs(c.run.output_tokens - (c.second_count or 0)) for c in checked]
-    return TokenCount(
-        source=" and ".join(sorted({c.token_source for c in completions})),
-        checked=len(checked),
-        mismatched=sum(difference > 0 for difference in differences),
-        largest_difference=max(differences, default=0),
-    )
+    counts = [
+        TokenCount.of(c.token_source, c.run.output_tokens, c.second_count) for c in completions
+    ]
+    return functools.reduce(TokenCount.merged, counts)
 
 
 def _run_seed(protocol: Protocol, repeat: int, prompt_index: int) -> int:

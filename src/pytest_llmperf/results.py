@@ -76,8 +76,17 @@ class TokenCount:
     mismatched: int = 0
     largest_difference: int = 0
 
+    @classmethod
+    def of(cls, source: str, output_tokens: int, second_count: int | None) -> TokenCount:
+        """One request's count, checked against the tokenizer's `second_count` if any."""
+        if second_count is None:
+            return cls(source)
+        difference = abs(output_tokens - second_count)
+        return cls(source, 1, int(difference > 0), difference)
+
     def merged(self, other: TokenCount) -> TokenCount:
-        sources = sorted({self.source, other.source})
+        # A merged source reads "server usage and tokenizer": its parts, not its text, count.
+        sources = sorted({*self.source.split(" and "), *other.source.split(" and ")})
         return TokenCount(
             source=" and ".join(sources),
             checked=self.checked + other.checked,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pytest_llmperf.results import GenerationResult, Pricing, PromptSample, Run
+from pytest_llmperf.results import GenerationResult, Pricing, PromptSample, Run, TokenCount
 
 
 def sample(
@@ -158,3 +158,11 @@ def test_combine_joins_samples_and_keeps_the_peak_memory() -> None:
 def test_combine_of_nothing_raises() -> None:
     with pytest.raises(ValueError, match="at least one"):
         GenerationResult.combine([])
+
+
+def test_token_sources_merge_by_their_parts() -> None:
+    both = TokenCount("server usage").merged(TokenCount("tokenizer"))
+    assert both.source == "server usage and tokenizer"
+    assert both.merged(TokenCount("server usage")).source == "server usage and tokenizer"
+    checked = TokenCount.of("server usage", 9, 6).merged(TokenCount.of("server usage", 5, 5))
+    assert (checked.checked, checked.mismatched, checked.largest_difference) == (2, 1, 3)
