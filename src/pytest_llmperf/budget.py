@@ -219,6 +219,7 @@ class Comparison:
     candidate: GenerationResult
     baseline: GenerationResult | None
     baseline_source: str
+    baseline_name: str = ""  # the baseline model's name (live, or the snapshot's), for reports
     paired: bool = False
     latency_percentile: float = 95.0
     has_prices: bool = True

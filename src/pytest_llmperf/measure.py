@@ -40,7 +40,6 @@ class Workload:
         generation: Mapping[str, Any],
         expected: str | Sequence[str] | None = None,
         scorer: str | Scorer | None = None,
-        load: LoadSpec | None = None,
     ) -> Workload:
         prompt_list = (prompts,) if isinstance(prompts, str) else tuple(prompts)
         if not prompt_list:
@@ -61,7 +60,7 @@ class Workload:
                     "give one per prompt."
                 )
         scorer_name, score = resolve_scorer(scorer)
-        return cls(prompt_list, dict(generation), expected_list, scorer_name, score, load)
+        return cls(prompt_list, dict(generation), expected_list, scorer_name, score)
 
     @property
     def max_new_tokens(self) -> int:

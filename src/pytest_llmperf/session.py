@@ -189,9 +189,8 @@ class LlmPerfSession:
         load_kwargs = {key: overrides[key] for key in LOAD_KEYS if key in overrides}
         generation_kwargs = {k: v for k, v in overrides.items() if k not in LOAD_KEYS}
         generation = self.generation_settings(generation_kwargs, mode or self.settings.mode)
-        prompt_count = 1 if isinstance(prompts, str) else len(prompts)
-        load = LoadSpec.from_kwargs(load_kwargs, prompt_count)
-        workload = Workload.from_call(prompts, generation, expected, scorer, load)
+        workload = Workload.from_call(prompts, generation, expected, scorer)
+        workload = replace(workload, load=LoadSpec.from_kwargs(load_kwargs, len(workload.prompts)))
         record = self._records.setdefault(nodeid, TestRecord())
         if role == BASELINE:
             result = self._priced(
@@ -257,18 +256,10 @@ class LlmPerfSession:
             comparison.mode,
             extra_seconds,
             self.settings.requests_per_month,
-            self._baseline_name(nodeid, comparison),
+            comparison.baseline_name,
         )
         self.outcomes.append(outcome)
         return outcome
-
-    def _baseline_name(self, nodeid: str, comparison: Comparison) -> str:
-        if comparison.baseline is None:
-            return ""
-        if comparison.baseline_source.startswith("snapshot"):
-            snapshot = self.store.load(nodeid)
-            return "" if snapshot is None else str(snapshot.model.get("name", ""))
-        return self.backend(BASELINE).label
 
     def _served_on_one_side_only(self) -> bool:
         served = [self.backend(role).device == "endpoint" for role in (BASELINE, CANDIDATE)]
@@ -386,7 +377,10 @@ class LlmPerfSession:
         if record.baseline_calls:
             baseline = GenerationResult.combine([result for _, result in record.baseline_calls])
             return Comparison(
-                baseline=baseline, baseline_source="the test's llm_baseline calls", **common
+                baseline=baseline,
+                baseline_source="the test's llm_baseline calls",
+                baseline_name=self.backend(BASELINE).label,
+                **common,
             )
         if record.paired_baseline:
             under_load = any(workload.load for workload, _ in record.candidate_calls)
@@ -394,6 +388,7 @@ class LlmPerfSession:
             return Comparison(
                 baseline=GenerationResult.combine(record.paired_baseline),
                 baseline_source=f"--llm-baseline={self.model_name(BASELINE)}, run {how}",
+                baseline_name=self.backend(BASELINE).label,
                 paired=not under_load,
                 **common,
             )
@@ -432,6 +427,7 @@ class LlmPerfSession:
         return Comparison(
             baseline=snapshot.result(self.pricing(BASELINE), self.settings.latency_percentile),
             baseline_source=f"snapshot {path} ({snapshot.model.get('name')})",
+            baseline_name=str(snapshot.model.get("name", "")),
             timings_comparable=not changed,
             timings_note=note,
             timing_mismatch_fails=self.settings.hardware_mismatch == "fail",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -277,7 +278,7 @@ def test_under_load_failed_requests_are_counted_not_timed():
     with fake_server() as server:
         backend = _backend(server.url, "flaky")
         load = LoadSpec(concurrency=4, rate=None, requests=40, duration_s=30)
-        workload = Workload.from_call(["a?", "b?"], GREEDY, load=load)
+        workload = replace(Workload.from_call(["a?", "b?"], GREEDY), load=load)
         result = measure(backend, workload, Protocol(repeats=1, warmup=0))
     assert result.load is not None
     assert (result.load.requests, result.load.errors) == (40, 10)
