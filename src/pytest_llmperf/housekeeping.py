@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_llmperf.snapshot import SnapshotStore
+from pytest_llmperf.text import plural
 
 if TYPE_CHECKING:
     from pytest_llmperf.session import LlmPerfSession
@@ -202,9 +203,7 @@ class SnapshotActivity:
 
 
 def _count(number: int, noun: str, verb: str) -> str:
-    if not number:
-        return ""
-    return f"{number} {noun}{'' if number == 1 else 's'} {verb}."
+    return f"{plural(number, noun)} {verb}." if number else ""
 
 
 def _snapshot_files(root: Path) -> Iterable[Path]:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_llmperf.errors import ConfigError
 from pytest_llmperf.files import check_writable_directory, check_writable_file, write_atomically
+from pytest_llmperf.text import plural
 
 if TYPE_CHECKING:
     from pytest_llmperf.config import Settings
@@ -43,17 +44,13 @@ def resolve_output(key: str, raw: str, base: Path, where: str) -> dict[str, Any]
     return {"benchmark_json": path, "benchmark_storage": storage}
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
-
-
 def write_plots(directory: Path, records: Sequence[Mapping[str, Any]]) -> str:
     from pytest_llmperf.report.plots import render
 
     files = render(records)
     for name, data in files.items():
         write_atomically(directory / name, data)
-    return f"plots written to {directory} ({_plural(len(files), 'file')}, open index.html)"
+    return f"plots written to {directory} ({plural(len(files), 'file')}, open index.html)"
 
 
 def write_benchmark_json(
@@ -72,7 +69,7 @@ def write_benchmark_json(
         if storage
         else f"pytest-benchmark compare {path}"
     )
-    count = _plural(len(document["benchmarks"]), "benchmark")
+    count = plural(len(document["benchmarks"]), "benchmark")
     return f"pytest-benchmark JSON written to {path} ({count}); see it with: {compare}"
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from pytest_llmperf.budget import format_figure
 from pytest_llmperf.report.terminal import METRIC_UNITS, change_text, figure_values, observed_text
+from pytest_llmperf.text import plural
 
 _ICONS = {"pass": "✅", "FAIL": "❌", "not compared": "⚠️", "inconclusive": "❔"}
 
@@ -42,20 +43,16 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> Iterator[str
         yield _row([cell(text) for text in row])
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
-
-
 def heading(summary: Mapping[str, int]) -> str:
     """The overall verdict in one line."""
     judged, failed = summary["judged"], summary["failed"]
     if failed:
-        return f"## ❌ pytest-llmperf: {failed} of {_plural(judged, 'test')} over budget"
+        return f"## ❌ pytest-llmperf: {failed} of {plural(judged, 'test')} over budget"
     if judged:
         tests = f"all {judged} tests" if judged > 1 else "1 test"
         return f"## ✅ pytest-llmperf: {tests} within budget"
     if summary["recorded"]:
-        return f"## 📝 pytest-llmperf: {_plural(summary['recorded'], 'baseline snapshot')} recorded"
+        return f"## 📝 pytest-llmperf: {plural(summary['recorded'], 'baseline snapshot')} recorded"
     return "## pytest-llmperf: no tests judged"
 
 
@@ -164,7 +161,7 @@ def render(report: Mapping[str, Any]) -> str:
             lines += [*advice_lines, ""]
     written = report["summary"]["snapshots_written"]
     if written:
-        snapshots = _plural(written, "snapshot")
+        snapshots = plural(written, "snapshot")
         lines += [f"{snapshots} written under {code(report['settings']['snapshot_dir'])}", ""]
     lines.append(_measured_on(report))
     return "\n".join(lines) + "\n"

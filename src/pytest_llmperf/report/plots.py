@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_llmperf.budget import format_figure
 from pytest_llmperf.report.terminal import METRIC_UNITS
+from pytest_llmperf.text import plural
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -79,10 +80,6 @@ def model_label(name: str | None, limit: int = 40) -> str:
     if name and " " not in name and ("/" in name or "\\" in name):
         name = Path(name.rstrip("/\\")).name or name
     return name if len(name) <= limit else name[: limit - 1] + "…"
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
 def _ms(value: float) -> str:
@@ -370,7 +367,7 @@ def tradeoff_figure(records: Sequence[Record]) -> Figure:
         axes.set_xlabel("latency p50 per request (ms)" + (" (log scale)" if log else ""))
         axes.set_ylabel(axis_label)
         axes.set_title(
-            f"{title} vs latency ({shown} of {_plural(len(records), 'test')})", fontsize=10
+            f"{title} vs latency ({shown} of {plural(len(records), 'test')})", fontsize=10
         )
         axes.grid(alpha=0.3, which="both" if log else "major")
     handles = [
@@ -390,9 +387,7 @@ def tradeoff_figure(records: Sequence[Record]) -> Figure:
         ),
     ]
     figure.legend(handles=handles, loc="outside right upper", fontsize=8, frameon=False)
-    figure.suptitle(
-        f"Trade-off across {_plural(len(records), 'judged test')}: baseline → candidate"
-    )
+    figure.suptitle(f"Trade-off across {plural(len(records), 'judged test')}: baseline → candidate")
     return figure
 
 

@@ -10,6 +10,7 @@ from pytest_llmperf.budget import Kind, Outcome, Verdict, format_figure
 from pytest_llmperf.report.records import outcome_record, verdict_record
 from pytest_llmperf.results import TokenCount
 from pytest_llmperf.session import TestOutcome
+from pytest_llmperf.text import plural
 
 METRIC_UNITS = {
     "latency": "ms",
@@ -225,17 +226,13 @@ def _token_count_lines(records: Sequence[Mapping[str, Any]]) -> Iterator[str]:
         yield from lines
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
-
-
 def summary_lines(records: Sequence[Mapping[str, Any]], snapshot_dir: Path) -> Iterator[str]:
     """The session summary from report records (under xdist, the workers' records):
     every judged test and its limits (housekeeping.py counts the snapshots)."""
     judged = [record for record in records if record["judged"]]
     if judged:
         failed = sum(record["failed"] for record in judged)
-        yield f"{_plural(len(judged), 'test')} judged, {failed} over budget"
+        yield f"{plural(len(judged), 'test')} judged, {failed} over budget"
         rows: list[tuple[str, ...]] = [("test", "mode", *_HEADER)]
         for record in sorted(judged, key=lambda r: not r["failed"]):
             for verdict in record["verdicts"]:
@@ -248,7 +245,7 @@ def summary_lines(records: Sequence[Mapping[str, Any]], snapshot_dir: Path) -> I
         )
         if not_compared:
             yield (
-                f"{_plural(not_compared, 'limit')} not compared: a snapshot from other hardware, "
+                f"{plural(not_compared, 'limit')} not compared: a snapshot from other hardware, "
                 "or token limits in fixed_length mode (see each test's note)"
             )
         figures: list[tuple[str, ...]] = [("test", "figure", "baseline", "candidate", "change")]
