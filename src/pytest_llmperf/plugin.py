@@ -15,7 +15,7 @@ from pytest_llmperf.config import CONFIG_KEYS, build_settings, cli_flag, read_py
 from pytest_llmperf.errors import LlmPerfError, ModelUnavailableError
 from pytest_llmperf.handles import LlmModel
 from pytest_llmperf.progress import live_printer
-from pytest_llmperf.report import artifacts, publish
+from pytest_llmperf.report import publish
 from pytest_llmperf.report.junit import outcome_properties
 from pytest_llmperf.report.terminal import outcome_lines, summary_lines
 from pytest_llmperf.session import BASELINE, CANDIDATE, LlmPerfSession
@@ -238,10 +238,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     (and remove) unused snapshots and write the reports."""
     housekeeping.session_finished(session.config.stash[SESSION_KEY], session.config, exitstatus)
     llm = session.config.stash[SESSION_KEY]
-    session.config.stash[REPORT_LINES_KEY] = [
-        *publish.finish(session, llm),
-        *artifacts.finish(session, llm),
-    ]
+    session.config.stash[REPORT_LINES_KEY] = publish.finish(session, llm)
 
 
 @pytest.hookimpl(optionalhook=True)

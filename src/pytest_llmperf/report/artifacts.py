@@ -98,24 +98,6 @@ def write_outputs(
     return lines
 
 
-def finish(session: Any, llm: Any) -> list[str]:
-    """At the end of the session (pytest.Session, LlmPerfSession): write the plots and the
-    pytest-benchmark JSON on the controller or the only process; a file that could not be
-    written fails the run. Returns the lines for the terminal summary."""
-    import pytest
-
-    from pytest_llmperf.xdist_support import is_worker
-
-    config, settings = session.config, llm.settings
-    wanted = settings.plots is not None or settings.benchmark_json is not None
-    if not wanted or is_worker(config) or config.option.collectonly:
-        return []
-    results = write_outputs(settings, llm.report_records(), lambda: benchmark_provenance(config))
-    if any(failed for _, failed in results) and session.exitstatus == pytest.ExitCode.OK:
-        session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
-    return [line for line, _ in results]
-
-
 def benchmark_provenance(config: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """machine_info and commit_info as pytest-benchmark makes them, through its hooks when
     it is loaded (so a conftest's pytest_benchmark_update_machine_info applies)."""

@@ -1,4 +1,5 @@
-"""The end of a session: the JSON report, the Markdown report and the GitHub step summary.
+"""The end of a session: the JSON and Markdown reports, the GitHub step summary, and
+(through artifacts.py) the plots and the pytest-benchmark JSON.
 
 Written once, by the process that holds every record: the controller under xdist (workers
 send theirs instead), or the only process without it.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,7 @@ import pytest
 
 from pytest_llmperf.config import Settings
 from pytest_llmperf.files import append, write_atomically
-from pytest_llmperf.report import json_report, markdown
+from pytest_llmperf.report import artifacts, json_report, markdown
 from pytest_llmperf.session import LlmPerfSession
 from pytest_llmperf.xdist_support import is_worker, send
 
@@ -73,18 +75,26 @@ def publish(report: Mapping[str, Any], settings: Settings, environ: Mapping[str,
 
 def finish(session: pytest.Session, llm: LlmPerfSession) -> list[str]:
     """At the end of a session: a worker sends its records; the controller, or a run
-    without xdist, writes the reports. Returns the lines for the terminal summary."""
+    without xdist, builds the records once and writes every output asked for: reports,
+    step summary, plots, pytest-benchmark JSON. Returns the lines for the terminal summary."""
     config = session.config
     if is_worker(config):
         send(config, llm)
         return []
     settings = llm.settings
-    wanted = settings.report or settings.markdown or os.environ.get(STEP_SUMMARY)
-    if not wanted or config.option.collectonly:
+    reports = settings.report or settings.markdown or os.environ.get(STEP_SUMMARY)
+    files = settings.plots is not None or settings.benchmark_json is not None
+    if not (reports or files) or config.option.collectonly:
         return []
     records = llm.report_records()
-    report = json_report.build_report(records, settings, llm.environment())
-    published = publish(report, settings, os.environ)
+    published = Published()
+    if reports:
+        report = json_report.build_report(records, settings, llm.environment())
+        published = publish(report, settings, os.environ)
+    provenance = partial(artifacts.benchmark_provenance, config)
+    for line, failed in artifacts.write_outputs(settings, records, provenance):
+        published.lines.append(line)
+        published.failed = published.failed or failed
     if published.failed and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
     return published.lines
