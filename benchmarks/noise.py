@@ -27,11 +27,11 @@ import numpy as np
 from pytest_benchmark.utils import parse_compare_fail
 
 from pytest_llmperf.backends.transformers_backend import TransformersBackend
-from pytest_llmperf.budget import Outcome, parse_budget
-from pytest_llmperf.config import ModelSpec, Settings
-from pytest_llmperf.measure import Protocol, Workload, measure_paired
-from pytest_llmperf.session import BASELINE, CANDIDATE, LlmPerfSession
-from pytest_llmperf.stats import paired_ratio
+from pytest_llmperf.judge.budget import Outcome, parse_budget
+from pytest_llmperf.settings.settings import ModelSpec, Settings
+from pytest_llmperf.measure.protocol import Protocol, Workload, measure_paired
+from pytest_llmperf.session.session import BASELINE, CANDIDATE, LlmPerfSession
+from pytest_llmperf.judge.stats import paired_ratio
 from pytest_llmperf.testing.tiny_models import (
     QUESTIONS,
     build_baseline,

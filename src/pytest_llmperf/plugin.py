@@ -9,16 +9,17 @@ from typing import Any
 
 import pytest
 
-from pytest_llmperf import housekeeping, xdist_support
-from pytest_llmperf.budget import Budget, Outcome, parse_budget, valid_limit_names
-from pytest_llmperf.config import CONFIG_KEYS, build_settings, cli_flag, read_pyproject_table
+from pytest_llmperf import xdist_support
+from pytest_llmperf.snapshots import housekeeping
+from pytest_llmperf.judge.budget import Budget, Outcome, parse_budget, valid_limit_names
+from pytest_llmperf.settings.settings import CONFIG_KEYS, build_settings, cli_flag, read_pyproject_table
 from pytest_llmperf.errors import LlmPerfError, ModelUnavailableError
-from pytest_llmperf.handles import LlmModel
-from pytest_llmperf.progress import live_printer
+from pytest_llmperf.fixtures import LlmModel
+from pytest_llmperf.report.progress import live_printer
 from pytest_llmperf.report import publish
 from pytest_llmperf.report.junit import outcome_properties
 from pytest_llmperf.report.terminal import outcome_lines, summary_lines
-from pytest_llmperf.session import BASELINE, CANDIDATE, LlmPerfSession
+from pytest_llmperf.session.session import BASELINE, CANDIDATE, LlmPerfSession
 
 
 class LlmPerfHardwareWarning(pytest.PytestWarning):

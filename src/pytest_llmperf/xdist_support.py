@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from pytest_llmperf.report.records import plain
-from pytest_llmperf.session import LlmPerfSession
+from pytest_llmperf.judge.records import plain
+from pytest_llmperf.session.session import LlmPerfSession
 
 RECORDS_KEY = "llmperf_records"
 ENVIRONMENT_KEY = "llmperf_environment"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_llmperf.snapshot import SnapshotStore
+from pytest_llmperf.snapshots.store import SnapshotStore
 from tests.plugin.helpers import PROMPTS, run
 
 SETTINGS = "[tool.llmperf]\nrepeats = 1\nwarmup = 0\nmax_new_tokens = 8\n"

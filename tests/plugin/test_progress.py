@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from pytest_llmperf.backends.base import Backend, Completion
-from pytest_llmperf.memory import PeakMemoryTracker
+from pytest_llmperf.backends.memory import PeakMemoryTracker
 from pytest_llmperf.results import Run
 from tests.plugin.helpers import run
 
@@ -65,7 +65,7 @@ SETTINGS = (
 def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
     """Models that load as EqualSpeed fakes: the in-process run shares this session module."""
     monkeypatch.setattr(
-        "pytest_llmperf.session.load_backend", lambda spec, settings, flag: EqualSpeed(spec.name)
+        "pytest_llmperf.session.session.load_backend", lambda spec, settings, flag: EqualSpeed(spec.name)
     )
     pytester.makepyprojecttoml(SETTINGS)
     pytester.makepyfile(test_progress_demo=TESTS)

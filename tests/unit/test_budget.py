@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from pytest_llmperf.budget import (
+from pytest_llmperf.judge.budget import (
     LIMIT_SPECS,
     MEMORY_REMEDY,
     QUALITY_REMEDY,
@@ -32,7 +32,7 @@ from pytest_llmperf.budget import (
 )
 from pytest_llmperf.errors import BudgetError
 from pytest_llmperf.results import GenerationResult, LoadFigures, Pricing, PromptSample, Run
-from pytest_llmperf.stats import DecisionPolicy, paired_ratio, unpaired_ratio
+from pytest_llmperf.judge.stats import DecisionPolicy, paired_ratio, unpaired_ratio
 
 PRICING = Pricing(input_per_1m=1.0, output_per_1m=2.0)
 NO_BASELINE_HINT = "record one with --llm-baseline=MODEL --llm-update"

@@ -19,7 +19,7 @@ from pytest_llmperf.backends.checkpoint import (
     read_adapter,
 )
 from pytest_llmperf.backends.peft_adapter import base_model_spec
-from pytest_llmperf.config import ModelSpec, Settings, build_settings
+from pytest_llmperf.settings.settings import ModelSpec, Settings, build_settings
 from pytest_llmperf.errors import ConfigError, ModelLoadError, ModelUnavailableError
 
 # --- settings ------------------------------------------------------------------------------

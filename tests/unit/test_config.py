@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from pytest_llmperf.config import (
+from pytest_llmperf.settings.settings import (
     CONFIG_KEYS,
     TABLE_KEYS,
     ModelSpec,

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from pytest_llmperf.housekeeping import (
+from pytest_llmperf.snapshots.housekeeping import (
     CollectionScope,
     SnapshotActivity,
     remove_snapshots,
 )
-from pytest_llmperf.snapshot import SnapshotStore
+from pytest_llmperf.snapshots.store import SnapshotStore
 
 
 @pytest.fixture

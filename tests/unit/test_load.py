@@ -9,7 +9,7 @@ import pytest
 
 from pytest_llmperf.backends.base import Completion
 from pytest_llmperf.errors import GenerationError
-from pytest_llmperf.load import LoadSpec, run_load
+from pytest_llmperf.measure.load import LoadSpec, run_load
 from pytest_llmperf.results import LoadFigures, Run
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from pytest_llmperf.config import ModelSpec, Settings
+from pytest_llmperf.settings.settings import ModelSpec, Settings
 from pytest_llmperf.report import json_report, markdown
 from tests.unit.test_report_records import sample_records
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from pytest_llmperf.budget import parse_budget
-from pytest_llmperf.config import build_settings
+from pytest_llmperf.judge.budget import parse_budget
+from pytest_llmperf.settings.settings import build_settings
 from pytest_llmperf.errors import ConfigError
 from pytest_llmperf.report.artifacts import resolve_output, write_outputs
 from pytest_llmperf.report.plots import (
@@ -24,8 +24,8 @@ from pytest_llmperf.report.plots import (
     short_test_names,
     tradeoff_figure,
 )
-from pytest_llmperf.report.records import outcome_record
-from pytest_llmperf.session import CANDIDATE
+from pytest_llmperf.judge.records import outcome_record
+from pytest_llmperf.session.session import CANDIDATE
 from tests.unit.test_session import PROMPTS, TimedFake, session_with
 
 PNG = b"\x89PNG\r\n\x1a\n"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from pytest_llmperf.budget import LIMIT_SPECS, Limit, Outcome, Verdict
-from pytest_llmperf.progress import live_printer, progress_line
-from pytest_llmperf.stats import Interval
+from pytest_llmperf.judge.budget import LIMIT_SPECS, Limit, Outcome, Verdict
+from pytest_llmperf.report.progress import live_printer, progress_line
+from pytest_llmperf.judge.stats import Interval
 
 
 def verdict(name: str, outcome: Outcome, observed: float, low: float, high: float) -> Verdict:

@@ -14,15 +14,15 @@ import numpy as np
 import pytest
 
 from pytest_llmperf import xdist_support
-from pytest_llmperf.budget import parse_budget
-from pytest_llmperf.config import ModelSpec, Settings
+from pytest_llmperf.judge.budget import parse_budget
+from pytest_llmperf.settings.settings import ModelSpec, Settings
 from pytest_llmperf.errors import ConfigError
 from pytest_llmperf.files import append, check_writable_file, write_atomically
 from pytest_llmperf.report import json_report, publish
 from pytest_llmperf.report.junit import properties
-from pytest_llmperf.report.records import outcome_record, plain
+from pytest_llmperf.judge.records import outcome_record, plain
 from pytest_llmperf.report.terminal import summary_lines
-from pytest_llmperf.session import CANDIDATE, LlmPerfSession
+from pytest_llmperf.session.session import CANDIDATE, LlmPerfSession
 from tests.plugin.helpers import _ROW
 from tests.unit.test_session import PROMPTS, TimedFake, session_with
 

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from pytest_llmperf.backends.base import Backend, Completion
-from pytest_llmperf.budget import Outcome, parse_budget
-from pytest_llmperf.config import ModelSpec, Settings
-from pytest_llmperf.memory import PeakMemoryTracker
+from pytest_llmperf.judge.budget import Outcome, parse_budget
+from pytest_llmperf.settings.settings import ModelSpec, Settings
+from pytest_llmperf.backends.memory import PeakMemoryTracker
 from pytest_llmperf.results import Run
-from pytest_llmperf.session import BASELINE, CANDIDATE, LlmPerfSession
+from pytest_llmperf.session.session import BASELINE, CANDIDATE, LlmPerfSession
 
 PROMPTS = ["one", "two", "three"]
 

@@ -12,7 +12,7 @@ import pytest
 
 from pytest_llmperf.errors import SnapshotError
 from pytest_llmperf.results import GenerationResult, Pricing, PromptSample, Run, TokenCount
-from pytest_llmperf.snapshot import (
+from pytest_llmperf.snapshots.store import (
     SCHEMA_VERSION,
     RecordedCall,
     Snapshot,
@@ -240,7 +240,7 @@ def _write(store: SnapshotStore, text: str) -> Path:
 
 
 def _valid_document() -> dict[str, Any]:
-    from pytest_llmperf.snapshot import snapshot_to_json
+    from pytest_llmperf.snapshots.store import snapshot_to_json
 
     return snapshot_to_json(make_snapshot())
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pytest_llmperf.backends.base import Backend, Completion
-from pytest_llmperf.config import ModelSpec, Settings
+from pytest_llmperf.settings.settings import ModelSpec, Settings
 
 
 def load_backend(spec: ModelSpec, settings: Settings, *, flag: str) -> Backend:

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pytest_llmperf.memory import PeakMemoryTracker
+from pytest_llmperf.backends.memory import PeakMemoryTracker
 from pytest_llmperf.results import Run
 
 
@@ -48,7 +48,7 @@ class Backend(ABC):
 
     def hardware(self) -> dict[str, Any]:
         """What the timings depend on, recorded in snapshots and compared before latency is."""
-        from pytest_llmperf import fingerprint
+        from pytest_llmperf.backends import fingerprint
 
         return fingerprint.hardware(self.device)
 
@@ -58,7 +58,7 @@ class Backend(ABC):
 
     def environment(self) -> dict[str, Any]:
         """Hardware and software, as snapshots and reports record them."""
-        from pytest_llmperf import fingerprint
+        from pytest_llmperf.backends import fingerprint
 
         return {"hardware": self.hardware(), "software": fingerprint.software()}
 

@@ -18,9 +18,9 @@ import httpx
 
 from pytest_llmperf.backends.base import Backend, Completion
 from pytest_llmperf.backends.openai_stream import StreamedAnswer
-from pytest_llmperf.endpoint_spec import EndpointSpec
+from pytest_llmperf.settings.endpoint_spec import EndpointSpec
 from pytest_llmperf.errors import ConfigError, GenerationError, ModelLoadError
-from pytest_llmperf.memory import NotMeasured, PeakMemoryTracker
+from pytest_llmperf.backends.memory import NotMeasured, PeakMemoryTracker
 from pytest_llmperf.results import Run
 
 # generate() keyword arguments an endpoint understands, and the request field each becomes.
@@ -112,7 +112,7 @@ class EndpointBackend(Backend):
 
     def hardware(self) -> dict[str, Any]:
         """The server's hardware is not visible from here; its address stands for it."""
-        from pytest_llmperf.fingerprint import cpu_model
+        from pytest_llmperf.backends.fingerprint import cpu_model
 
         return {
             "device_type": "endpoint",

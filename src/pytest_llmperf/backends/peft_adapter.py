@@ -20,7 +20,7 @@ from pytest_llmperf.backends.checkpoint import (
     is_adapter_dir,
     peft_missing_message,
 )
-from pytest_llmperf.config import ModelSpec, Settings
+from pytest_llmperf.settings.settings import ModelSpec, Settings
 from pytest_llmperf.errors import ModelLoadError
 
 BASE_FLAG = "--llm-adapter-base"

@@ -22,9 +22,9 @@ from pytest_llmperf.backends.checkpoint import (
     is_adapter_dir,
     read_adapter,
 )
-from pytest_llmperf.config import ModelSpec, Settings
+from pytest_llmperf.settings.settings import ModelSpec, Settings
 from pytest_llmperf.errors import GenerationError, ModelLoadError, ModelUnavailableError
-from pytest_llmperf.memory import CudaPeakMemory, PeakMemoryTracker, ProcessPeakMemory
+from pytest_llmperf.backends.memory import CudaPeakMemory, PeakMemoryTracker, ProcessPeakMemory
 from pytest_llmperf.results import Run
 
 # Token ids are part of a model's identity; everything else in a checkpoint's

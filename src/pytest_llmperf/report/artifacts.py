@@ -18,7 +18,7 @@ from pytest_llmperf.files import check_writable_directory, check_writable_file, 
 from pytest_llmperf.text import plural
 
 if TYPE_CHECKING:
-    from pytest_llmperf.config import Settings
+    from pytest_llmperf.settings.settings import Settings
 
 PLOTS_FIX = "pip install 'pytest-llmperf[plots]'"
 Provenance = Callable[[], tuple[dict[str, Any], dict[str, Any]]]

@@ -12,8 +12,8 @@ from datetime import datetime, timezone
 from importlib import metadata
 from typing import Any
 
-from pytest_llmperf.config import Settings
-from pytest_llmperf.report.records import plain
+from pytest_llmperf.settings.settings import Settings
+from pytest_llmperf.judge.records import plain
 
 REPORT_SCHEMA_VERSION = 1
 TOOL_NAME = "pytest-llmperf"

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pytest_llmperf.report.records import outcome_record
-from pytest_llmperf.session import TestOutcome
+from pytest_llmperf.judge.records import outcome_record
+from pytest_llmperf.session.session import TestOutcome
 
 PREFIX = "llmperf"
 _VERDICT_FIGURES = ("observed", "budget", "baseline", "candidate")

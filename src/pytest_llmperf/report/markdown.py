@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from pytest_llmperf.budget import format_figure
+from pytest_llmperf.judge.budget import format_figure
 from pytest_llmperf.report.terminal import METRIC_UNITS, change_text, figure_values, observed_text
 from pytest_llmperf.text import plural
 

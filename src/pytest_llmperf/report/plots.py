@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytest_llmperf.budget import format_figure
+from pytest_llmperf.judge.budget import format_figure
 from pytest_llmperf.report.terminal import METRIC_UNITS
 from pytest_llmperf.text import plural
 

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from pytest_llmperf.config import Settings
+from pytest_llmperf.settings.settings import Settings
 from pytest_llmperf.files import append, write_atomically
 from pytest_llmperf.report import artifacts, json_report, markdown
-from pytest_llmperf.session import LlmPerfSession
+from pytest_llmperf.session.session import LlmPerfSession
 from pytest_llmperf.xdist_support import is_worker, send
 
 STEP_SUMMARY = "GITHUB_STEP_SUMMARY"

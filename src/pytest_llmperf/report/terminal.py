@@ -6,10 +6,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from pytest_llmperf.budget import Kind, Outcome, Verdict, format_figure
-from pytest_llmperf.report.records import outcome_record, verdict_record
+from pytest_llmperf.judge.budget import Kind, Outcome, Verdict, format_figure
+from pytest_llmperf.judge.records import outcome_record, verdict_record
 from pytest_llmperf.results import TokenCount
-from pytest_llmperf.session import TestOutcome
+from pytest_llmperf.session.session import TestOutcome
 from pytest_llmperf.text import plural
 
 METRIC_UNITS = {

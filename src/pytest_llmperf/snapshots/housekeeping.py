@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytest_llmperf.snapshot import SnapshotStore
+from pytest_llmperf.snapshots.store import SnapshotStore
 from pytest_llmperf.text import plural
 
 if TYPE_CHECKING:
-    from pytest_llmperf.session import LlmPerfSession
+    from pytest_llmperf.session.session import LlmPerfSession
 
 WORKEROUTPUT_KEY = "llmperf_snapshots"
 LISTED = 10  # unused paths listed by name; the rest are counted

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from typing import Any
 
-from pytest_llmperf.budget import Kind, Outcome, Verdict
+from pytest_llmperf.judge.budget import Kind, Outcome, Verdict
 
 
 def _estimate(verdict: Verdict) -> str:

@@ -9,8 +9,8 @@ import pytest
 
 from pytest_llmperf.errors import LlmPerfError
 from pytest_llmperf.results import GenerationResult
-from pytest_llmperf.scoring import Scorer
-from pytest_llmperf.session import LlmPerfSession
+from pytest_llmperf.measure.scoring import Scorer
+from pytest_llmperf.session.session import LlmPerfSession
 
 
 class LlmModel:

@@ -14,7 +14,7 @@ import numpy as np
 
 from pytest_llmperf.errors import BudgetError
 from pytest_llmperf.results import GenerationResult, Run
-from pytest_llmperf.stats import (
+from pytest_llmperf.judge.stats import (
     Decision,
     DecisionPolicy,
     Interval,

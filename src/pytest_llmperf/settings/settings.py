@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pytest_llmperf.endpoint_spec import EndpointSpec, is_endpoint, parse_endpoint
+from pytest_llmperf.settings.endpoint_spec import EndpointSpec, is_endpoint, parse_endpoint
 from pytest_llmperf.errors import ConfigError
 from pytest_llmperf.files import check_writable_file
 from pytest_llmperf.report.artifacts import resolve_output
@@ -355,7 +355,7 @@ def build_settings(
 
 def _default_limits(table: Any) -> tuple[tuple[str, float], ...]:
     """[tool.llmperf.budget]: limits every assert_within_budget marker starts from."""
-    from pytest_llmperf.budget import parse_limits
+    from pytest_llmperf.judge.budget import parse_limits
     from pytest_llmperf.errors import BudgetError
 
     if not isinstance(table, dict):

@@ -11,9 +11,9 @@ import math
 import numbers
 from typing import Any
 
-from pytest_llmperf.budget import Verdict
+from pytest_llmperf.judge.budget import Verdict
 from pytest_llmperf.results import GenerationResult
-from pytest_llmperf.session import TestOutcome
+from pytest_llmperf.session.session import TestOutcome
 
 RECORD_SCHEMA_VERSION = 1
 

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from pytest_llmperf import fingerprint
+from pytest_llmperf.backends import fingerprint
 from pytest_llmperf.backends import Backend, load_backend
-from pytest_llmperf.budget import (
+from pytest_llmperf.judge.budget import (
     Budget,
     Comparison,
     Limit,
@@ -21,16 +21,16 @@ from pytest_llmperf.budget import (
     settle,
     with_implied_limits,
 )
-from pytest_llmperf.config import ModelSpec, Settings
+from pytest_llmperf.settings.settings import ModelSpec, Settings
 from pytest_llmperf.errors import GenerationError, LlmPerfError, SnapshotError
-from pytest_llmperf.housekeeping import SnapshotActivity
-from pytest_llmperf.load import LOAD_KEYS, LoadSpec
-from pytest_llmperf.measure import Protocol, Workload, measure, measure_paired
-from pytest_llmperf.progress import progress_line
+from pytest_llmperf.snapshots.housekeeping import SnapshotActivity
+from pytest_llmperf.measure.load import LOAD_KEYS, LoadSpec
+from pytest_llmperf.measure.protocol import Protocol, Workload, measure, measure_paired
+from pytest_llmperf.report.progress import progress_line
 from pytest_llmperf.results import GenerationResult, Pricing
-from pytest_llmperf.scoring import Scorer
-from pytest_llmperf.snapshot import RecordedCall, Snapshot, SnapshotStore, prompts_digest
-from pytest_llmperf.stats import DecisionPolicy, looks_until_cap, session_policy
+from pytest_llmperf.measure.scoring import Scorer
+from pytest_llmperf.snapshots.store import RecordedCall, Snapshot, SnapshotStore, prompts_digest
+from pytest_llmperf.judge.stats import DecisionPolicy, looks_until_cap, session_policy
 
 BASELINE, CANDIDATE = "baseline", "candidate"
 
@@ -99,7 +99,7 @@ class LlmPerfSession:
 
     def report_records(self) -> list[dict[str, Any]]:
         """Every judged or recorded test of the session as a JSON-ready record, in run order."""
-        from pytest_llmperf.report.records import outcome_record
+        from pytest_llmperf.judge.records import outcome_record
 
         return [outcome_record(outcome) for outcome in self.outcomes] + self.merged_records
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from pytest_llmperf.backends.base import Backend, Completion
 from pytest_llmperf.errors import GenerationError
-from pytest_llmperf.load import LoadSpec, run_load
+from pytest_llmperf.measure.load import LoadSpec, run_load
 from pytest_llmperf.results import (
     GenerationResult,
     LoadFigures,
@@ -19,7 +19,7 @@ from pytest_llmperf.results import (
     TokenCount,
     largest_known,
 )
-from pytest_llmperf.scoring import Scorer, contains, resolve_scorer
+from pytest_llmperf.measure.scoring import Scorer, contains, resolve_scorer
 
 
 @dataclass(frozen=True)
