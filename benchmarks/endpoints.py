@@ -32,9 +32,9 @@ from tests.servers import serve_checkpoints
 
 from pytest_llmperf.backends.endpoint import EndpointBackend
 from pytest_llmperf.backends.transformers_backend import TransformersBackend
-from pytest_llmperf.settings.settings import ModelSpec, Settings
-from pytest_llmperf.settings.endpoint_spec import parse_endpoint
 from pytest_llmperf.judge.stats import paired_ratio
+from pytest_llmperf.settings.endpoint_spec import parse_endpoint
+from pytest_llmperf.settings.settings import ModelSpec, Settings
 from pytest_llmperf.testing.tiny_models import QUESTIONS, build_all, prompt_for
 
 GREEDY = {"do_sample": False, "num_beams": 1, "max_new_tokens": 32}

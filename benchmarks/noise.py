@@ -25,13 +25,13 @@ from pathlib import Path
 
 import numpy as np
 from pytest_benchmark.utils import parse_compare_fail
+from pytest_llmperf.judge.budget import Outcome, parse_budget
 
 from pytest_llmperf.backends.transformers_backend import TransformersBackend
-from pytest_llmperf.judge.budget import Outcome, parse_budget
-from pytest_llmperf.settings.settings import ModelSpec, Settings
+from pytest_llmperf.judge.stats import paired_ratio
 from pytest_llmperf.measure.protocol import Protocol, Workload, measure_paired
 from pytest_llmperf.session.session import BASELINE, CANDIDATE, LlmPerfSession
-from pytest_llmperf.judge.stats import paired_ratio
+from pytest_llmperf.settings.settings import ModelSpec, Settings
 from pytest_llmperf.testing.tiny_models import (
     QUESTIONS,
     build_baseline,
@@ -115,7 +115,7 @@ def one_verdict(a: TransformersBackend, b: TransformersBackend, budget: float, s
         seed=seed,
     )
     session = LlmPerfSession(settings)
-    session._backends = {BASELINE: a, CANDIDATE: b}
+    session.models._loaded = {BASELINE: a, CANDIDATE: b}
     marker = parse_budget((), {"latency_ratio": budget})
     session.count_decisions([marker])
     started = time.perf_counter()

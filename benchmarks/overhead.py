@@ -20,8 +20,8 @@ import numpy as np
 import torch
 
 from pytest_llmperf.backends.transformers_backend import TransformersBackend
-from pytest_llmperf.settings.settings import ModelSpec, Settings
 from pytest_llmperf.judge.stats import coefficient_of_variation, paired_ratio
+from pytest_llmperf.settings.settings import ModelSpec, Settings
 from pytest_llmperf.testing.tiny_models import QUESTIONS, build_all, prompt_for
 
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from pytest_llmperf.errors import LlmPerfError
-from pytest_llmperf.results import GenerationResult
 from pytest_llmperf.measure.scoring import Scorer
+from pytest_llmperf.results import GenerationResult
 from pytest_llmperf.session.session import LlmPerfSession
 
 

@@ -10,16 +10,17 @@ from typing import Any
 import pytest
 
 from pytest_llmperf import xdist_support
-from pytest_llmperf.snapshots import housekeeping
-from pytest_llmperf.judge.budget import Budget, Outcome, parse_budget, valid_limit_names
-from pytest_llmperf.settings.settings import CONFIG_KEYS, build_settings, cli_flag, read_pyproject_table
 from pytest_llmperf.errors import LlmPerfError, ModelUnavailableError
 from pytest_llmperf.fixtures import LlmModel
-from pytest_llmperf.report.progress import live_printer
+from pytest_llmperf.limits import Budget, parse_budget, valid_limit_names
+from pytest_llmperf.metrics import METRICS_BY_NAME
 from pytest_llmperf.report import publish
-from pytest_llmperf.report.junit import outcome_properties
-from pytest_llmperf.report.terminal import outcome_lines, summary_lines
+from pytest_llmperf.report.junit import properties
+from pytest_llmperf.report.progress import live_printer
+from pytest_llmperf.report.terminal import NOT_COMPARED, failure_lines, summary_lines
 from pytest_llmperf.session.session import BASELINE, CANDIDATE, LlmPerfSession
+from pytest_llmperf.settings.settings import OPTIONS, build_settings, read_pyproject_table
+from pytest_llmperf.snapshots import housekeeping
 
 
 class LlmPerfHardwareWarning(pytest.PytestWarning):
@@ -30,67 +31,18 @@ SESSION_KEY = pytest.StashKey[LlmPerfSession]()
 BUDGET_KEY = pytest.StashKey[Budget]()
 REPORT_LINES_KEY = pytest.StashKey[list[str]]()  # where the reports went, for the summary
 MARKER = "assert_within_budget"
-_FLAGS = ("update", "remove_unused", "trust_remote_code")
-_HELP = {
-    "baseline": "baseline model: hub id, checkpoint directory, or MODEL@http://HOST:PORT/v1",
-    "candidate": "candidate model: hub id, checkpoint directory, or MODEL@http://HOST:PORT/v1",
-    "update": "write or refresh the .llmperf/ snapshots from the baseline's measurements",
-    "remove_unused": "with --llm-update: delete the snapshots whose tests are gone",
-    "dir": "snapshot directory (default: .llmperf under the rootdir)",
-    "device": "auto|cpu|cuda[:N]|mps (default auto)",
-    "dtype": "auto|float32|float16|bfloat16 (default auto: the checkpoint's own)",
-    "repeats": "measured runs per prompt (default 5)",
-    "warmup": "warm-up runs before measuring (default 1)",
-    "max_new_tokens": "max_new_tokens of every generate call unless a test sets it (default 32)",
-    "latency_statistic": "p50|p90|p95|p99 used by the latency_ms and ttft_ms SLAs (default p95)",
-    "price_input_per_1m": "US dollars per 1M input tokens, for cost limits",
-    "price_output_per_1m": "US dollars per 1M output tokens, for cost limits",
-    "seed": "seed of the run order and of sampling (default 0)",
-    "trust_remote_code": "allow models with custom code (off by default)",
-    "hardware_mismatch": "warn|fail when a snapshot's hardware differs (default warn)",
-    "mode": "natural (stop at end of sequence) | fixed_length (min_new_tokens = max_new_tokens)",
-    "false_failure_rate": "chance of failing a good candidate, across the session (default 0.05)",
-    "noise_floor": "relative change below which nothing counts (default 0.01)",
-    "max_pairs": "most runs per model a timing decision may take (default 320)",
-    "max_seconds": "most seconds a test may spend on extra runs (default 60)",
-    "inconclusive": "estimate|pass|fail: the rule at the cap (default estimate)",
-    "baseline_dtype": "auto|float32|float16|bfloat16 of the baseline (default: --llm-dtype)",
-    "candidate_dtype": "auto|float32|float16|bfloat16 of the candidate (default: --llm-dtype)",
-    "adapter_base": "base model of a PEFT adapter (default: its adapter_config.json's own record)",
-    "adapter_mode": "unmerged|merged: judge a PEFT adapter as served, or merged (default unmerged)",
-    "baseline_price_input_per_1m": "the baseline's own input price (default: price_input_per_1m)",
-    "baseline_price_output_per_1m": "the baseline's own output price (default: the common one)",
-    "candidate_price_input_per_1m": "the candidate's own input price (default: price_input_per_1m)",
-    "candidate_price_output_per_1m": "the candidate's own output price (default: the common one)",
-    "requests_per_month": "request volume, for a projected monthly cost (default 0: none)",
-    "report": "write a JSON report of every judged test to this file (docs/report-schema.md)",
-    "markdown": "write the report as Markdown, for a pull-request comment, to this file",
-    "plots": "write latency and trade-off PNGs and an index.html to this directory (matplotlib)",
-    "benchmark_json": "write pytest-benchmark JSON to this file (or storage directory if DIR/)",
-    "api_key_env": "NAME of the environment variable holding endpoint models' API key",
-    "baseline_api_key_env": "the baseline endpoint's own API key variable (default: api_key_env)",
-    "candidate_api_key_env": "the candidate endpoint's own key variable (default: api_key_env)",
-    "request_timeout_s": "seconds an endpoint request may take before it fails (default 60)",
-    "baseline_tokenizer": "tokenizer (hub id or dir) counting a baseline endpoint's tokens",
-    "candidate_tokenizer": "tokenizer (hub id or dir) counting a candidate endpoint's tokens",
-}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("llmperf", "LLM performance budgets (pytest-llmperf)")
-    for key in CONFIG_KEYS:
-        if key in _FLAGS:
-            group.addoption(
-                cli_flag(key),
-                action="store_true",
-                default=None,
-                dest=f"llmperf_{key}",
-                help=_HELP[key],
-            )
-        else:
-            group.addoption(
-                cli_flag(key), default=None, dest=f"llmperf_{key}", metavar="VALUE", help=_HELP[key]
-            )
+    for entry in OPTIONS:
+        help_text = entry.help
+        if entry.default_text is not None or entry.default not in (None, False):
+            help_text += f" (default: {entry.shown_default})"
+        kind = {"action": "store_true"} if entry.switch else {"metavar": "VALUE"}
+        group.addoption(
+            entry.flag, default=None, dest=f"llmperf_{entry.key}", help=help_text, **kind
+        )
 
 
 def _pyproject(config: pytest.Config) -> Path:
@@ -105,7 +57,7 @@ def _check_local_models(session: LlmPerfSession) -> None:
     for role in (BASELINE, CANDIDATE):
         spec = session.model_spec(role)
         if spec is not None and spec.local_path is not None:
-            check_checkpoint_dir(spec.local_path, f"--llm-{role}")
+            check_checkpoint_dir(spec.local_path, spec.flag)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -115,7 +67,7 @@ def pytest_configure(config: pytest.Config) -> None:
         f"limits. Valid limits: {valid_limit_names()}.",
     )
     pyproject = _pyproject(config)
-    cli_values = {key: config.getoption(f"llmperf_{key}") for key in CONFIG_KEYS}
+    cli_values = {entry.key: config.getoption(f"llmperf_{entry.key}") for entry in OPTIONS}
     try:
         settings = build_settings(
             cli_values,
@@ -170,9 +122,9 @@ def _model(request: pytest.FixtureRequest, role: str) -> LlmModel:
         and "llm_baseline" not in request.fixturenames
     )
     try:
-        session.backend(role)
+        session.models.get(role)
         if pair:
-            session.backend(BASELINE)
+            session.models.get(BASELINE)
     except ModelUnavailableError as error:
         pytest.skip(str(error))
     except LlmPerfError as error:
@@ -213,19 +165,19 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 def pytest_collectstart(collector: pytest.Collector) -> None:
     """Learn the test files collected (even one with no tests left): for unused snapshots."""
     if isinstance(collector, pytest.File):
-        collector.config.stash[SESSION_KEY].snapshots.record_file(collector.nodeid)
+        collector.config.stash[SESSION_KEY].snapshots.note_file(collector.nodeid)
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Learn every collected test before anything filters them: their snapshots are in use."""
-    config.stash[SESSION_KEY].snapshots.record_tests(item.nodeid for item in items)
+    config.stash[SESSION_KEY].snapshots.note_tests(item.nodeid for item in items)
 
 
 def pytest_deselected(items: list[pytest.Item]) -> None:
     """Tests deselected with -k or -m keep their snapshots."""
     for item in items:
-        item.config.stash[SESSION_KEY].snapshots.record_tests([item.nodeid])
+        item.config.stash[SESSION_KEY].snapshots.note_tests([item.nodeid])
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -237,16 +189,23 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """On an xdist worker, ship the snapshot activity and report records; elsewhere, find
     (and remove) unused snapshots and write the reports."""
-    housekeeping.session_finished(session.config.stash[SESSION_KEY], session.config, exitstatus)
     llm = session.config.stash[SESSION_KEY]
-    session.config.stash[REPORT_LINES_KEY] = publish.finish(session, llm)
+    remove = llm.settings.remove_unused
+    housekeeping.session_finished(llm.snapshots, llm.store, session.config, exitstatus, remove)
+    if xdist_support.is_worker(session.config):
+        xdist_support.send(session.config, llm.report_records(), llm.environment())
+        return
+    session.config.stash[REPORT_LINES_KEY] = publish.finish(
+        session, llm.settings, llm.report_records(), llm.environment()
+    )
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node: Any, error: object | None) -> None:
     """On the xdist controller: merge what a finished worker did."""
-    housekeeping.worker_finished(node.config.stash[SESSION_KEY], node)
-    xdist_support.receive(node, node.config.stash[SESSION_KEY])
+    llm = node.config.stash[SESSION_KEY]
+    housekeeping.worker_finished(llm.snapshots, node)
+    xdist_support.receive(node, llm)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -262,19 +221,19 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
 def _judge(item: pytest.Item, budget: Budget) -> None:
     __tracebackhide__ = True
     try:
-        outcome = item.config.stash[SESSION_KEY].judge(item.nodeid, budget)
+        record = item.config.stash[SESSION_KEY].judge(item.nodeid, budget).record
     except LlmPerfError as error:
         pytest.fail(str(error), pytrace=False)
-    item.user_properties.extend(outcome_properties(outcome))
+    item.user_properties.extend(properties(record))
     notes = {
-        v.note
-        for v in outcome.verdicts
-        if v.outcome is Outcome.NOT_COMPARED and v.limit.spec.is_timing
+        verdict["note"]
+        for verdict in record["verdicts"]
+        if verdict["outcome"] == NOT_COMPARED and METRICS_BY_NAME[verdict["metric"]].hardware_bound
     }
     for note in sorted(notes):
         warnings.warn(LlmPerfHardwareWarning(note), stacklevel=1)
-    if outcome.failed:
-        pytest.fail("\n".join(outcome_lines(outcome)), pytrace=False)
+    if record["failed"]:
+        pytest.fail("\n".join(failure_lines(record)), pytrace=False)
 
 
 @pytest.hookimpl(trylast=True)

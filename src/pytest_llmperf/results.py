@@ -57,6 +57,10 @@ class Pricing:
     input_per_1m: float = 0.0
     output_per_1m: float = 0.0
 
+    @property
+    def is_set(self) -> bool:
+        return bool(self.input_per_1m or self.output_per_1m)
+
     def cost_usd(self, input_tokens: float, output_tokens: float) -> float:
         return (input_tokens * self.input_per_1m + output_tokens * self.output_per_1m) / 1e6
 

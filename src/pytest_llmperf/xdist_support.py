@@ -22,11 +22,13 @@ def is_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")
 
 
-def send(config: pytest.Config, session: LlmPerfSession) -> None:
+def send(
+    config: pytest.Config, records: list[dict[str, Any]], environment: dict[str, Any] | None
+) -> None:
     """On a worker: hand this worker's records and machine to the controller."""
     output: dict[str, Any] = config.workeroutput  # type: ignore[attr-defined]
-    output[RECORDS_KEY] = session.report_records()
-    output[ENVIRONMENT_KEY] = plain(session.environment())
+    output[RECORDS_KEY] = records
+    output[ENVIRONMENT_KEY] = plain(environment)
 
 
 def receive(node: Any, session: LlmPerfSession) -> None:

@@ -65,7 +65,7 @@ SETTINGS = (
 def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
     """Models that load as EqualSpeed fakes: the in-process run shares this session module."""
     monkeypatch.setattr(
-        "pytest_llmperf.session.session.load_backend", lambda spec, settings, flag: EqualSpeed(spec.name)
+        "pytest_llmperf.session.pool.load_backend", lambda spec, settings: EqualSpeed(spec.name)
     )
     pytester.makepyprojecttoml(SETTINGS)
     pytester.makepyfile(test_progress_demo=TESTS)

@@ -12,10 +12,10 @@ from pytest_benchmark import __version__ as benchmark_version
 from pytest_benchmark.storage.file import FileStorage
 from pytest_benchmark.utils import get_machine_id
 
-from pytest_llmperf.judge.budget import parse_budget
-from pytest_llmperf.settings.settings import build_settings
 from pytest_llmperf.errors import ConfigError
-from pytest_llmperf.report.artifacts import resolve_output, write_outputs
+from pytest_llmperf.judge.records import outcome_record
+from pytest_llmperf.limits import parse_budget
+from pytest_llmperf.report.artifacts import write_outputs
 from pytest_llmperf.report.benchmark_export import (
     benchmark_document,
     benchmark_name,
@@ -23,8 +23,9 @@ from pytest_llmperf.report.benchmark_export import (
     model_benchmark,
     storage_path,
 )
-from pytest_llmperf.judge.records import outcome_record
 from pytest_llmperf.session.session import CANDIDATE
+from pytest_llmperf.settings.outputs import resolve_output
+from pytest_llmperf.settings.settings import build_settings
 from tests.unit.test_session import PROMPTS, TimedFake, session_with
 
 MACHINE = {"node": "ci-runner", "cpu": {"brand_raw": "test"}}

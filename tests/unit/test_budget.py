@@ -11,28 +11,26 @@ from typing import Any
 import numpy as np
 import pytest
 
-from pytest_llmperf.judge.budget import (
+from pytest_llmperf.errors import BudgetError
+from pytest_llmperf.judge.stats import DecisionPolicy, paired_ratio, unpaired_ratio
+from pytest_llmperf.judge.verdicts import Comparison, Outcome, Verdict, judge, settle
+from pytest_llmperf.limits import (
     LIMIT_SPECS,
+    Limit,
+    parse_budget,
+    parse_limits,
+    valid_limit_names,
+    with_implied_limits,
+)
+from pytest_llmperf.metrics import (
     MEMORY_REMEDY,
+    MS,
     QUALITY_REMEDY,
     QUANTIZED_SPEED_REMEDY,
     SPEED_REMEDY,
     VERBOSITY_REMEDY,
-    Comparison,
-    Limit,
-    Outcome,
-    Verdict,
-    format_figure,
-    judge,
-    parse_budget,
-    parse_limits,
-    settle,
-    valid_limit_names,
-    with_implied_limits,
 )
-from pytest_llmperf.errors import BudgetError
 from pytest_llmperf.results import GenerationResult, LoadFigures, Pricing, PromptSample, Run
-from pytest_llmperf.judge.stats import DecisionPolicy, paired_ratio, unpaired_ratio
 
 PRICING = Pricing(input_per_1m=1.0, output_per_1m=2.0)
 NO_BASELINE_HINT = "record one with --llm-baseline=MODEL --llm-update"
@@ -189,8 +187,8 @@ def test_limit_describe_and_format() -> None:
     assert floor.describe() == ">= 0.800"
     assert cost.describe() == "<= $0.001000"
     assert drop.describe() == "<= 0.050"
-    assert format_figure(None, "ms") == "-"
-    assert format_figure(12.345, "ms") == "12.3 ms"
+    assert MS.format(None) == "-"
+    assert MS.format(12.345) == "12.3 ms"
 
 
 # --- judge: ratio limits ---------------------------------------------------------------------

@@ -6,6 +6,7 @@ import importlib.util
 import json
 import shutil
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,13 @@ from pytest_llmperf.backends.checkpoint import (
     read_adapter,
 )
 from pytest_llmperf.backends.peft_adapter import base_model_spec
-from pytest_llmperf.settings.settings import ModelSpec, Settings, build_settings
 from pytest_llmperf.errors import ConfigError, ModelLoadError, ModelUnavailableError
+from pytest_llmperf.settings.settings import (
+    ModelSpec,
+    Settings,
+    build_settings,
+    with_model_settings,
+)
 
 # --- settings ------------------------------------------------------------------------------
 
@@ -33,16 +39,21 @@ def settings(tmp_path: Path, cli: dict[str, Any], file: dict[str, Any]) -> Setti
     )
 
 
+MODELS = {"baseline": "org/base", "candidate": "org/tuned"}
+
+
 def test_each_model_falls_back_to_dtype(tmp_path):
-    result = settings(tmp_path, {}, {"dtype": "float16", "candidate_dtype": "bfloat16"})
-    assert result.dtype_for("candidate") == "bfloat16"
-    assert result.dtype_for("baseline") == "float16"
-    assert settings(tmp_path, {}, {}).dtype_for("baseline") == "auto"
+    result = settings(tmp_path, {}, {**MODELS, "dtype": "float16", "candidate_dtype": "bfloat16"})
+    assert result.candidate.dtype == "bfloat16"
+    assert result.baseline.dtype == "float16"
+    assert settings(tmp_path, {}, MODELS).baseline.dtype == "auto"
 
 
 def test_command_line_dtype_of_a_model_wins(tmp_path):
-    result = settings(tmp_path, {"baseline_dtype": "float32"}, {"baseline_dtype": "float16"})
-    assert result.dtype_for("baseline") == "float32"
+    result = settings(
+        tmp_path, {"baseline_dtype": "float32"}, {**MODELS, "baseline_dtype": "float16"}
+    )
+    assert result.baseline.dtype == "float32"
 
 
 def test_adapter_settings_default_and_paths(tmp_path):
@@ -165,11 +176,16 @@ def test_directory_that_is_neither_form_is_named(tmp_path):
 # --- the adapter's base model ---------------------------------------------------------------
 
 
+def adapter_spec(record, **settings: Any) -> ModelSpec:
+    """The candidate's spec for the adapter directory of `record`."""
+    return ModelSpec(str(record.path), Path.cwd(), role="candidate", **settings)
+
+
 def test_base_given_in_settings_wins_over_the_record(tmp_path):
     record = read_adapter(make_adapter(tmp_path / "adapter", LORA), "--llm-candidate")
     given = ModelSpec("org/other-base", tmp_path)
-    assert base_model_spec(record, Settings(adapter_base=given), "--llm-candidate") == given
-    assert base_model_spec(record, Settings(), "--llm-candidate").name == "org/base-model"
+    assert base_model_spec(record, adapter_spec(record, adapter_base=given)) == given
+    assert base_model_spec(record, adapter_spec(record)).name == "org/base-model"
 
 
 def test_adapter_that_records_no_base_asks_for_one(tmp_path):
@@ -178,7 +194,7 @@ def test_adapter_that_records_no_base_asks_for_one(tmp_path):
     )
     record = read_adapter(adapter, "--llm-candidate")
     with pytest.raises(ModelLoadError) as raised:
-        base_model_spec(record, Settings(), "--llm-candidate")
+        base_model_spec(record, adapter_spec(record))
     assert str(raised.value) == (
         f"--llm-candidate={adapter} is a IA3 adapter, and its adapter_config.json does not "
         "record the base model it was trained on: name it with --llm-adapter-base=MODEL (or "
@@ -192,7 +208,8 @@ def test_base_that_is_itself_an_adapter_is_refused(tmp_path):
         tmp_path / "outer", {"peft_type": "LORA", "base_model_name_or_path": str(inner)}
     )
     with pytest.raises(ModelLoadError, match="is itself a PEFT adapter; adapters on adapters"):
-        base_model_spec(read_adapter(outer, "--llm-candidate"), Settings(), "--llm-candidate")
+        record = read_adapter(outer, "--llm-candidate")
+        base_model_spec(record, adapter_spec(record))
 
 
 def test_base_directory_that_is_not_a_checkpoint_is_named(tmp_path):
@@ -202,7 +219,8 @@ def test_base_directory_that_is_not_a_checkpoint_is_named(tmp_path):
         {"peft_type": "LORA", "base_model_name_or_path": str(tmp_path / "notes")},
     )
     with pytest.raises(ModelLoadError) as raised:
-        base_model_spec(read_adapter(adapter, "--llm-candidate"), Settings(), "--llm-candidate")
+        record = read_adapter(adapter, "--llm-candidate")
+        base_model_spec(record, adapter_spec(record))
     assert _fnmatch(
         str(raised.value),
         f"--llm-candidate={adapter} is a LoRA adapter on {tmp_path / 'notes'} (as its "
@@ -249,14 +267,16 @@ def test_describe_quantization(config, described):
 # --- loading: dtypes, quantized checkpoints, adapters ----------------------------------------
 
 
-def load(path: Path, settings: Settings, flag: str = "--llm-candidate"):
-    return load_backend(ModelSpec(str(path), Path.cwd()), settings, flag=flag)
+def load(path: Path, settings: Settings, role: str = "candidate"):
+    """Load `path` as the model of `role`, with that role's own settings from `settings`."""
+    settings = with_model_settings(replace(settings, **{role: ModelSpec(str(path), Path.cwd())}))
+    return load_backend(getattr(settings, role), settings)
 
 
 def test_each_model_loads_in_its_own_dtype(checkpoints):
     settings = Settings(dtype="float16", candidate_dtype="bfloat16")
-    candidate = load(checkpoints["baseline"], settings, "--llm-candidate")
-    baseline = load(checkpoints["baseline"], settings, "--llm-baseline")
+    candidate = load(checkpoints["baseline"], settings, "candidate")
+    baseline = load(checkpoints["baseline"], settings, "baseline")
     assert candidate.identity["dtype"] == "bfloat16"
     assert candidate.label == f"{checkpoints['baseline']} (bfloat16)"
     assert baseline.identity["dtype"] == "float16"

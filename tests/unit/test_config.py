@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from pytest_llmperf.errors import ConfigError
 from pytest_llmperf.settings.settings import (
     CONFIG_KEYS,
     TABLE_KEYS,
@@ -16,7 +17,6 @@ from pytest_llmperf.settings.settings import (
     cli_flag,
     read_pyproject_table,
 )
-from pytest_llmperf.errors import ConfigError
 
 
 @pytest.fixture
@@ -228,7 +228,7 @@ def test_update_with_baseline_from_pyproject_is_fine(dirs: dict[str, Path]) -> N
 
 def test_command_line_models_resolve_against_cwd(dirs: dict[str, Path]) -> None:
     result = settings(dirs, cli={"baseline": "./base", "candidate": "./ckpt"})
-    assert result.baseline == ModelSpec("./base", dirs["cwd"])
+    assert result.baseline == ModelSpec("./base", dirs["cwd"], role="baseline")
     assert result.candidate is not None
     assert result.candidate.local_path == dirs["cwd"] / "ckpt"
 

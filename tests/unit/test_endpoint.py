@@ -10,11 +10,11 @@ import pytest
 
 from pytest_llmperf.backends.endpoint import EndpointBackend
 from pytest_llmperf.backends.openai_stream import MalformedStreamError, StreamedAnswer
-from pytest_llmperf.settings.settings import ModelSpec
-from pytest_llmperf.settings.endpoint_spec import EndpointSpec, parse_endpoint
 from pytest_llmperf.errors import ConfigError, GenerationError, ModelLoadError
 from pytest_llmperf.measure.load import LoadSpec
 from pytest_llmperf.measure.protocol import Protocol, Workload, measure
+from pytest_llmperf.settings.endpoint_spec import EndpointSpec, parse_endpoint
+from pytest_llmperf.settings.settings import ModelSpec
 from tests.servers import fake_server
 
 GREEDY = {"do_sample": False, "num_beams": 1, "max_new_tokens": 16}

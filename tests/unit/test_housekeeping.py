@@ -32,20 +32,20 @@ def snapshot(store: SnapshotStore, nodeid: str) -> Path:
 
 def activity_for(project: Path, *nodeids: str, files: tuple[str, ...] = ()) -> SnapshotActivity:
     activity = SnapshotActivity()
-    activity.record_tests(nodeids)
+    activity.note_tests(nodeids)
     for name in files:
-        activity.record_file(name)
+        activity.note_file(name)
     activity.scope = CollectionScope(project, (project,))
     return activity
 
 
 def test_counts_read_like_syrupy(tmp_path: Path) -> None:
     activity = SnapshotActivity()
-    activity.record_saved(tmp_path / "a.json", existed=False)
-    activity.record_saved(tmp_path / "b.json", existed=False)
-    activity.record_saved(tmp_path / "c.json", existed=True)
-    activity.record_used(tmp_path / "d.json")
-    activity.record_used(tmp_path / "c.json")  # read, then rewritten: updated, not unchanged
+    activity.note_saved(tmp_path / "a.json", existed=False)
+    activity.note_saved(tmp_path / "b.json", existed=False)
+    activity.note_saved(tmp_path / "c.json", existed=True)
+    activity.note_used(tmp_path / "d.json")
+    activity.note_used(tmp_path / "c.json")  # read, then rewritten: updated, not unchanged
     activity.scope = CollectionScope(tmp_path)
     (line,) = activity.summary_lines(tmp_path / ".llmperf")
     assert line == ("2 snapshots written. 1 snapshot updated. 1 snapshot unchanged. (.llmperf)")
@@ -183,12 +183,12 @@ def test_removal_refuses_anything_but_json_under_the_root(tmp_path: Path) -> Non
 
 def test_workers_activity_merges_whole(tmp_path: Path) -> None:
     first, second = SnapshotActivity(), SnapshotActivity()
-    first.record_saved(tmp_path / "a.json", existed=False)
-    first.record_tests(["t.py::a", "t.py::b"])
-    first.record_file("t.py")
-    second.record_saved(tmp_path / "b.json", existed=True)
-    second.record_used(tmp_path / "c.json")
-    second.record_tests(["t.py::a", "t.py::b"])
+    first.note_saved(tmp_path / "a.json", existed=False)
+    first.note_tests(["t.py::a", "t.py::b"])
+    first.note_file("t.py")
+    second.note_saved(tmp_path / "b.json", existed=True)
+    second.note_used(tmp_path / "c.json")
+    second.note_tests(["t.py::a", "t.py::b"])
     controller = SnapshotActivity()
     for worker in (first, second, second):  # the same worker may be reported twice
         controller.merge(json.loads(json.dumps(worker.to_dict())))

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from pytest_llmperf.settings.settings import ModelSpec, Settings
 from pytest_llmperf.report import json_report, markdown
+from pytest_llmperf.settings.settings import ModelSpec, Settings
 from tests.unit.test_report_records import sample_records
 
 HEADER = "| test | limit (metric) | baseline | candidate | change | budget | verdict |"

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from pytest_llmperf.backends.base import Backend, Completion
+from pytest_llmperf.backends.memory import PeakMemoryTracker
 from pytest_llmperf.errors import GenerationError
 from pytest_llmperf.measure.protocol import Protocol, Workload, measure, measure_paired
-from pytest_llmperf.backends.memory import PeakMemoryTracker
 from pytest_llmperf.results import Pricing, Run
 
 GENERATION = {"max_new_tokens": 8, "do_sample": False}

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from pytest_llmperf.judge.budget import parse_budget
-from pytest_llmperf.settings.settings import build_settings
 from pytest_llmperf.errors import ConfigError
-from pytest_llmperf.report.artifacts import resolve_output, write_outputs
+from pytest_llmperf.judge.records import outcome_record
+from pytest_llmperf.limits import parse_budget
+from pytest_llmperf.report.artifacts import write_outputs
 from pytest_llmperf.report.plots import (
     INDEX_FILE,
     TRADEOFF_FILE,
@@ -24,8 +24,9 @@ from pytest_llmperf.report.plots import (
     short_test_names,
     tradeoff_figure,
 )
-from pytest_llmperf.judge.records import outcome_record
 from pytest_llmperf.session.session import CANDIDATE
+from pytest_llmperf.settings.outputs import resolve_output
+from pytest_llmperf.settings.settings import build_settings
 from tests.unit.test_session import PROMPTS, TimedFake, session_with
 
 PNG = b"\x89PNG\r\n\x1a\n"

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from pytest_llmperf.judge.budget import LIMIT_SPECS, Limit, Outcome, Verdict
-from pytest_llmperf.report.progress import live_printer, progress_line
 from pytest_llmperf.judge.stats import Interval
+from pytest_llmperf.judge.verdicts import Outcome, Verdict
+from pytest_llmperf.limits import LIMIT_SPECS, Limit
+from pytest_llmperf.report.progress import live_printer
+from pytest_llmperf.session.settle import progress_line
 
 
 def verdict(name: str, outcome: Outcome, observed: float, low: float, high: float) -> Verdict:

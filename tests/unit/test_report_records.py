@@ -14,15 +14,15 @@ import numpy as np
 import pytest
 
 from pytest_llmperf import xdist_support
-from pytest_llmperf.judge.budget import parse_budget
-from pytest_llmperf.settings.settings import ModelSpec, Settings
 from pytest_llmperf.errors import ConfigError
 from pytest_llmperf.files import append, check_writable_file, write_atomically
+from pytest_llmperf.judge.records import outcome_record, plain
+from pytest_llmperf.limits import parse_budget
 from pytest_llmperf.report import json_report, publish
 from pytest_llmperf.report.junit import properties
-from pytest_llmperf.judge.records import outcome_record, plain
 from pytest_llmperf.report.terminal import summary_lines
 from pytest_llmperf.session.session import CANDIDATE, LlmPerfSession
+from pytest_llmperf.settings.settings import ModelSpec, Settings
 from tests.plugin.helpers import _ROW
 from tests.unit.test_session import PROMPTS, TimedFake, session_with
 
@@ -217,12 +217,12 @@ def test_a_new_file_in_missing_directories_is_fine(tmp_path: Path) -> None:
 # --- where the reports go -------------------------------------------------------------------
 
 
-def test_a_worker_sends_its_records_and_writes_nothing(tmp_path: Path) -> None:
+def test_a_worker_sends_its_records_to_the_controller(tmp_path: Path) -> None:
     worker = session_with(TimedFake(1.0, 5), TimedFake(1.0, 6), report=tmp_path / "r.json")
     record = judge(worker, "test_w.py::test_one", tokens_ratio=1.0)
     config = SimpleNamespace(workerinput={"workerid": "gw0"}, workeroutput={})
-    lines = publish.finish(SimpleNamespace(config=config), worker)  # type: ignore[arg-type]
-    assert lines == [] and not (tmp_path / "r.json").exists()
+    assert xdist_support.is_worker(config)  # type: ignore[arg-type]
+    xdist_support.send(config, worker.report_records(), worker.environment())  # type: ignore[arg-type]
     assert config.workeroutput[xdist_support.RECORDS_KEY] == [record]
     assert config.workeroutput[xdist_support.ENVIRONMENT_KEY]["hardware"]["device_type"] == "cpu"
 

@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 
 from pytest_llmperf.backends.base import Backend, Completion
-from pytest_llmperf.judge.budget import Outcome, parse_budget
-from pytest_llmperf.settings.settings import ModelSpec, Settings
 from pytest_llmperf.backends.memory import PeakMemoryTracker
+from pytest_llmperf.judge.verdicts import Outcome
+from pytest_llmperf.limits import parse_budget
 from pytest_llmperf.results import Run
 from pytest_llmperf.session.session import BASELINE, CANDIDATE, LlmPerfSession
+from pytest_llmperf.settings.settings import ModelSpec, Settings
 
 PROMPTS = ["one", "two", "three"]
 
@@ -56,7 +57,7 @@ class TimedFake(Backend):
 def session_with(baseline: Backend, candidate: Backend, **settings: Any) -> LlmPerfSession:
     specs = {"baseline": ModelSpec("base", Path(".")), "candidate": ModelSpec("cand", Path("."))}
     session = LlmPerfSession(Settings(**specs, repeats=2, warmup=0, **settings))
-    session._backends = {BASELINE: baseline, CANDIDATE: candidate}
+    session.models._loaded = {BASELINE: baseline, CANDIDATE: candidate}
     return session
 
 

@@ -14,8 +14,8 @@ from pytest_llmperf.errors import SnapshotError
 from pytest_llmperf.results import GenerationResult, Pricing, PromptSample, Run, TokenCount
 from pytest_llmperf.snapshots.store import (
     SCHEMA_VERSION,
-    RecordedCall,
     Snapshot,
+    SnapshotCall,
     SnapshotStore,
     dumps,
     prompts_digest,
@@ -46,7 +46,7 @@ def make_snapshot(test: str = NODEID, latency: float = 100.5) -> Snapshot:
         ),
         peak_memory_mb=512.5,
     )
-    call = RecordedCall(
+    call = SnapshotCall(
         prompts_sha256=prompts_digest(prompts),
         prompt_count=len(prompts),
         generation={"max_new_tokens": 16, "do_sample": False},
@@ -221,11 +221,11 @@ def test_prompts_digest() -> None:
 
 def test_same_workload() -> None:
     call = make_snapshot().calls[0]
-    other = RecordedCall(call.prompts_sha256, 2, dict(call.generation), call.result)
+    other = SnapshotCall(call.prompts_sha256, 2, dict(call.generation), call.result)
     assert call.same_workload(other)
-    changed = RecordedCall(call.prompts_sha256, 2, {"max_new_tokens": 8}, call.result)
+    changed = SnapshotCall(call.prompts_sha256, 2, {"max_new_tokens": 8}, call.result)
     assert not call.same_workload(changed)
-    different_prompts = RecordedCall(prompts_digest(["x"]), 1, call.generation, call.result)
+    different_prompts = SnapshotCall(prompts_digest(["x"]), 1, call.generation, call.result)
     assert not call.same_workload(different_prompts)
 
 

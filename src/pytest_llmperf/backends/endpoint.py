@@ -17,11 +17,11 @@ from typing import Any
 import httpx
 
 from pytest_llmperf.backends.base import Backend, Completion
-from pytest_llmperf.backends.openai_stream import StreamedAnswer
-from pytest_llmperf.settings.endpoint_spec import EndpointSpec
-from pytest_llmperf.errors import ConfigError, GenerationError, ModelLoadError
 from pytest_llmperf.backends.memory import NotMeasured, PeakMemoryTracker
+from pytest_llmperf.backends.openai_stream import StreamedAnswer
+from pytest_llmperf.errors import ConfigError, GenerationError, ModelLoadError
 from pytest_llmperf.results import Run
+from pytest_llmperf.settings.endpoint_spec import EndpointSpec
 
 # generate() keyword arguments an endpoint understands, and the request field each becomes.
 _REQUEST_FIELDS = {

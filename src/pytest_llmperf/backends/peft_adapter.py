@@ -20,16 +20,17 @@ from pytest_llmperf.backends.checkpoint import (
     is_adapter_dir,
     peft_missing_message,
 )
-from pytest_llmperf.settings.settings import ModelSpec, Settings
 from pytest_llmperf.errors import ModelLoadError
+from pytest_llmperf.settings.settings import ModelSpec
 
 BASE_FLAG = "--llm-adapter-base"
 
 
-def base_model_spec(record: AdapterRecord, settings: Settings, flag: str) -> ModelSpec:
+def base_model_spec(record: AdapterRecord, adapter: ModelSpec) -> ModelSpec:
     """The base model to load the adapter on: --llm-adapter-base, else the adapter's record."""
-    if settings.adapter_base is not None:
-        spec, where = settings.adapter_base, BASE_FLAG
+    flag = adapter.flag
+    if adapter.adapter_base is not None:
+        spec, where = adapter.adapter_base, BASE_FLAG
     elif record.base_model is not None:
         spec, where = ModelSpec(record.base_model, Path.cwd()), f"as its {ADAPTER_CONFIG} records"
     else:

@@ -22,10 +22,10 @@ from pytest_llmperf.backends.checkpoint import (
     is_adapter_dir,
     read_adapter,
 )
-from pytest_llmperf.settings.settings import ModelSpec, Settings
-from pytest_llmperf.errors import GenerationError, ModelLoadError, ModelUnavailableError
 from pytest_llmperf.backends.memory import CudaPeakMemory, PeakMemoryTracker, ProcessPeakMemory
+from pytest_llmperf.errors import GenerationError, ModelLoadError, ModelUnavailableError
 from pytest_llmperf.results import Run
+from pytest_llmperf.settings.settings import ModelSpec, Settings
 
 # Token ids are part of a model's identity; everything else in a checkpoint's
 # generation_config.json (sampling, temperature, penalties) is decoding strategy, which
@@ -113,10 +113,9 @@ class TransformersBackend(Backend):
         model.generation_config = GenerationConfig(**self._token_ids)
 
     @classmethod
-    def load(
-        cls, spec: ModelSpec, settings: Settings, *, flag: str, dtype: str | None = None
-    ) -> TransformersBackend:
-        """Load a checkpoint, or a PEFT adapter on its base; `dtype` overrides settings.dtype."""
+    def load(cls, spec: ModelSpec, settings: Settings) -> TransformersBackend:
+        """Load a checkpoint, or a PEFT adapter on its base, in the spec's own dtype."""
+        flag = spec.flag
         if spec.local_path is not None:
             check_checkpoint_dir(spec.local_path, flag)
         record = None
@@ -125,11 +124,10 @@ class TransformersBackend(Backend):
             from pytest_llmperf.backends.peft_adapter import base_model_spec
 
             record = read_adapter(spec.local_path, flag)
-            weights = base_model_spec(record, settings, flag)
+            weights = base_model_spec(record, spec)
         source = _source(weights)
         device = resolve_device(settings.device)
-        dtype_setting = dtype or settings.dtype
-        torch_dtype = "auto" if dtype_setting == "auto" else _DTYPES[dtype_setting]
+        torch_dtype = "auto" if spec.dtype == "auto" else _DTYPES[spec.dtype]
         trust = settings.trust_remote_code
         quantized = None
         try:
@@ -159,7 +157,7 @@ class TransformersBackend(Backend):
             tokenizer.pad_token = tokenizer.eos_token
         adapter = None
         if record is not None:
-            model, adapter = _with_adapter(model, record, weights, settings, flag)
+            model, adapter = _with_adapter(model, record, weights, spec)
         if not quantized:
             model.to(device)
         model.eval()
@@ -339,20 +337,20 @@ def _check_quantization_runs_here(
 
 
 def _with_adapter(
-    model: Any, record: AdapterRecord, weights: ModelSpec, settings: Settings, flag: str
+    model: Any, record: AdapterRecord, weights: ModelSpec, spec: ModelSpec
 ) -> tuple[Any, dict[str, Any]]:
     """The model with the adapter applied, and what the backend records about it."""
     from pytest_llmperf.backends.peft_adapter import adapter_identity, apply_adapter
 
-    merge = settings.adapter_mode == "merged"
+    merge = spec.adapter_mode == "merged"
     base_identity = {
         "name": weights.name,
         "revision": getattr(model.config, "_commit_hash", None),
         "config_sha256": _config_sha256(model.config),
     }
-    model = apply_adapter(model, record, merge=merge, flag=flag)
+    model = apply_adapter(model, record, merge=merge, flag=spec.flag)
     return model, {
-        "label": f"{record.kind} on {weights.name}, {settings.adapter_mode}",
+        "label": f"{record.kind} on {weights.name}, {spec.adapter_mode}",
         "identity": adapter_identity(record, merge=merge),
         "base_model": base_identity,
     }

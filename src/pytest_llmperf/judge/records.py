@@ -1,21 +1,55 @@
-"""Judged tests as JSON-ready records: what every report (JSON, Markdown, plots, JUnit,
-pytest-benchmark) renders, and what xdist workers send to the controller.
+"""Judged tests as records: the one shape every output renders (the terminal's failure
+message and summary, JSON, Markdown, JUnit properties, plots, pytest-benchmark), and what
+xdist workers send to the controller.
 
-A record is plain data (dicts, lists, numbers, strings, None) so it survives json.dumps and
-the trip from a worker unchanged; renderers never need the live objects.
+A judged test is first a `TestOutcome` (live objects: verdicts, results); `outcome_record`
+turns it into a record once. A record is plain data (dicts, lists, numbers, strings, None),
+so it survives json.dumps and the trip from a worker unchanged; renderers never need the
+live objects. A model's figures are one entry per metric row (metrics.py), under its key.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
 from typing import Any
 
-from pytest_llmperf.judge.budget import Verdict
+from pytest_llmperf.judge.verdicts import Verdict
+from pytest_llmperf.metrics import METRICS
 from pytest_llmperf.results import GenerationResult
-from pytest_llmperf.session.session import TestOutcome
 
 RECORD_SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    """A judged (or recorded) test, before it becomes a record."""
+
+    __test__ = False  # not a test class, whatever pytest's naming rule says
+
+    nodeid: str
+    verdicts: list[Verdict]
+    baseline_source: str
+    candidate_name: str
+    candidate: GenerationResult | None = None
+    baseline: GenerationResult | None = None
+    snapshot_written: Path | None = None
+    mode: str = "natural"
+    extra_seconds: float = 0.0  # spent on runs added to settle inconclusive verdicts
+    requests_per_month: int = 0
+    baseline_name: str = ""  # the baseline's model (live, or the snapshot's) for reports
+
+    @property
+    def failed(self) -> bool:
+        return any(verdict.failed for verdict in self.verdicts)
+
+    @cached_property
+    def record(self) -> dict[str, Any]:
+        """This outcome as a record, built once: what every output renders."""
+        return outcome_record(self)
 
 
 def plain(value: Any) -> Any:
@@ -40,34 +74,19 @@ def _number(value: float | None) -> float | None:
 
 
 def model_figures(result: GenerationResult) -> dict[str, Any]:
-    """One model's figures for one test: aggregates, then the raw per-run samples."""
-    priced = bool(result.pricing.input_per_1m or result.pricing.output_per_1m)
+    """One model's figures for one test: every metric's figure, then what the reports need
+    to redraw or recount them (the SLA statistic, prices, token counts, load, raw samples)."""
     return {
         "runs": len(result.runs),
         "prompts": len(result.samples),
-        "accuracy": _number(result.accuracy),
-        "latency_p50_ms": result.latency_ms,
-        "latency_p95_ms": result.p95_latency_ms,
+        **{metric.key: _number(metric.value(result)) for metric in METRICS},
         "latency_p99_ms": result.latency_at(99.0),
         "latency_sla_ms": result.sla_latency_ms,
         "latency_statistic_percentile": result.latency_percentile,
-        "ttft_p50_ms": _number(result.ttft_ms),
         "ttft_p95_ms": _number(result.ttft_at(95.0)),
-        "tpot_ms": _number(result.tpot_ms),
-        "input_tokens": result.input_tokens,
-        "output_tokens": result.output_tokens,
-        "tokens_per_s": result.tokens_per_s,
         "max_new_tokens_hit_rate": result.max_new_tokens_hit_rate,
-        "cost_usd": result.cost_usd if priced else None,
         "price_input_per_1m": result.pricing.input_per_1m,
         "price_output_per_1m": result.pricing.output_per_1m,
-        "peak_memory_mb": result.peak_memory_mb,
-        "requests_per_s": result.requests_per_s,
-        "output_tokens_per_s_under_load": None
-        if result.load is None
-        else result.load.output_tokens_per_s,
-        "latency_p99_ms_under_load": None if result.load is None else result.latency_at(99.0),
-        "error_rate": None if result.load is None else result.error_rate,
         "token_count": {
             "source": result.token_count.source,
             "checked": result.token_count.checked,
@@ -89,6 +108,7 @@ def _load_record(result: GenerationResult) -> dict[str, Any]:
         "requests": load.requests,
         "errors": load.errors,
         "wall_seconds": load.wall_seconds,
+        "output_tokens": load.output_tokens,
         "error_examples": list(load.error_examples),
     }
 
@@ -97,9 +117,9 @@ def verdict_record(verdict: Verdict) -> dict[str, Any]:
     interval = verdict.interval
     return {
         "limit": verdict.limit.name,
-        "metric": verdict.limit.spec.metric,
+        "metric": verdict.limit.spec.metric.name,
         "kind": verdict.limit.spec.kind.value,
-        "unit": verdict.limit.spec.unit,
+        "unit": verdict.limit.spec.unit.symbol,
         "budget": verdict.limit.value,
         "budget_text": verdict.limit.describe(),
         "outcome": verdict.outcome.value,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import functools
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from pytest_llmperf.backends.base import Backend, Completion
 from pytest_llmperf.errors import GenerationError
 from pytest_llmperf.measure.load import LoadSpec, run_load
+from pytest_llmperf.measure.workload import Workload
 from pytest_llmperf.results import (
     GenerationResult,
     LoadFigures,
@@ -19,52 +19,6 @@ from pytest_llmperf.results import (
     TokenCount,
     largest_known,
 )
-from pytest_llmperf.measure.scoring import Scorer, contains, resolve_scorer
-
-
-@dataclass(frozen=True)
-class Workload:
-    """One generate call as a test made it: prompts, settings, and optional expected answers."""
-
-    prompts: tuple[str, ...]
-    generation: Mapping[str, Any]
-    expected: tuple[str, ...] | None = None
-    scorer_name: str = "contains"
-    scorer: Scorer = contains
-    load: LoadSpec | None = None  # requests sent under load rather than one at a time
-
-    @classmethod
-    def from_call(
-        cls,
-        prompts: str | Sequence[str],
-        generation: Mapping[str, Any],
-        expected: str | Sequence[str] | None = None,
-        scorer: str | Scorer | None = None,
-    ) -> Workload:
-        prompt_list = (prompts,) if isinstance(prompts, str) else tuple(prompts)
-        if not prompt_list:
-            raise GenerationError(
-                "generate() was given an empty list of prompts: pass at least one."
-            )
-        bad = [i for i, prompt in enumerate(prompt_list) if not isinstance(prompt, str)]
-        if bad:
-            raise GenerationError(f"prompt {bad[0]} is not a string: prompts are str or list[str].")
-        expected_list = None
-        if expected is not None:
-            expected_list = (expected,) if isinstance(expected, str) else tuple(expected)
-            if not all(isinstance(answer, str) and answer.strip() for answer in expected_list):
-                raise GenerationError("expected answers must be non-empty strings, one per prompt.")
-            if len(expected_list) != len(prompt_list):
-                raise GenerationError(
-                    f"expected has {len(expected_list)} answers for {len(prompt_list)} prompts: "
-                    "give one per prompt."
-                )
-        scorer_name, score = resolve_scorer(scorer)
-        return cls(prompt_list, dict(generation), expected_list, scorer_name, score)
-
-    @property
-    def max_new_tokens(self) -> int:
-        return int(self.generation["max_new_tokens"])
 
 
 @dataclass(frozen=True)

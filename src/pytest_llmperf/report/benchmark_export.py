@@ -18,23 +18,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from pytest_llmperf.metrics import METRICS
+
 ROLES = ("baseline", "candidate")
 _STORAGE_NAME = re.compile(r"^(\d{4})_.*\.json$")
-# Figures of a model copied into each benchmark's extra_info.
-_EXTRA_FIGURES = (
-    "runs",
-    "prompts",
-    "accuracy",
-    "latency_p50_ms",
-    "latency_p95_ms",
-    "ttft_p50_ms",
-    "tpot_ms",
-    "input_tokens",
-    "output_tokens",
-    "tokens_per_s",
-    "cost_usd",
-    "peak_memory_mb",
-)
+# Figures of a model copied into each benchmark's extra_info: every metric's.
+_EXTRA_FIGURES = ("runs", "prompts", *(metric.key for metric in METRICS))
 _VERDICT_KEYS = ("limit", "outcome", "baseline", "candidate", "budget", "observed")
 
 

@@ -12,35 +12,11 @@ from datetime import datetime, timezone
 from importlib import metadata
 from typing import Any
 
-from pytest_llmperf.settings.settings import Settings
 from pytest_llmperf.judge.records import plain
+from pytest_llmperf.settings.settings import OPTIONS, ModelSpec, Settings
 
 REPORT_SCHEMA_VERSION = 1
 TOOL_NAME = "pytest-llmperf"
-
-# The settings a reader needs to interpret the figures. An allowlist, so that a setting
-# added later (a credential, say) reaches the report only when someone decides it should.
-_SETTINGS = (
-    "device",
-    "dtype",
-    "baseline_dtype",
-    "candidate_dtype",
-    "mode",
-    "repeats",
-    "warmup",
-    "seed",
-    "max_new_tokens",
-    "latency_statistic",
-    "false_failure_rate",
-    "noise_floor",
-    "max_pairs",
-    "max_seconds",
-    "inconclusive",
-    "hardware_mismatch",
-    "update",
-    "adapter_mode",
-    "requests_per_month",
-)
 
 
 def tool_version() -> str | None:
@@ -51,15 +27,18 @@ def tool_version() -> str | None:
 
 
 def settings_record(settings: Settings) -> dict[str, Any]:
-    """The settings that shape the measurements and verdicts, JSON-ready."""
-    record: dict[str, Any] = {
-        "baseline": None if settings.baseline is None else settings.baseline.name,
-        "candidate": None if settings.candidate is None else settings.candidate.name,
-    }
-    record.update((name, getattr(settings, name)) for name in _SETTINGS)
+    """The settings that shape the measurements and verdicts, JSON-ready: the options marked
+    `in_report` in the option table. An allowlist, so that a setting added later (a
+    credential, say) reaches the report only when someone decides it should."""
+    record: dict[str, Any] = {}
+    for entry in OPTIONS:
+        if entry.in_report:
+            value = getattr(settings, entry.field)
+            record[entry.key] = value.name if isinstance(value, ModelSpec) else value
     record["prices_per_1m"] = {
-        role: dict(zip(("input", "output"), settings.prices_for(role), strict=True))
+        role: {"input": pricing.input_per_1m, "output": pricing.output_per_1m}
         for role in ("baseline", "candidate")
+        if (pricing := settings.pricing(role))
     }
     record["default_limits"] = dict(settings.default_limits)
     record["snapshot_dir"] = str(settings.snapshot_dir)

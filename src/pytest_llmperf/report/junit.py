@@ -10,9 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pytest_llmperf.judge.records import outcome_record
-from pytest_llmperf.session.session import TestOutcome
-
 PREFIX = "llmperf"
 _VERDICT_FIGURES = ("observed", "budget", "baseline", "candidate")
 
@@ -45,8 +42,3 @@ def properties(record: Mapping[str, Any]) -> list[tuple[str, str]]:
             if not isinstance(value, list)
         )
     return [(name, _value(value)) for name, value in pairs if value is not None]
-
-
-def outcome_properties(outcome: TestOutcome) -> list[tuple[str, str]]:
-    """The properties of a test just judged, for `item.user_properties`."""
-    return properties(outcome_record(outcome))

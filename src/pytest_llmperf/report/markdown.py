@@ -12,8 +12,14 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from pytest_llmperf.judge.budget import format_figure
-from pytest_llmperf.report.terminal import METRIC_UNITS, change_text, figure_values, observed_text
+from pytest_llmperf.report.cells import (
+    change_text,
+    failing_first,
+    figure_values,
+    observed_text,
+    remedies,
+    verdict_unit,
+)
 from pytest_llmperf.text import plural
 
 _ICONS = {"pass": "✅", "FAIL": "❌", "not compared": "⚠️", "inconclusive": "❔"}
@@ -56,19 +62,15 @@ def heading(summary: Mapping[str, int]) -> str:
     return "## pytest-llmperf: no tests judged"
 
 
-def _failing_first(records: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    return sorted((r for r in records if r["judged"]), key=lambda record: not record["failed"])
-
-
 def _verdict_cells(record: Mapping[str, Any], verdict: Mapping[str, Any]) -> list[str]:
-    unit = METRIC_UNITS[verdict["metric"]]
+    unit = verdict_unit(verdict)
     icon = _ICONS.get(verdict["outcome"], "")
     outcome = f"**{verdict['outcome']}**" if verdict["failed"] else verdict["outcome"]
     return [
         code(record["test"]),
         f"{verdict['limit']} ({verdict['metric']})",
-        format_figure(verdict["baseline"], unit),
-        format_figure(verdict["candidate"], unit),
+        unit.format(verdict["baseline"]),
+        unit.format(verdict["candidate"]),
         change_text(verdict["baseline"], verdict["candidate"]),
         verdict["budget_text"],
         f"{icon} {outcome}{observed_text(verdict)}".strip(),
@@ -78,7 +80,7 @@ def _verdict_cells(record: Mapping[str, Any], verdict: Mapping[str, Any]) -> lis
 def verdict_table(records: Sequence[Mapping[str, Any]]) -> Iterator[str]:
     rows = [
         _verdict_cells(record, verdict)
-        for record in _failing_first(records)
+        for record in failing_first(records)
         for verdict in sorted(record["verdicts"], key=lambda v: not v["failed"])
     ]
     header = ("test", "limit (metric)", "baseline", "candidate", "change", "budget", "verdict")
@@ -100,11 +102,11 @@ def figures_section(records: Sequence[Mapping[str, Any]]) -> Iterator[str]:
         [
             code(record["test"]),
             label,
-            format_figure(baseline, unit),
-            format_figure(candidate, unit),
+            unit.format(baseline),
+            unit.format(candidate),
             change_text(baseline, candidate),
         ]
-        for record in _failing_first(records)
+        for record in failing_first(records)
         for label, unit, baseline, candidate in figure_values(record)
     ]
     if not rows:
@@ -119,12 +121,8 @@ def figures_section(records: Sequence[Mapping[str, Any]]) -> Iterator[str]:
 def advice(records: Sequence[Mapping[str, Any]]) -> Iterator[str]:
     """Each failing limit's remedy, and every note (e.g. why a limit was not compared)."""
     items = []
-    for record in _failing_first(records):
-        remedies: dict[str, list[str]] = {}
-        for verdict in record["verdicts"]:
-            if verdict["failed"] and verdict["remedy"]:
-                remedies.setdefault(verdict["remedy"], []).append(verdict["limit"])
-        for remedy, limits in remedies.items():
+    for record in failing_first(records):
+        for remedy, limits in remedies(record):
             items.append(f"- {code(record['test'])} **{', '.join(limits)}**: {remedy}")
         for verdict in record["verdicts"]:
             if verdict["note"]:

@@ -18,8 +18,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytest_llmperf.judge.budget import format_figure
-from pytest_llmperf.report.terminal import METRIC_UNITS
+from pytest_llmperf.metrics import METRICS_BY_NAME, Unit
+from pytest_llmperf.report.cells import change_text, figure_values, verdict_unit
 from pytest_llmperf.text import plural
 
 if TYPE_CHECKING:
@@ -33,13 +33,10 @@ SLA_COLOR = "#C44E52"
 TRADEOFF_FILE = "tradeoff.png"
 INDEX_FILE = "index.html"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-# Table columns of index.html: (heading, figure key, unit).
-_COLUMNS = (
-    ("latency p50", "latency_p50_ms", "ms"),
-    ("latency p95", "latency_p95_ms", "ms"),
-    ("output tokens", "output_tokens", "tok"),
-    ("accuracy", "accuracy", ""),
-    ("cost/request", "cost_usd", "$"),
+# Table columns of index.html's summary: metric rows.
+_COLUMNS = tuple(
+    METRICS_BY_NAME[name]
+    for name in ("latency", "latency_p95", "output_tokens", "accuracy", "cost")
 )
 
 
@@ -438,15 +435,12 @@ def _change(baseline: Any, candidate: Any) -> str:
     return f" ({(candidate - baseline) / baseline:+.0%})" if baseline else ""
 
 
-def _cell(record: Record, key: str, unit: str) -> str:
+def _cell(record: Record, key: str, unit: Unit) -> str:
     baseline = (record["baseline"].get("figures") or {}).get(key)
     candidate = (record["candidate"].get("figures") or {}).get(key)
     if baseline is None and candidate is None:
         return "-"
-    return (
-        f"{format_figure(baseline, unit)} → {format_figure(candidate, unit)}"
-        f"{_change(baseline, candidate)}"
-    )
+    return f"{unit.format(baseline)} → {unit.format(candidate)}{_change(baseline, candidate)}"
 
 
 def _img(name: str, data: bytes, alt: str) -> str:
@@ -472,11 +466,11 @@ def index_html(records: Sequence[Record], images: Mapping[str, bytes]) -> str:
     if not records:
         parts.append("<p>No test was judged in this session: nothing to plot.</p>")
     else:
-        heads = "".join(f"<th>{esc(h)}<br>baseline → candidate</th>" for h, _, _ in _COLUMNS)
+        heads = "".join(f"<th>{esc(m.label)}<br>baseline → candidate</th>" for m in _COLUMNS)
         parts += ["<h2>Summary</h2><table>", f"<tr><th>test</th><th>verdict</th>{heads}</tr>"]
         for r in records:
             state = "over budget" if r["failed"] else "within budget"
-            cells = "".join(f"<td>{esc(_cell(r, key, unit))}</td>" for _, key, unit in _COLUMNS)
+            cells = "".join(f"<td>{esc(_cell(r, m.key, m.unit))}</td>" for m in _COLUMNS)
             css = ' class="fail"' if r["failed"] else ""
             parts.append(
                 f'<tr><td><a href="#{esc(latency_file(r["test"]))}"><code>{esc(r["test"])}'
@@ -490,16 +484,17 @@ def index_html(records: Sequence[Record], images: Mapping[str, bytes]) -> str:
         ]
         for r in records:
             for v in r["verdicts"]:
-                unit = _verdict_unit(v)
+                unit = verdict_unit(v)
                 css = ' class="fail"' if v["failed"] else ""
                 parts.append(
                     f"<tr><td><code>{esc(r['test'])}</code></td><td>{esc(v['limit'])}</td>"
-                    f"<td>{esc(format_figure(v['baseline'], unit))}</td>"
-                    f"<td>{esc(format_figure(v['candidate'], unit))}</td>"
+                    f"<td>{esc(unit.format(v['baseline']))}</td>"
+                    f"<td>{esc(unit.format(v['candidate']))}</td>"
                     f"<td>{esc(v.get('budget_text') or str(v['budget']))}</td>"
                     f"<td{css}>{esc(v['outcome'])}</td></tr>"
                 )
         parts.append("</table>")
+        parts += _figures_table(records)
     if TRADEOFF_FILE in images:
         parts += ["<h2>Trade-off</h2>", _img(TRADEOFF_FILE, images[TRADEOFF_FILE], "trade-off")]
     if records:
@@ -512,5 +507,19 @@ def index_html(records: Sequence[Record], images: Mapping[str, bytes]) -> str:
     return "\n".join(parts) + "\n"
 
 
-def _verdict_unit(verdict: Mapping[str, Any]) -> str:
-    return METRIC_UNITS.get(verdict.get("metric", ""), "")
+def _figures_table(records: Sequence[Record]) -> list[str]:
+    """Every figure of both models, per test, as in the terminal and the Markdown."""
+    esc = html.escape
+    parts = [
+        "<h2>Figures</h2><table>",
+        "<tr><th>test</th><th>figure</th><th>baseline</th><th>candidate</th><th>change</th></tr>",
+    ]
+    for r in records:
+        for label, unit, baseline, candidate in figure_values(r):
+            parts.append(
+                f"<tr><td><code>{esc(r['test'])}</code></td><td>{esc(label)}</td>"
+                f"<td>{esc(unit.format(baseline))}</td><td>{esc(unit.format(candidate))}</td>"
+                f"<td>{esc(change_text(baseline, candidate))}</td></tr>"
+            )
+    parts.append("</table>")
+    return parts

@@ -1,42 +1,15 @@
-"""A line per extra round of runs while a verdict is inconclusive, shown with -v.
+"""Progress lines while verdicts are settled, shown with -v.
 
-The line is built here from plain verdicts; `live_printer` writes it the way pytest's live
-logging does, between the test's name and its PASSED/FAILED word, without breaking either.
+The lines are built by the settle loop (session/settle.py); `live_printer` writes them the
+way pytest's live logging does, between the test's name and its PASSED/FAILED word,
+without breaking either.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from contextlib import nullcontext
 from typing import Any
-
-from pytest_llmperf.judge.budget import Kind, Outcome, Verdict
-
-
-def _estimate(verdict: Verdict) -> str:
-    interval, unit = verdict.interval, verdict.limit.spec.unit
-    if verdict.limit.spec.kind is Kind.RATIO:
-        shown = f"{verdict.observed:.2f}x" if verdict.observed is not None else "?"
-        if interval is not None:
-            shown += f" [{interval.low:.2f}, {interval.high:.2f}]"
-        return shown
-    if interval is not None:
-        return f"{interval.estimate:.1f} {unit} [{interval.low:.1f}, {interval.high:.1f}]"
-    return "?" if verdict.observed is None else f"{verdict.observed:.3g} {unit}".rstrip()
-
-
-def progress_line(
-    nodeid: str, verdicts: Sequence[Verdict], runs: int, more: int, paired: bool
-) -> str:
-    """E.g. 'llmperf: t.py::test_a: 24 pairs, latency_ratio 1.31x [1.05, 1.62] inconclusive,
-    measuring 24 more'."""
-    open_ones = ", ".join(
-        f"{verdict.limit.name} {_estimate(verdict)}"
-        for verdict in verdicts
-        if verdict.outcome is Outcome.INCONCLUSIVE
-    )
-    what = "pairs" if paired else "runs"
-    return f"llmperf: {nodeid}: {runs} {what}, {open_ones} inconclusive, measuring {more} more"
 
 
 def live_printer(config: Any) -> Callable[[str], None] | None:

@@ -8,7 +8,7 @@ send theirs instead), or the only process without it.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -16,11 +16,9 @@ from typing import Any
 
 import pytest
 
-from pytest_llmperf.settings.settings import Settings
 from pytest_llmperf.files import append, write_atomically
 from pytest_llmperf.report import artifacts, json_report, markdown
-from pytest_llmperf.session.session import LlmPerfSession
-from pytest_llmperf.xdist_support import is_worker, send
+from pytest_llmperf.settings.settings import Settings
 
 STEP_SUMMARY = "GITHUB_STEP_SUMMARY"
 
@@ -73,23 +71,23 @@ def publish(report: Mapping[str, Any], settings: Settings, environ: Mapping[str,
     return published
 
 
-def finish(session: pytest.Session, llm: LlmPerfSession) -> list[str]:
-    """At the end of a session: a worker sends its records; the controller, or a run
-    without xdist, builds the records once and writes every output asked for: reports,
-    step summary, plots, pytest-benchmark JSON. Returns the lines for the terminal summary."""
+def finish(
+    session: pytest.Session,
+    settings: Settings,
+    records: Sequence[Mapping[str, Any]],
+    environment: Mapping[str, Any] | None,
+) -> list[str]:
+    """At the end of the session, in the process that holds every record (the controller
+    under xdist): write every output asked for: reports, step
+    summary, plots, pytest-benchmark JSON. Returns the lines for the terminal summary."""
     config = session.config
-    if is_worker(config):
-        send(config, llm)
-        return []
-    settings = llm.settings
     reports = settings.report or settings.markdown or os.environ.get(STEP_SUMMARY)
     files = settings.plots is not None or settings.benchmark_json is not None
     if not (reports or files) or config.option.collectonly:
         return []
-    records = llm.report_records()
     published = Published()
     if reports:
-        report = json_report.build_report(records, settings, llm.environment())
+        report = json_report.build_report(records, settings, environment)
         published = publish(report, settings, os.environ)
     provenance = partial(artifacts.benchmark_provenance, config)
     for line, failed in artifacts.write_outputs(settings, records, provenance):

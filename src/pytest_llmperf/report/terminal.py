@@ -1,4 +1,4 @@
-"""Text for the terminal: a table per judged test and a summary of the session."""
+"""Text for the terminal: a failing test's message and the session summary, from records."""
 
 from __future__ import annotations
 
@@ -6,24 +6,20 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from pytest_llmperf.judge.budget import Kind, Outcome, Verdict, format_figure
-from pytest_llmperf.judge.records import outcome_record, verdict_record
-from pytest_llmperf.results import TokenCount
-from pytest_llmperf.session.session import TestOutcome
+from pytest_llmperf.limits import Kind
+from pytest_llmperf.report.cells import (
+    SUMMARY_METRICS,
+    Record,
+    figure_rows,
+    remedies,
+    verdict_row,
+    verdict_unit,
+)
+from pytest_llmperf.results import LoadFigures, TokenCount
 from pytest_llmperf.text import plural
 
-METRIC_UNITS = {
-    "latency": "ms",
-    "ttft": "ms",
-    "output_tokens": "tok",
-    "cost": "$",
-    "memory": "MB",
-    "accuracy": "",
-    "errors": "",
-    "throughput": "req/s",
-}
 _HEADER = ("limit", "baseline", "candidate", "budget", "verdict")
-
+NOT_COMPARED = "not compared"
 
 MODE_TEXT = {
     "natural": "natural mode: answers end where the model stops",
@@ -31,128 +27,30 @@ MODE_TEXT = {
 }
 
 
-def observed_text(verdict: Mapping[str, Any]) -> str:
-    """What was held against the budget, from a verdict record: ' 5.61x [4.90, 6.30]'."""
-    observed, interval = verdict["observed"], verdict["interval"]
-    if observed is None:
-        return ""
-    if verdict["kind"] == Kind.RATIO.value:
-        if interval is not None:
-            return f" {observed:.2f}x [{interval['low']:.2f}, {interval['high']:.2f}]"
-        return f" {observed:.2f}x"
-    if verdict["kind"] == Kind.DROP.value:
-        return f" (drop {observed:.3f})"
-    if interval is not None:
-        return f" [{interval['low']:.1f}, {interval['high']:.1f}]"
-    return ""
-
-
-def _statistics_line(verdict: Verdict) -> str:
+def _statistics_line(verdict: Mapping[str, Any]) -> str:
     """Interval, sample count, noise and what decided: for verdicts on noisy timings."""
-    interval = verdict.interval
+    interval = verdict["interval"]
     if interval is None:
         return ""
-    unit = (
-        "x"
-        if verdict.limit.spec.kind is Kind.RATIO
-        else f" {METRIC_UNITS[verdict.limit.spec.metric]}"
-    )
-    if interval.paired:
+    unit = "x" if verdict["kind"] == Kind.RATIO.value else f" {verdict_unit(verdict).symbol}"
+    noise_cv = verdict["noise_cv"]
+    if interval["paired"]:
         what = "pairs"
-    elif verdict.noise[0] is not None:
+    elif noise_cv["baseline"] is not None:
         what = "runs per model (unpaired)"
     else:
         what = "runs"
     noise = ", ".join(
-        f"{name} {cv:.0%}"
-        for name, cv in zip(("baseline", "candidate"), verdict.noise, strict=True)
-        if cv is not None
+        f"{role} {noise_cv[role]:.0%}"
+        for role in ("baseline", "candidate")
+        if noise_cv[role] is not None
     )
-    decided = verdict.decided_by or "nothing yet"
+    decided = verdict["decided_by"] or "nothing yet"
     return (
-        f"  {verdict.limit.name}: {interval.estimate:.3g}{unit}, {interval.confidence:.2%} "
-        f"interval [{interval.low:.3g}, {interval.high:.3g}] from {interval.samples} {what}; "
-        f"noise (CV) {noise}; decided by {decided}"
+        f"  {verdict['limit']}: {interval['estimate']:.3g}{unit}, {interval['confidence']:.2%} "
+        f"interval [{interval['low']:.3g}, {interval['high']:.3g}] from {interval['samples']} "
+        f"{what}; noise (CV) {noise}; decided by {decided}"
     )
-
-
-def verdict_row(verdict: Mapping[str, Any]) -> tuple[str, ...]:
-    """limit, baseline, candidate, budget, verdict: the cells of a verdict record."""
-    unit = METRIC_UNITS[verdict["metric"]]
-    return (
-        verdict["limit"],
-        format_figure(verdict["baseline"], unit),
-        format_figure(verdict["candidate"], unit),
-        verdict["budget_text"],
-        verdict["outcome"] + observed_text(verdict),
-    )
-
-
-def verdict_rows(verdicts: Sequence[Verdict]) -> list[tuple[str, ...]]:
-    return [verdict_row(verdict_record(verdict)) for verdict in verdicts]
-
-
-# (label, unit, key in a record's figures): shown side by side for every judged test.
-Figure = tuple[str, str, str]
-FIGURES: tuple[Figure, ...] = (
-    ("accuracy", "", "accuracy"),
-    ("latency p50", "ms", "latency_p50_ms"),
-    ("latency p95", "ms", "latency_p95_ms"),
-    ("ttft p50", "ms", "ttft_p50_ms"),
-    ("output tokens", "tok", "output_tokens"),
-    ("cost/request", "$", "cost_usd"),  # None when no prices are set: 0 would read as free
-    ("peak memory", "MB", "peak_memory_mb"),
-    # Only for requests sent under load (an endpoint model's concurrency or rate).
-    ("latency p99", "ms", "latency_p99_ms_under_load"),
-    ("requests/s", "req/s", "requests_per_s"),
-    ("output tokens/s", "tok/s", "output_tokens_per_s_under_load"),
-    ("error rate", "", "error_rate"),
-)
-SUMMARY_FIGURES = ("accuracy", "latency p50", "output tokens", "cost/request")
-
-
-def change_text(baseline: float | None, candidate: float | None) -> str:
-    if baseline is None or candidate is None or baseline == 0:
-        return ""
-    return f"{(candidate - baseline) / baseline:+.0%}"
-
-
-def figure_values(
-    record: Mapping[str, Any], names: Sequence[str] | None = None
-) -> list[tuple[str, str, float | None, float | None]]:
-    """(label, unit, baseline, candidate) of a record's figures that either model has;
-    `names` picks some labels; the monthly cost comes whenever a volume is set."""
-    both = [(record[role]["figures"] or {}) for role in ("baseline", "candidate")]
-    values = [
-        (label, unit, both[0].get(key), both[1].get(key))
-        for label, unit, key in FIGURES
-        if names is None or label in names
-    ]
-    volume = record["requests_per_month"]
-    if volume:
-        monthly = [None if f.get("cost_usd") is None else f["cost_usd"] * volume for f in both]
-        values.append((f"cost/month ({volume:,} requests)", "$", *monthly))
-    return [value for value in values if value[2] is not None or value[3] is not None]
-
-
-def record_figure_rows(
-    record: Mapping[str, Any], names: Sequence[str] | None = None
-) -> list[tuple[str, ...]]:
-    """figure, baseline, candidate, change: the cells of a record's figures."""
-    return [
-        (
-            label,
-            format_figure(baseline, unit),
-            format_figure(candidate, unit),
-            change_text(baseline, candidate),
-        )
-        for label, unit, baseline, candidate in figure_values(record, names)
-    ]
-
-
-def figure_rows(outcome: TestOutcome, names: Sequence[str] | None = None) -> list[tuple[str, ...]]:
-    """Figures of both models and the change; `names` picks some (monthly cost always)."""
-    return record_figure_rows(outcome_record(outcome), names)
 
 
 def table(rows: Sequence[tuple[str, ...]], indent: str = "  ") -> Iterator[str]:
@@ -166,46 +64,47 @@ def table(rows: Sequence[tuple[str, ...]], indent: str = "  ") -> Iterator[str]:
         )
 
 
-def _served_lines(outcome: TestOutcome) -> Iterator[str]:
+def _served_lines(record: Record) -> Iterator[str]:
     """For endpoint models: where token counts came from, and the load they ran under."""
-    for role, result in (("candidate", outcome.candidate), ("baseline", outcome.baseline)):
-        if result is None:
+    for role in ("candidate", "baseline"):
+        figures = record[role]["figures"]
+        if figures is None:
             continue
-        if counted := result.token_count.describe():
+        if counted := TokenCount(**figures["token_count"]).describe():
             yield f"  {role}: {counted}"
-        if result.load is not None:
-            yield f"  {role}: {result.load.describe()}"
-            for example in result.load.error_examples:
+        if figures["load"] is not None:
+            load = dict(figures["load"])
+            load["error_examples"] = tuple(load["error_examples"])
+            yield f"  {role}: {LoadFigures(**load).describe()}"
+            for example in load["error_examples"]:
                 yield f"    failed request: {example}"
 
 
-def outcome_lines(outcome: TestOutcome) -> Iterator[str]:
-    failed = sum(verdict.failed for verdict in outcome.verdicts)
-    state = f"{failed} of {len(outcome.verdicts)} limits over budget" if failed else "within budget"
-    yield f"assert_within_budget: {state} ({MODE_TEXT[outcome.mode]})"
-    yield f"  candidate: {outcome.candidate_name}"
-    yield f"  baseline:  {outcome.baseline_source}"
-    yield from _served_lines(outcome)
-    if outcome.extra_seconds >= 0.1:
-        yield f"  more runs to settle inconclusive verdicts took {outcome.extra_seconds:.1f} s"
-    yield from table([_HEADER, *verdict_rows(outcome.verdicts)])
-    yield from table([("figure", "baseline", "candidate", "change"), *figure_rows(outcome)])
-    for verdict in outcome.verdicts:
+def failure_lines(record: Record) -> Iterator[str]:
+    """A judged test's verdicts explained: what pytest prints when the test fails."""
+    verdicts = record["verdicts"]
+    failed = sum(verdict["failed"] for verdict in verdicts)
+    state = f"{failed} of {len(verdicts)} limits over budget" if failed else "within budget"
+    yield f"assert_within_budget: {state} ({MODE_TEXT[record['mode']]})"
+    yield f"  candidate: {record['candidate']['name']}"
+    yield f"  baseline:  {record['baseline']['source']}"
+    yield from _served_lines(record)
+    if record["extra_seconds"] >= 0.1:
+        yield f"  more runs to settle inconclusive verdicts took {record['extra_seconds']:.1f} s"
+    yield from table([_HEADER, *(verdict_row(verdict) for verdict in verdicts)])
+    yield from table([("figure", "baseline", "candidate", "change"), *figure_rows(record)])
+    for verdict in verdicts:
         if line := _statistics_line(verdict):
             yield line
-    for verdict in outcome.verdicts:
-        if verdict.note:
-            yield f"  {verdict.limit.name}: {verdict.note}"
-    remedies: dict[str, list[str]] = {}
-    for verdict in outcome.verdicts:
-        if verdict.remedy:
-            remedies.setdefault(verdict.remedy, []).append(verdict.limit.name)
-    for remedy, names in remedies.items():
+    for verdict in verdicts:
+        if verdict["note"]:
+            yield f"  {verdict['limit']}: {verdict['note']}"
+    for remedy, names in remedies(record, failed_only=False):
         yield f"  remedy for {', '.join(names)}: {remedy}"
     if (
-        outcome.failed
-        and outcome.snapshot_written is None
-        and outcome.baseline_source.startswith("snapshot")
+        record["failed"]
+        and record["snapshot_written"] is None
+        and record["baseline"]["source"].startswith("snapshot")
     ):
         yield (
             "  If the change is intended, refresh the snapshot: "
@@ -239,7 +138,7 @@ def summary_lines(records: Sequence[Mapping[str, Any]], snapshot_dir: Path) -> I
                 rows.append((record["test"], record["mode"], *verdict_row(verdict)))
         yield from table(rows)
         not_compared = sum(
-            verdict["outcome"] == Outcome.NOT_COMPARED.value
+            verdict["outcome"] == NOT_COMPARED
             for record in judged
             for verdict in record["verdicts"]
         )
@@ -250,9 +149,7 @@ def summary_lines(records: Sequence[Mapping[str, Any]], snapshot_dir: Path) -> I
             )
         figures: list[tuple[str, ...]] = [("test", "figure", "baseline", "candidate", "change")]
         for record in judged:
-            figures.extend(
-                (record["test"], *row) for row in record_figure_rows(record, SUMMARY_FIGURES)
-            )
+            figures.extend((record["test"], *row) for row in figure_rows(record, SUMMARY_METRICS))
         yield "baseline and candidate side by side"
         yield from table(figures)
         yield from _token_count_lines(judged)

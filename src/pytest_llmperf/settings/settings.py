@@ -1,18 +1,27 @@
-"""One `Settings` object from the command line and `[tool.llmperf]`; the command line wins."""
+"""One `Settings` object from the command line and `[tool.llmperf]`; the command line wins.
+
+Each field declared with `option()` is an option (options.py): its key, flag, parser,
+default and help live on that one line. Per-model settings (dtype, prices, API-key
+variable, tokenizer, adapter) are folded into each model's `ModelSpec` when the settings
+are built, so nothing downstream asks "which role is this?".
+"""
 
 from __future__ import annotations
 
-import re
 import sys
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from pytest_llmperf.settings.endpoint_spec import EndpointSpec, is_endpoint, parse_endpoint
-from pytest_llmperf.errors import ConfigError
+from pytest_llmperf.errors import BudgetError, ConfigError
 from pytest_llmperf.files import check_writable_file
-from pytest_llmperf.report.artifacts import resolve_output
+from pytest_llmperf.limits import MODES, parse_limits
+from pytest_llmperf.results import Pricing
+from pytest_llmperf.settings import parsers
+from pytest_llmperf.settings.endpoint_spec import EndpointSpec, is_endpoint, parse_endpoint
+from pytest_llmperf.settings.options import Option, option, options_of
+from pytest_llmperf.settings.outputs import resolve_output
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -23,17 +32,29 @@ LATENCY_STATISTICS = {"p50": 50.0, "p90": 90.0, "p95": 95.0, "p99": 99.0}
 DTYPES = ("auto", "float32", "float16", "bfloat16")
 HARDWARE_MISMATCH_POLICIES = ("warn", "fail")
 INCONCLUSIVE_RULES = ("estimate", "pass", "fail")
-MODES = ("natural", "fixed_length")
 ADAPTER_MODES = ("unmerged", "merged")
-_DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+ROLES = ("baseline", "candidate")
 
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """A model as the user named it: a hub id or a checkpoint directory, relative to `base_dir`."""
+    """A model as the user named it (a hub id, a checkpoint directory relative to
+    `base_dir`, or an endpoint), with the settings that are its own."""
 
     name: str
     base_dir: Path
+    role: str = "candidate"
+    dtype: str = "auto"
+    pricing: Pricing = field(default_factory=Pricing)
+    api_key_env: str | None = None  # NAME of the variable holding an endpoint's key
+    tokenizer: str | None = None  # counts an endpoint's tokens when the server reports none
+    adapter_base: ModelSpec | None = None  # base of a PEFT adapter, when not its own record
+    adapter_mode: str = "unmerged"
+
+    @property
+    def flag(self) -> str:
+        """The option that named it, for messages: '--llm-baseline' or '--llm-candidate'."""
+        return f"--llm-{self.role}"
 
     @property
     def endpoint(self) -> EndpointSpec | None:
@@ -57,51 +78,242 @@ def _looks_like_path(name: str) -> bool:
     return name.startswith((".", "/", "~")) or "\\" in name or name.count("/") > 1
 
 
+_MODEL = "hub id, checkpoint directory, or MODEL@http://HOST:PORT/v1"
+_DTYPE_CHOICES = "auto|float32|float16|bfloat16"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the plugin was told, validated and typed."""
 
-    baseline: ModelSpec | None = None
-    candidate: ModelSpec | None = None
-    update: bool = False
-    remove_unused: bool = False
-    snapshot_dir: Path = Path(".llmperf")
-    device: str = "auto"
-    dtype: str = "auto"
-    repeats: int = 5
-    warmup: int = 1
-    max_new_tokens: int = 32
-    latency_statistic: str = "p95"
-    price_input_per_1m: float = 0.0
-    price_output_per_1m: float = 0.0
-    seed: int = 0
-    trust_remote_code: bool = False
-    hardware_mismatch: str = "warn"
-    mode: str = "natural"
-    false_failure_rate: float = 0.05
-    noise_floor: float = 0.01
-    max_pairs: int = 320
-    max_seconds: float = 60.0
-    inconclusive: str = "estimate"
-    baseline_dtype: str | None = None
-    candidate_dtype: str | None = None
-    adapter_base: ModelSpec | None = None
-    adapter_mode: str = "unmerged"
-    baseline_price_input_per_1m: float | None = None
-    baseline_price_output_per_1m: float | None = None
-    candidate_price_input_per_1m: float | None = None
-    candidate_price_output_per_1m: float | None = None
-    requests_per_month: int = 0
-    api_key_env: str | None = None
-    baseline_api_key_env: str | None = None
-    candidate_api_key_env: str | None = None
-    request_timeout_s: float = 60.0
-    baseline_tokenizer: str | None = None
-    candidate_tokenizer: str | None = None
-    report: Path | None = None  # --llm-report: the JSON report
-    markdown: Path | None = None  # --llm-markdown: the same as Markdown
-    plots: Path | None = None  # --llm-plots: PNGs and index.html
-    benchmark_json: Path | None = None  # --llm-benchmark-json: pytest-benchmark's format
+    baseline: ModelSpec | None = option(
+        None, f"baseline model: {_MODEL}", parse=parsers.model_name, in_report=True
+    )
+    candidate: ModelSpec | None = option(
+        None, f"candidate model: {_MODEL}", parse=parsers.model_name, in_report=True
+    )
+    update: bool = option(
+        False,
+        "write or refresh the .llmperf/ snapshots from the baseline's measurements",
+        parse=parsers.boolean,
+        switch=True,
+        in_report=True,
+    )
+    remove_unused: bool = option(
+        False,
+        "with --llm-update: delete the snapshots whose tests are gone",
+        parse=parsers.boolean,
+        switch=True,
+    )
+    snapshot_dir: Path = option(
+        Path(".llmperf"),
+        "snapshot directory",
+        parse=parsers.directory,
+        key="dir",
+        default_text=".llmperf under the rootdir",
+    )
+    device: str = option("auto", "auto|cpu|cuda[:N]|mps", parse=parsers.device, in_report=True)
+    dtype: str = option(
+        "auto",
+        f"{_DTYPE_CHOICES} (auto: the checkpoint's own)",
+        parse=parsers.choice(DTYPES),
+        in_report=True,
+    )
+    repeats: int = option(5, "measured runs per prompt", parse=parsers.positive_int, in_report=True)
+    warmup: int = option(
+        1, "warm-up runs before measuring", parse=parsers.non_negative_int, in_report=True
+    )
+    max_new_tokens: int = option(
+        32,
+        "max_new_tokens of every generate call unless a test sets it",
+        parse=parsers.positive_int,
+        in_report=True,
+    )
+    latency_statistic: str = option(
+        "p95",
+        "p50|p90|p95|p99 used by the latency_ms and ttft_ms SLAs",
+        parse=parsers.choice(tuple(LATENCY_STATISTICS)),
+        in_report=True,
+    )
+    price_input_per_1m: float = option(
+        0.0,
+        "US dollars per 1M input tokens, for cost limits",
+        parse=parsers.price,
+        flag="--llm-price-input",
+    )
+    price_output_per_1m: float = option(
+        0.0,
+        "US dollars per 1M output tokens, for cost limits",
+        parse=parsers.price,
+        flag="--llm-price-output",
+    )
+    seed: int = option(
+        0,
+        "seed of the run order and of sampling",
+        parse=parsers.non_negative_int,
+        in_report=True,
+    )
+    trust_remote_code: bool = option(
+        False,
+        "allow models with custom code",
+        parse=parsers.boolean,
+        switch=True,
+    )
+    hardware_mismatch: str = option(
+        "warn",
+        "warn|fail when a snapshot's hardware differs",
+        parse=parsers.choice(HARDWARE_MISMATCH_POLICIES),
+        in_report=True,
+    )
+    mode: str = option(
+        "natural",
+        "natural (stop at end of sequence) | fixed_length (min_new_tokens = max_new_tokens)",
+        parse=parsers.choice(MODES),
+        in_report=True,
+    )
+    false_failure_rate: float = option(
+        0.05,
+        "chance of failing a good candidate, across the session",
+        parse=parsers.fraction(0.0001, 0.5),
+        in_report=True,
+    )
+    noise_floor: float = option(
+        0.01,
+        "relative change below which nothing counts",
+        parse=parsers.fraction(0.0, 0.5),
+        in_report=True,
+    )
+    max_pairs: int = option(
+        320,
+        "most runs per model a timing decision may take",
+        parse=parsers.positive_int,
+        in_report=True,
+    )
+    max_seconds: float = option(
+        60.0,
+        "most seconds a test may spend on extra runs",
+        parse=parsers.seconds,
+        in_report=True,
+    )
+    inconclusive: str = option(
+        "estimate",
+        "estimate|pass|fail: the rule at the cap",
+        parse=parsers.choice(INCONCLUSIVE_RULES),
+        in_report=True,
+    )
+    baseline_dtype: str | None = option(
+        None,
+        f"{_DTYPE_CHOICES} of the baseline",
+        parse=parsers.choice(DTYPES),
+        in_report=True,
+        default_text="--llm-dtype",
+    )
+    candidate_dtype: str | None = option(
+        None,
+        f"{_DTYPE_CHOICES} of the candidate",
+        parse=parsers.choice(DTYPES),
+        in_report=True,
+        default_text="--llm-dtype",
+    )
+    adapter_base: ModelSpec | None = option(
+        None,
+        "base model of a PEFT adapter",
+        parse=parsers.model_name,
+        default_text="its adapter_config.json's own record",
+    )
+    adapter_mode: str = option(
+        "unmerged",
+        "unmerged|merged: judge a PEFT adapter as served, or merged",
+        parse=parsers.choice(ADAPTER_MODES),
+        in_report=True,
+    )
+    baseline_price_input_per_1m: float | None = option(
+        None,
+        "the baseline's own input price",
+        parse=parsers.price,
+        flag="--llm-baseline-price-input",
+        default_text="price_input_per_1m",
+    )
+    baseline_price_output_per_1m: float | None = option(
+        None,
+        "the baseline's own output price",
+        parse=parsers.price,
+        flag="--llm-baseline-price-output",
+        default_text="price_output_per_1m",
+    )
+    candidate_price_input_per_1m: float | None = option(
+        None,
+        "the candidate's own input price",
+        parse=parsers.price,
+        flag="--llm-candidate-price-input",
+        default_text="price_input_per_1m",
+    )
+    candidate_price_output_per_1m: float | None = option(
+        None,
+        "the candidate's own output price",
+        parse=parsers.price,
+        flag="--llm-candidate-price-output",
+        default_text="price_output_per_1m",
+    )
+    requests_per_month: int = option(
+        0,
+        "request volume, for a projected monthly cost (0: none)",
+        parse=parsers.non_negative_int,
+        in_report=True,
+    )
+    report: Path | None = option(
+        None,
+        "write a JSON report of every judged test to this file (docs/report-schema.md)",
+        parse=parsers.file_path,
+    )
+    markdown: Path | None = option(
+        None,
+        "write the report as Markdown, for a pull-request comment, to this file",
+        parse=parsers.file_path,
+    )
+    plots: Path | None = option(
+        None,
+        "write latency and trade-off PNGs and an index.html to this directory (matplotlib)",
+        parse=parsers.directory,
+    )
+    benchmark_json: Path | None = option(
+        None,
+        "write pytest-benchmark JSON to this file (or storage directory if DIR/)",
+        parse=parsers.file_path,
+    )
+    api_key_env: str | None = option(
+        None,
+        "NAME of the environment variable holding endpoint models' API key",
+        parse=parsers.env_name,
+    )
+    baseline_api_key_env: str | None = option(
+        None,
+        "the baseline endpoint's own API key variable",
+        parse=parsers.env_name,
+        default_text="api_key_env",
+    )
+    candidate_api_key_env: str | None = option(
+        None,
+        "the candidate endpoint's own API key variable",
+        parse=parsers.env_name,
+        default_text="api_key_env",
+    )
+    request_timeout_s: float = option(
+        60.0,
+        "seconds an endpoint request may take before it fails",
+        parse=parsers.seconds,
+        flag="--llm-request-timeout",
+    )
+    baseline_tokenizer: str | None = option(
+        None,
+        "tokenizer (hub id or dir) counting a baseline endpoint's tokens",
+        parse=parsers.model_name,
+    )
+    candidate_tokenizer: str | None = option(
+        None,
+        "tokenizer (hub id or dir) counting a candidate endpoint's tokens",
+        parse=parsers.model_name,
+    )
     benchmark_storage: bool = False  # benchmark_json is a pytest-benchmark storage directory
     default_limits: tuple[tuple[str, float], ...] = ()  # [tool.llmperf.budget]
 
@@ -109,199 +321,30 @@ class Settings:
     def latency_percentile(self) -> float:
         return LATENCY_STATISTICS[self.latency_statistic]
 
-    @property
-    def has_prices(self) -> bool:
-        return any(
-            price > 0 for role in ("baseline", "candidate") for price in self.prices_for(role)
-        )
-
-    def prices_for(self, role: str) -> tuple[float, float]:
-        """US dollars per 1M input and output tokens for 'baseline' or 'candidate'."""
-        own_in, own_out = (
-            (self.baseline_price_input_per_1m, self.baseline_price_output_per_1m)
-            if role == "baseline"
-            else (self.candidate_price_input_per_1m, self.candidate_price_output_per_1m)
-        )
-        return (
+    def pricing(self, role: str) -> Pricing:
+        """A role's prices, also when no model of that role runs (a snapshot's baseline)."""
+        own_in = getattr(self, f"{role}_price_input_per_1m")
+        own_out = getattr(self, f"{role}_price_output_per_1m")
+        return Pricing(
             self.price_input_per_1m if own_in is None else own_in,
             self.price_output_per_1m if own_out is None else own_out,
         )
 
-    def api_key_env_for(self, role: str) -> str | None:
-        """The environment variable holding the role's endpoint API key: its own, else common."""
-        own = self.baseline_api_key_env if role == "baseline" else self.candidate_api_key_env
-        return own if own is not None else self.api_key_env
-
-    def tokenizer_for(self, role: str) -> str | None:
-        """The tokenizer that counts an endpoint model's tokens when the server reports none."""
-        return self.baseline_tokenizer if role == "baseline" else self.candidate_tokenizer
-
-    def dtype_for(self, role: str) -> str:
-        """The dtype setting of 'baseline' or 'candidate': its own key, else `dtype`."""
-        own = self.baseline_dtype if role == "baseline" else self.candidate_dtype
-        return own if own is not None else self.dtype
+    @property
+    def has_prices(self) -> bool:
+        return any(self.pricing(role).is_set for role in ROLES)
 
 
-def _positive_int(value: Any) -> int:
-    number = _integer(value)
-    if number < 1:
-        raise ValueError("must be a whole number of at least 1")
-    return number
-
-
-def _non_negative_int(value: Any) -> int:
-    number = _integer(value)
-    if number < 0:
-        raise ValueError("must be a whole number of at least 0")
-    return number
-
-
-def _integer(value: Any) -> int:
-    if isinstance(value, bool):
-        raise ValueError("must be a whole number, not true/false")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and re.fullmatch(r"[+-]?\d+", value.strip()):
-        return int(value)
-    raise ValueError("must be a whole number")
-
-
-def _price(value: Any) -> float:
-    if isinstance(value, bool):
-        raise ValueError("must be a number of US dollars, not true/false")
-    try:
-        price = float(value)
-    except (TypeError, ValueError):
-        raise ValueError("must be a number of US dollars per 1M tokens") from None
-    if not price >= 0 or price == float("inf"):
-        raise ValueError("must be a finite number of at least 0")
-    return price
-
-
-def _fraction(low: float, high: float) -> Callable[[Any], float]:
-    def parse(value: Any) -> float:
-        if isinstance(value, bool):
-            raise ValueError(f"must be a number between {low} and {high}, not true/false")
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"must be a number between {low} and {high}") from None
-        if not low <= number <= high:
-            raise ValueError(f"must be a number between {low} and {high}")
-        return number
-
-    return parse
-
-
-def _seconds(value: Any) -> float:
-    seconds = _fraction(0.0, 86400.0)(value)
-    if seconds <= 0:
-        raise ValueError("must be a number of seconds greater than 0")
-    return seconds
-
-
-def _boolean(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "1", "yes", "false", "0", "no"):
-        return value.lower() in ("true", "1", "yes")
-    raise ValueError("must be true or false")
-
-
-def _choice(valid: tuple[str, ...]) -> Callable[[Any], str]:
-    def parse(value: Any) -> str:
-        if isinstance(value, str) and value in valid:
-            return value
-        raise ValueError(f"must be one of: {', '.join(valid)}")
-
-    return parse
-
-
-def _device(value: Any) -> str:
-    if isinstance(value, str) and _DEVICE_PATTERN.match(value):
-        return value
-    raise ValueError("must be auto, cpu, cuda, cuda:N or mps")
-
-
-def _directory(value: Any) -> str:
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    raise ValueError("must be a directory path")
-
-
-def _file_path(value: Any) -> str:
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    raise ValueError("must be a file path")
-
-
-def _model_name(value: Any) -> str:
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    raise ValueError("must be a Hugging Face hub id or a checkpoint directory")
-
-
-def _env_name(value: Any) -> str:
-    if isinstance(value, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
-        return value
-    raise ValueError(
-        "must be the NAME of an environment variable (e.g. STAGING_API_KEY), not the key itself"
-    )
-
-
-# key in [tool.llmperf] -> (command-line flag, parser)
-_FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
-    "baseline": ("--llm-baseline", _model_name),
-    "candidate": ("--llm-candidate", _model_name),
-    "update": ("--llm-update", _boolean),
-    "remove_unused": ("--llm-remove-unused", _boolean),
-    "dir": ("--llm-dir", _directory),
-    "device": ("--llm-device", _device),
-    "dtype": ("--llm-dtype", _choice(DTYPES)),
-    "repeats": ("--llm-repeats", _positive_int),
-    "warmup": ("--llm-warmup", _non_negative_int),
-    "max_new_tokens": ("--llm-max-new-tokens", _positive_int),
-    "latency_statistic": ("--llm-latency-statistic", _choice(tuple(LATENCY_STATISTICS))),
-    "price_input_per_1m": ("--llm-price-input", _price),
-    "price_output_per_1m": ("--llm-price-output", _price),
-    "seed": ("--llm-seed", _non_negative_int),
-    "trust_remote_code": ("--llm-trust-remote-code", _boolean),
-    "hardware_mismatch": ("--llm-hardware-mismatch", _choice(HARDWARE_MISMATCH_POLICIES)),
-    "mode": ("--llm-mode", _choice(MODES)),
-    "false_failure_rate": ("--llm-false-failure-rate", _fraction(0.0001, 0.5)),
-    "noise_floor": ("--llm-noise-floor", _fraction(0.0, 0.5)),
-    "max_pairs": ("--llm-max-pairs", _positive_int),
-    "max_seconds": ("--llm-max-seconds", _seconds),
-    "inconclusive": ("--llm-inconclusive", _choice(INCONCLUSIVE_RULES)),
-    "baseline_dtype": ("--llm-baseline-dtype", _choice(DTYPES)),
-    "candidate_dtype": ("--llm-candidate-dtype", _choice(DTYPES)),
-    "adapter_base": ("--llm-adapter-base", _model_name),
-    "adapter_mode": ("--llm-adapter-mode", _choice(ADAPTER_MODES)),
-    "baseline_price_input_per_1m": ("--llm-baseline-price-input", _price),
-    "baseline_price_output_per_1m": ("--llm-baseline-price-output", _price),
-    "candidate_price_input_per_1m": ("--llm-candidate-price-input", _price),
-    "candidate_price_output_per_1m": ("--llm-candidate-price-output", _price),
-    "requests_per_month": ("--llm-requests-per-month", _non_negative_int),
-    "report": ("--llm-report", _file_path),
-    "markdown": ("--llm-markdown", _file_path),
-    "plots": ("--llm-plots", _directory),
-    "benchmark_json": ("--llm-benchmark-json", _file_path),
-    "api_key_env": ("--llm-api-key-env", _env_name),
-    "baseline_api_key_env": ("--llm-baseline-api-key-env", _env_name),
-    "candidate_api_key_env": ("--llm-candidate-api-key-env", _env_name),
-    "request_timeout_s": ("--llm-request-timeout", _seconds),
-    "baseline_tokenizer": ("--llm-baseline-tokenizer", _model_name),
-    "candidate_tokenizer": ("--llm-candidate-tokenizer", _model_name),
-}
+OPTIONS: tuple[Option, ...] = options_of(Settings)
+OPTIONS_BY_KEY: dict[str, Option] = {entry.key: entry for entry in OPTIONS}
+CONFIG_KEYS = tuple(OPTIONS_BY_KEY)
 # Tables in [tool.llmperf] with no command-line flag: default limits of every marker.
 TABLE_KEYS = ("budget",)
-
-CONFIG_KEYS = tuple(_FIELDS)
 
 
 def cli_flag(key: str) -> str:
     """The command-line flag of a `[tool.llmperf]` key."""
-    return _FIELDS[key][0]
+    return OPTIONS_BY_KEY[key].flag
 
 
 def read_pyproject_table(pyproject: Path | None) -> dict[str, Any]:
@@ -329,7 +372,7 @@ def build_settings(
     rootdir: Path,
 ) -> Settings:
     """Merge command-line values (None when not given) over `[tool.llmperf]` values."""
-    unknown = sorted(set(file_values) - set(_FIELDS) - set(TABLE_KEYS))
+    unknown = sorted(set(file_values) - set(CONFIG_KEYS) - set(TABLE_KEYS))
     if unknown:
         raise ConfigError(
             f"unknown key(s) in [tool.llmperf]: {', '.join(unknown)}. "
@@ -337,16 +380,16 @@ def build_settings(
         )
     parsed: dict[str, Any] = {}
     from_cli: set[str] = set()
-    for key, (flag, parse) in _FIELDS.items():
-        if cli_values.get(key) is not None:
-            raw, where = cli_values[key], flag
-            from_cli.add(key)
-        elif key in file_values:
-            raw, where = file_values[key], f"'{key}' in [tool.llmperf]"
+    for entry in OPTIONS:
+        if cli_values.get(entry.key) is not None:
+            raw, where = cli_values[entry.key], entry.flag
+            from_cli.add(entry.key)
+        elif entry.key in file_values:
+            raw, where = file_values[entry.key], f"'{entry.key}' in [tool.llmperf]"
         else:
             continue
         try:
-            parsed[key] = parse(raw)
+            parsed[entry.key] = entry.parse(raw)
         except ValueError as error:
             raise ConfigError(f"{raw!r} is not a valid value for {where}: it {error}.") from None
     parsed["default_limits"] = _default_limits(file_values.get("budget", {}))
@@ -355,9 +398,6 @@ def build_settings(
 
 def _default_limits(table: Any) -> tuple[tuple[str, float], ...]:
     """[tool.llmperf.budget]: limits every assert_within_budget marker starts from."""
-    from pytest_llmperf.judge.budget import parse_limits
-    from pytest_llmperf.errors import BudgetError
-
     if not isinstance(table, dict):
         raise ConfigError("[tool.llmperf.budget] must be a table of limits, e.g. latency_ms = 400")
     if not table:
@@ -375,7 +415,10 @@ def _assemble(
     def base(key: str) -> Path:
         return cwd if key in from_cli else config_dir
 
-    models = {
+    def where(key: str) -> str:
+        return cli_flag(key) if key in from_cli else f"'{key}' in [tool.llmperf]"
+
+    named = {
         key: ModelSpec(parsed.pop(key), base(key))
         for key in ("baseline", "candidate", "adapter_base")
         if key in parsed
@@ -386,15 +429,13 @@ def _assemble(
     for key in ("report", "markdown"):
         if key in parsed:
             parsed[key] = base(key) / Path(parsed[key]).expanduser()
-            where = cli_flag(key) if key in from_cli else f"'{key}' in [tool.llmperf]"
-            check_writable_file(parsed[key], where)
+            check_writable_file(parsed[key], where(key))
     for key in ("plots", "benchmark_json"):
         if key in parsed:
-            where = cli_flag(key) if key in from_cli else f"'{key}' in [tool.llmperf]"
-            parsed.update(resolve_output(key, parsed[key], base(key), where))
-    for key, spec in models.items():
+            parsed.update(resolve_output(key, parsed[key], base(key), where(key)))
+    for key, spec in named.items():
         parse_endpoint(spec.name, where=f"--llm-{key.replace('_', '-')}")
-    settings = Settings(**models, snapshot_dir=snapshot_dir, **parsed)
+    settings = Settings(snapshot_dir=snapshot_dir, **named, **parsed)
     if settings.update and settings.baseline is None:
         raise ConfigError(
             "--llm-update records the baseline's measurements, but no baseline was given: "
@@ -405,4 +446,30 @@ def _assemble(
             "--llm-remove-unused deletes unused snapshots while updating them, and needs "
             "--llm-update: add --llm-baseline=MODEL --llm-update."
         )
-    return settings
+    return with_model_settings(settings)
+
+
+def with_model_settings(settings: Settings) -> Settings:
+    """The settings with each model's own settings folded into its spec."""
+    specs = {
+        role: _model_settings(settings, spec, role)
+        for role in ROLES
+        if (spec := getattr(settings, role)) is not None
+    }
+    return replace(settings, **specs)
+
+
+def _model_settings(settings: Settings, spec: ModelSpec, role: str) -> ModelSpec:
+    dtype = getattr(settings, f"{role}_dtype")
+    api_key_env = getattr(settings, f"{role}_api_key_env")
+    return ModelSpec(
+        spec.name,
+        spec.base_dir,
+        role=role,
+        dtype=settings.dtype if dtype is None else dtype,
+        pricing=settings.pricing(role),
+        api_key_env=settings.api_key_env if api_key_env is None else api_key_env,
+        tokenizer=getattr(settings, f"{role}_tokenizer"),
+        adapter_base=settings.adapter_base,
+        adapter_mode=settings.adapter_mode,
+    )

@@ -17,13 +17,10 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pytest_llmperf.snapshots.store import SnapshotStore
 from pytest_llmperf.text import plural
-
-if TYPE_CHECKING:
-    from pytest_llmperf.session.session import LlmPerfSession
 
 WORKEROUTPUT_KEY = "llmperf_snapshots"
 LISTED = 10  # unused paths listed by name; the rest are counted
@@ -74,17 +71,17 @@ class SnapshotActivity:
 
     # -- what happened ---------------------------------------------------------------------
 
-    def record_saved(self, path: Path, existed: bool) -> None:
+    def note_saved(self, path: Path, existed: bool) -> None:
         (self.updated if existed else self.written).add(path)
 
-    def record_used(self, path: Path) -> None:
+    def note_used(self, path: Path) -> None:
         self.unchanged.add(path)
 
-    def record_tests(self, nodeids: Iterable[str]) -> None:
+    def note_tests(self, nodeids: Iterable[str]) -> None:
         """Tests collected or deselected: their snapshots are never unused."""
         self.known_nodeids.update(nodeids)
 
-    def record_file(self, nodeid: str) -> None:
+    def note_file(self, nodeid: str) -> None:
         """A test file collected (even one with no tests left in it)."""
         self.collected_files.add(nodeid)
 
@@ -245,21 +242,24 @@ def remove_snapshots(root: Path, paths: Sequence[Path]) -> tuple[list[Path], lis
 # -- the pytest side, called from one line of each hook in plugin.py --------------------------
 
 
-def session_finished(session: LlmPerfSession, config: Any, exit_code: int) -> None:
-    """On an xdist worker: hand the activity to the controller. Elsewhere: find the unused."""
+def session_finished(
+    activity: SnapshotActivity, store: SnapshotStore, config: Any, exit_code: int, remove: bool
+) -> None:
+    """On an xdist worker: hand the activity to the controller. Elsewhere: find the unused
+    snapshots, and remove them when `remove` (--llm-remove-unused) asks."""
     if hasattr(config, "workerinput"):
-        config.workeroutput[WORKEROUTPUT_KEY] = session.snapshots.to_dict()
+        config.workeroutput[WORKEROUTPUT_KEY] = activity.to_dict()
         return
     scope = CollectionScope.from_args(
         config.args, Path(config.invocation_params.dir), config.rootpath
     )
     # --collect-only updates nothing, so it removes nothing either; it still lists the unused.
-    remove = session.settings.remove_unused and not config.option.collectonly
-    session.snapshots.finish(session.store, scope, exit_code=exit_code, remove=remove)
+    remove = remove and not config.option.collectonly
+    activity.finish(store, scope, exit_code=exit_code, remove=remove)
 
 
-def worker_finished(session: LlmPerfSession, node: Any) -> None:
+def worker_finished(activity: SnapshotActivity, node: Any) -> None:
     """On the xdist controller: merge what a worker's session did."""
     data = getattr(node, "workeroutput", {}).get(WORKEROUTPUT_KEY)
     if data is not None:
-        session.snapshots.merge(data)
+        activity.merge(data)

@@ -29,7 +29,7 @@ def prompts_digest(prompts: Sequence[str]) -> str:
 
 
 @dataclass(frozen=True)
-class RecordedCall:
+class SnapshotCall:
     """One generate call of a test: what was asked and what the baseline measured."""
 
     prompts_sha256: str
@@ -37,7 +37,7 @@ class RecordedCall:
     generation: dict[str, Any]
     result: GenerationResult
 
-    def same_workload(self, other: RecordedCall) -> bool:
+    def same_workload(self, other: SnapshotCall) -> bool:
         return (self.prompts_sha256, self.generation) == (other.prompts_sha256, other.generation)
 
 
@@ -47,7 +47,7 @@ class Snapshot:
     model: dict[str, Any]
     measured_with: dict[str, Any]
     environment: dict[str, Any]
-    calls: tuple[RecordedCall, ...]
+    calls: tuple[SnapshotCall, ...]
 
     def result(self, pricing: Pricing, latency_percentile: float) -> GenerationResult:
         """All calls' samples as one result, priced and summarised with today's settings."""
@@ -168,7 +168,7 @@ def snapshot_to_json(snapshot: Snapshot) -> dict[str, Any]:
 def snapshot_from_json(data: Any) -> Snapshot:
     """Raises KeyError, TypeError or ValueError on a document of the wrong shape."""
     calls = tuple(
-        RecordedCall(
+        SnapshotCall(
             prompts_sha256=str(call["prompts_sha256"]),
             prompt_count=int(call["prompt_count"]),
             generation=dict(call["generation"]),

@@ -1,0 +1,282 @@
+"""Verdicts: each limit of a test judged on what both models measured.
+
+Exact figures (tokens, cost, accuracy, a peak) are compared as they are; noisy per-run
+timings get a confidence interval (stats.py) and pass, fail or stay inconclusive until more
+runs or the rule at the cap settle them. What a metric needs (prices, natural-length
+answers, samples, the same hardware) is read from its row in metrics.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from enum import Enum
+
+from pytest_llmperf.judge.stats import (
+    Decision,
+    DecisionPolicy,
+    Interval,
+    coefficient_of_variation,
+    decide,
+    paired_ratio_interval,
+    percentile_interval,
+    unpaired_ratio_interval,
+)
+from pytest_llmperf.limits import Kind, Limit
+from pytest_llmperf.metrics import Metric, RemedyContext
+from pytest_llmperf.results import GenerationResult
+
+
+class Outcome(Enum):
+    PASS = "pass"
+    FAIL = "FAIL"
+    NOT_COMPARED = "not compared"
+    INCONCLUSIVE = "inconclusive"  # only until more pairs or the rule at the cap settle it
+
+
+@dataclass(frozen=True)
+class Verdict:
+    limit: Limit
+    outcome: Outcome
+    baseline: float | None = None
+    candidate: float | None = None
+    observed: float | None = None  # what was held against the budget
+    note: str = ""
+    remedy: str = ""
+    interval: Interval | None = None
+    noise: tuple[float | None, float | None] = (None, None)  # CV of baseline, candidate
+    decided_by: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.outcome is Outcome.FAIL
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Everything a test's limits are judged on."""
+
+    candidate: GenerationResult
+    baseline: GenerationResult | None
+    baseline_source: str
+    baseline_name: str = ""  # the baseline model's name (live, or the snapshot's), for reports
+    paired: bool = False
+    latency_percentile: float = 95.0
+    has_prices: bool = True
+    timings_comparable: bool = True
+    timings_note: str = ""
+    timing_mismatch_fails: bool = False
+    no_baseline_hint: str = ""
+    policy: DecisionPolicy = field(default_factory=DecisionPolicy)
+    mode: str = "natural"
+    candidate_quantized: bool = False
+
+
+def judge(limits: list[Limit], comparison: Comparison) -> list[Verdict]:
+    return [_judge_one(limit, comparison) for limit in limits]
+
+
+def settle(verdict: Verdict, rule: str, why: str) -> Verdict:
+    """Turn an inconclusive verdict into pass or fail by the rule at the cap."""
+    if verdict.outcome is not Outcome.INCONCLUSIVE:
+        return verdict
+    if rule == "estimate":
+        assert verdict.observed is not None
+        fails = verdict.limit.is_beyond(verdict.observed)
+        rule_text = "the point estimate decides"
+    else:
+        fails = rule == "fail"
+        rule_text = f"--llm-inconclusive={rule}"
+    outcome = Outcome.FAIL if fails else Outcome.PASS
+    return replace(
+        verdict,
+        outcome=outcome,
+        decided_by=f"inconclusive at the cap ({why}); {rule_text}",
+        remedy=verdict.remedy if fails else "",
+    )
+
+
+def _judge_one(limit: Limit, comparison: Comparison) -> Verdict:
+    spec, metric = limit.spec, limit.spec.metric
+    if metric.priced and not comparison.has_prices:
+        return Verdict(
+            limit,
+            Outcome.FAIL,
+            note="no prices configured: set price_input_per_1m and price_output_per_1m in "
+            "[tool.llmperf] (US dollars per 1M tokens)",
+        )
+    if metric.length_dependent and comparison.mode == "fixed_length":
+        return Verdict(
+            limit,
+            Outcome.NOT_COMPARED,
+            note="fixed_length mode makes every answer max_new_tokens long; token and cost "
+            "limits need natural mode",
+        )
+    candidate = _figure(limit, comparison.candidate, comparison.latency_percentile)
+    if candidate is None:
+        return Verdict(limit, Outcome.FAIL, note=unmeasured_note(metric))
+    statistical = spec.is_statistical and _has_samples(metric, comparison)
+    if not spec.needs_baseline:
+        if statistical:
+            return _statistical_sla(limit, candidate, comparison)
+        return _exact(limit, None, candidate, candidate, comparison)
+    if comparison.baseline is None:
+        return Verdict(limit, Outcome.FAIL, candidate=candidate, note=comparison.no_baseline_hint)
+    if spec.is_timing and not comparison.timings_comparable:
+        outcome = Outcome.FAIL if comparison.timing_mismatch_fails else Outcome.NOT_COMPARED
+        return Verdict(limit, outcome, candidate=candidate, note=comparison.timings_note)
+    baseline = _figure(limit, comparison.baseline, comparison.latency_percentile)
+    if baseline is None:
+        return Verdict(limit, Outcome.FAIL, candidate=candidate, note=unmeasured_note(metric))
+    if statistical:
+        return _statistical_ratio(limit, baseline, candidate, comparison)
+    if spec.kind is Kind.DROP:
+        return _exact(limit, baseline, candidate, baseline - candidate, comparison)
+    if baseline <= 0:
+        return Verdict(
+            limit,
+            Outcome.FAIL,
+            baseline,
+            candidate,
+            note=f"the baseline's {metric.name} is 0: no ratio can be taken",
+        )
+    return _exact(limit, baseline, candidate, candidate / baseline, comparison)
+
+
+def _exact(
+    limit: Limit, baseline: float | None, candidate: float, observed: float, comparison: Comparison
+) -> Verdict:
+    """Deterministic figures (tokens, cost, accuracy, peak memory): compared as they are."""
+    note = _capped_note(limit.spec.metric, comparison)
+    if not limit.is_beyond(observed):
+        return Verdict(limit, Outcome.PASS, baseline, candidate, observed, note=note)
+    remedy = remedy_for(limit.spec.metric, comparison)
+    return Verdict(limit, Outcome.FAIL, baseline, candidate, observed, note=note, remedy=remedy)
+
+
+_OUTCOMES = {
+    Decision.PASS: Outcome.PASS,
+    Decision.FAIL: Outcome.FAIL,
+    Decision.INCONCLUSIVE: Outcome.INCONCLUSIVE,
+}
+
+
+def _statistical_sla(limit: Limit, candidate: float, comparison: Comparison) -> Verdict:
+    values = _samples(limit.spec.metric, comparison.candidate)
+    interval = percentile_interval(values, comparison.latency_percentile, comparison.policy)
+    decision = decide(interval, limit.value, comparison.policy.noise_floor)
+    return _interval_verdict(limit, limit.value, None, candidate, interval, decision, comparison)
+
+
+def _statistical_ratio(
+    limit: Limit, baseline: float, candidate: float, comparison: Comparison
+) -> Verdict:
+    assert comparison.baseline is not None
+    metric = limit.spec.metric
+    if comparison.paired:
+        pairs = [
+            (b, c)
+            for b, c in zip(
+                metric.samples(comparison.baseline),
+                metric.samples(comparison.candidate),
+                strict=True,
+            )
+            if b is not None and c is not None
+        ]
+        base = [b for b, _ in pairs]
+        cand = [c for _, c in pairs]
+        interval = paired_ratio_interval(base, cand, comparison.policy)
+    else:
+        base = _samples(metric, comparison.baseline)
+        cand = _samples(metric, comparison.candidate)
+        interval = unpaired_ratio_interval(base, cand, comparison.policy)
+    # A change smaller than the noise floor does not count, however tight the budget.
+    budget = max(limit.value, 1 + comparison.policy.noise_floor)
+    decision = decide(interval, budget, comparison.policy.noise_floor)
+    return _interval_verdict(
+        limit, budget, baseline, candidate, interval, decision, comparison, base, cand
+    )
+
+
+def _interval_verdict(
+    limit: Limit,
+    budget: float,
+    baseline: float | None,
+    candidate: float,
+    interval: Interval,
+    decision: Decision,
+    comparison: Comparison,
+    base_samples: list[float] | None = None,
+    cand_samples: list[float] | None = None,
+) -> Verdict:
+    if cand_samples is None:
+        cand_samples = _samples(limit.spec.metric, comparison.candidate)
+    noise = (
+        None if base_samples is None else coefficient_of_variation(base_samples),
+        coefficient_of_variation(cand_samples),
+    )
+    if decision is Decision.INCONCLUSIVE:
+        decided_by = ""
+    elif interval.high <= budget or interval.low > budget:
+        decided_by = "the interval"
+    else:
+        decided_by = "the point estimate: the interval is narrower than the noise floor"
+    return Verdict(
+        limit,
+        _OUTCOMES[decision],
+        baseline,
+        candidate,
+        interval.estimate,
+        remedy=remedy_for(limit.spec.metric, comparison) if decision is Decision.FAIL else "",
+        interval=interval,
+        noise=noise,
+        decided_by=decided_by,
+    )
+
+
+def _has_samples(metric: Metric, comparison: Comparison) -> bool:
+    """Per-run values may be missing (older results): the figure is then compared as it is."""
+    results = [comparison.candidate, comparison.baseline]
+    return all(result is None or _samples(metric, result) for result in results)
+
+
+def _samples(metric: Metric, result: GenerationResult) -> list[float]:
+    return [value for value in metric.samples(result) if value is not None]
+
+
+def _figure(limit: Limit, result: GenerationResult, percentile: float) -> float | None:
+    """The figure a limit is about: the SLA statistic for absolute limits on per-run
+    figures, the per-run median for ratios, else the metric's own figure."""
+    metric, kind = limit.spec.metric, limit.spec.kind
+    if kind is Kind.ABSOLUTE and metric.at_percentile is not None:
+        return metric.at_percentile(result, percentile)
+    if kind is Kind.RATIO:
+        return metric.central(result)
+    return metric.value(result)
+
+
+def _capped_note(metric: Metric, comparison: Comparison) -> str:
+    """Say so when answers were cut at max_new_tokens: a capped output hides verbosity."""
+    if not metric.length_dependent:
+        return ""
+    shares = [("candidate", comparison.candidate.max_new_tokens_hit_rate)]
+    if comparison.baseline is not None:
+        shares.append(("baseline", comparison.baseline.max_new_tokens_hit_rate))
+    if not any(share > 0 for _, share in shares):
+        return ""
+    told = ", ".join(f"{name} in {share:.0%}" for name, share in shares)
+    return (
+        f"answers reached max_new_tokens ({told} of runs): a capped answer hides how long "
+        "it would have been; raise max_new_tokens to see"
+    )
+
+
+def unmeasured_note(metric: Metric) -> str:
+    return metric.unmeasured or f"no {metric.name} was measured"
+
+
+def remedy_for(metric: Metric, comparison: Comparison) -> str:
+    """The likely fix for a failed limit on `metric`, told apart by what else changed."""
+    context = RemedyContext(
+        comparison.candidate, comparison.baseline, comparison.candidate_quantized
+    )
+    return metric.remedy(context)

@@ -1,0 +1,179 @@
+"""The limits of the assert_within_budget marker: the catalogue, and parsing marker arguments.
+
+A limit is a metric (metrics.py) and a kind: an absolute bound, a ratio to the baseline, a
+floor, or the largest drop from the baseline. Whether it is judged on an interval, compared
+across machines, or needs a baseline follows from the two; nothing here branches on names.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import numbers
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from pytest_llmperf.errors import BudgetError
+from pytest_llmperf.metrics import RATIO, SHARE, Metric, Unit, metric_named
+
+MODES = ("natural", "fixed_length")
+
+
+class Kind(Enum):
+    ABSOLUTE = "absolute"  # candidate value <= budget
+    RATIO = "ratio"  # candidate / baseline <= budget
+    FLOOR = "floor"  # candidate value >= budget
+    DROP = "drop"  # baseline - candidate <= budget
+
+
+@dataclass(frozen=True)
+class LimitSpec:
+    name: str
+    metric: Metric
+    kind: Kind
+    description: str
+
+    @property
+    def unit(self) -> Unit:
+        """The budget's unit: 'x' for a ratio, the metric's own otherwise."""
+        return RATIO if self.kind is Kind.RATIO else self.metric.unit
+
+    @property
+    def is_timing(self) -> bool:
+        """Hardware-dependent: not compared against a snapshot from other hardware."""
+        return self.metric.hardware_bound
+
+    @property
+    def is_statistical(self) -> bool:
+        """Judged on an interval from noisy per-run samples, not on one exact figure: a
+        ratio of per-run values, or an absolute bound on a percentile of them (an SLA)."""
+        if self.metric.per_run is None:
+            return False
+        return self.kind is Kind.RATIO or (
+            self.kind is Kind.ABSOLUTE and self.metric.at_percentile is not None
+        )
+
+    @property
+    def needs_baseline(self) -> bool:
+        return self.kind in (Kind.RATIO, Kind.DROP)
+
+    @property
+    def is_share(self) -> bool:
+        """A share of prompts or requests (0..1): its budget must lie within 0 and 1."""
+        return self.metric.unit is SHARE
+
+
+def _spec(name: str, metric: str, kind: Kind, description: str) -> LimitSpec:
+    return LimitSpec(name, metric_named(metric), kind, description)
+
+
+_SPECS = (
+    _spec("latency_ms", "latency", Kind.ABSOLUTE, "end-to-end latency SLA per request"),
+    _spec("ttft_ms", "ttft", Kind.ABSOLUTE, "time to first token"),
+    _spec("output_tokens", "output_tokens", Kind.ABSOLUTE, "mean output tokens"),
+    _spec("cost_usd", "cost", Kind.ABSOLUTE, "mean cost per request"),
+    _spec("memory_mb", "memory", Kind.ABSOLUTE, "peak memory of generation"),
+    _spec("latency_ratio", "latency", Kind.RATIO, "median latency, candidate/baseline"),
+    _spec("ttft_ratio", "ttft", Kind.RATIO, "median TTFT, candidate/baseline"),
+    _spec("tokens_ratio", "output_tokens", Kind.RATIO, "output tokens, cand./baseline"),
+    _spec("cost_ratio", "cost", Kind.RATIO, "cost per request, candidate/baseline"),
+    _spec("memory_ratio", "memory", Kind.RATIO, "peak memory, candidate/baseline"),
+    _spec("min_accuracy", "accuracy", Kind.FLOOR, "accuracy floor (0..1)"),
+    _spec("accuracy_drop", "accuracy", Kind.DROP, "largest fall from the baseline (0..1)"),
+    _spec("error_rate", "errors", Kind.ABSOLUTE, "share of failed requests (0..1)"),
+    _spec("min_throughput_rps", "throughput", Kind.FLOOR, "completed requests/s under load"),
+)
+LIMIT_SPECS: dict[str, LimitSpec] = {spec.name: spec for spec in _SPECS}
+
+
+@dataclass(frozen=True)
+class Limit:
+    spec: LimitSpec
+    value: float
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def describe(self) -> str:
+        comparison = ">=" if self.spec.kind is Kind.FLOOR else "<="
+        return f"{comparison} {self.spec.unit.format(self.value)}"
+
+    def is_beyond(self, observed: float) -> bool:
+        """Whether `observed` lies beyond this limit's budget."""
+        # A value at the budget is within it, also when float arithmetic lands a hair beyond.
+        if math.isclose(observed, self.value, rel_tol=1e-9, abs_tol=1e-12):
+            return False
+        return observed < self.value if self.spec.kind is Kind.FLOOR else observed > self.value
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What an assert_within_budget marker asks: its limits, and the mode if it sets one."""
+
+    limits: list[Limit]
+    mode: str | None = None
+
+
+def parse_budget(
+    args: tuple[Any, ...], kwargs: Mapping[str, Any], defaults: Mapping[str, float] | None = None
+) -> Budget:
+    """The marker's limits over the configured defaults, and its optional `mode=`."""
+    limits = {**(defaults or {}), **kwargs}
+    mode = limits.pop("mode", None)
+    if mode is not None and mode not in MODES:
+        raise BudgetError(
+            f"mode={mode!r} in assert_within_budget is not a mode. Valid modes: {', '.join(MODES)}."
+        )
+    return Budget(parse_limits(args, limits), mode)
+
+
+def parse_limits(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> list[Limit]:
+    """Turn marker arguments into limits; BudgetError names any bad one and the valid names."""
+    if args:
+        raise BudgetError(
+            f"assert_within_budget takes keyword limits only, got positional {args!r}: "
+            "write e.g. assert_within_budget(latency_ratio=1.2)."
+        )
+    if not kwargs:
+        raise BudgetError(
+            "assert_within_budget needs at least one limit (in the marker or in "
+            f"[tool.llmperf.budget]). Valid limits: {valid_limit_names()}."
+        )
+    return [_parse_limit(name, value) for name, value in kwargs.items()]
+
+
+def with_implied_limits(limits: list[Limit], under_load: bool) -> list[Limit]:
+    """Under load, failed requests are judged even when no error_rate limit was set: with
+    error_rate=0 implied, so that errors fail the test instead of thinning its samples."""
+    error_rate = LIMIT_SPECS["error_rate"]
+    if not under_load or any(limit.spec.metric is error_rate.metric for limit in limits):
+        return limits
+    return [*limits, Limit(error_rate, 0.0)]
+
+
+def valid_limit_names() -> str:
+    return ", ".join(LIMIT_SPECS)
+
+
+def _parse_limit(name: str, value: Any) -> Limit:
+    spec = LIMIT_SPECS.get(name)
+    if spec is None:
+        close = difflib.get_close_matches(name, LIMIT_SPECS, n=1)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        raise BudgetError(
+            f"unknown limit '{name}' in assert_within_budget.{hint} "
+            f"Valid limits: {valid_limit_names()}."
+        )
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise BudgetError(f"limit {name}={value!r} is not a finite number.")
+    if spec.is_share:
+        if not 0 <= value <= 1:
+            raise BudgetError(
+                f"limit {name}={value!r} must lie between 0 and 1 (a share of prompts)."
+            )
+    elif value <= 0:
+        raise BudgetError(f"limit {name}={value!r} must be greater than 0.")
+    return Limit(spec, float(value))

@@ -1,0 +1,98 @@
+"""Settling inconclusive verdicts: while one is inconclusive, measure every call of the test
+again with as many runs as it had (doubling), within the caps on runs and on seconds."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+from pytest_llmperf.judge.verdicts import Comparison, Outcome, Verdict, judge, settle
+from pytest_llmperf.limits import Kind, Limit
+from pytest_llmperf.session.calls import TestCalls
+
+# Measure `repeats` more runs of every call of the test; the round's index seeds its order.
+MeasureMore = Callable[[TestCalls, int, int], None]
+
+
+@dataclass(frozen=True)
+class Caps:
+    max_pairs: int  # runs per model a decision may take
+    max_seconds: float  # seconds of extra runs a test may take
+    inconclusive: str  # the rule at the cap: estimate, pass or fail
+
+
+@dataclass(frozen=True)
+class Settled:
+    verdicts: list[Verdict]
+    comparison: Comparison  # what the verdicts were judged on, extra runs included
+    extra_seconds: float  # the time the extra runs took
+
+
+def settle_verdicts(
+    nodeid: str,
+    limits: list[Limit],
+    comparison: Comparison,
+    calls: TestCalls,
+    caps: Caps,
+    measure_more: MeasureMore,
+    on_progress: Callable[[str], None] | None = None,
+) -> Settled:
+    """Judge; while a verdict is inconclusive, double the runs, within both caps."""
+    verdicts = judge(limits, comparison)
+    rounds, extra_seconds = 0, 0.0
+    while any(verdict.outcome is Outcome.INCONCLUSIVE for verdict in verdicts):
+        runs, prompts = len(comparison.candidate.runs), len(comparison.candidate.samples)
+        extra_repeats = min(runs, caps.max_pairs - runs) // prompts
+        if extra_repeats < 1:
+            cap = f"{runs} runs per model, --llm-max-pairs={caps.max_pairs}"
+            return Settled(_at_cap(verdicts, caps, cap), comparison, extra_seconds)
+        next_round = calls.seconds_measured() * extra_repeats * prompts / runs
+        if extra_seconds + next_round > caps.max_seconds:
+            cap = f"{runs} runs per model; more would pass --llm-max-seconds={caps.max_seconds:g}"
+            return Settled(_at_cap(verdicts, caps, cap), comparison, extra_seconds)
+        rounds += 1
+        if on_progress is not None:
+            more = extra_repeats * prompts
+            on_progress(progress_line(nodeid, verdicts, runs, more, comparison.paired))
+        started = time.monotonic()
+        measure_more(calls, extra_repeats, rounds)
+        extra_seconds += time.monotonic() - started
+        live = calls.live_baseline()
+        comparison = replace(
+            comparison,
+            candidate=calls.candidate(),
+            baseline=live if live is not None else comparison.baseline,
+        )
+        verdicts = judge(limits, comparison)
+    return Settled(verdicts, comparison, extra_seconds)
+
+
+def _at_cap(verdicts: list[Verdict], caps: Caps, cap: str) -> list[Verdict]:
+    return [settle(verdict, caps.inconclusive, cap) for verdict in verdicts]
+
+
+def _estimate(verdict: Verdict) -> str:
+    interval, unit = verdict.interval, verdict.limit.spec.unit.symbol
+    if verdict.limit.spec.kind is Kind.RATIO:
+        shown = f"{verdict.observed:.2f}x" if verdict.observed is not None else "?"
+        if interval is not None:
+            shown += f" [{interval.low:.2f}, {interval.high:.2f}]"
+        return shown
+    if interval is not None:
+        return f"{interval.estimate:.1f} {unit} [{interval.low:.1f}, {interval.high:.1f}]"
+    return "?" if verdict.observed is None else f"{verdict.observed:.3g} {unit}".rstrip()
+
+
+def progress_line(
+    nodeid: str, verdicts: Sequence[Verdict], runs: int, more: int, paired: bool
+) -> str:
+    """E.g. 'llmperf: t.py::test_a: 24 pairs, latency_ratio 1.31x [1.05, 1.62] inconclusive,
+    measuring 24 more'."""
+    open_ones = ", ".join(
+        f"{verdict.limit.name} {_estimate(verdict)}"
+        for verdict in verdicts
+        if verdict.outcome is Outcome.INCONCLUSIVE
+    )
+    what = "pairs" if paired else "runs"
+    return f"llmperf: {nodeid}: {runs} {what}, {open_ones} inconclusive, measuring {more} more"

@@ -1,0 +1,117 @@
+"""Parsers of option values: each turns a command-line string or a TOML value into a typed
+value, or raises ValueError with what it must be (the caller names the option)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+
+def positive_int(value: Any) -> int:
+    number = integer(value)
+    if number < 1:
+        raise ValueError("must be a whole number of at least 1")
+    return number
+
+
+def non_negative_int(value: Any) -> int:
+    number = integer(value)
+    if number < 0:
+        raise ValueError("must be a whole number of at least 0")
+    return number
+
+
+def integer(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError("must be a whole number, not true/false")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"[+-]?\d+", value.strip()):
+        return int(value)
+    raise ValueError("must be a whole number")
+
+
+def price(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError("must be a number of US dollars, not true/false")
+    try:
+        price = float(value)
+    except (TypeError, ValueError):
+        raise ValueError("must be a number of US dollars per 1M tokens") from None
+    if not price >= 0 or price == float("inf"):
+        raise ValueError("must be a finite number of at least 0")
+    return price
+
+
+def fraction(low: float, high: float) -> Callable[[Any], float]:
+    def parse(value: Any) -> float:
+        if isinstance(value, bool):
+            raise ValueError(f"must be a number between {low} and {high}, not true/false")
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"must be a number between {low} and {high}") from None
+        if not low <= number <= high:
+            raise ValueError(f"must be a number between {low} and {high}")
+        return number
+
+    return parse
+
+
+def seconds(value: Any) -> float:
+    seconds = fraction(0.0, 86400.0)(value)
+    if seconds <= 0:
+        raise ValueError("must be a number of seconds greater than 0")
+    return seconds
+
+
+def boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "1", "yes", "false", "0", "no"):
+        return value.lower() in ("true", "1", "yes")
+    raise ValueError("must be true or false")
+
+
+def choice(valid: tuple[str, ...]) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        if isinstance(value, str) and value in valid:
+            return value
+        raise ValueError(f"must be one of: {', '.join(valid)}")
+
+    return parse
+
+
+def device(value: Any) -> str:
+    if isinstance(value, str) and DEVICE_PATTERN.match(value):
+        return value
+    raise ValueError("must be auto, cpu, cuda, cuda:N or mps")
+
+
+def directory(value: Any) -> str:
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    raise ValueError("must be a directory path")
+
+
+def file_path(value: Any) -> str:
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    raise ValueError("must be a file path")
+
+
+def model_name(value: Any) -> str:
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    raise ValueError("must be a Hugging Face hub id or a checkpoint directory")
+
+
+def env_name(value: Any) -> str:
+    if isinstance(value, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+        return value
+    raise ValueError(
+        "must be the NAME of an environment variable (e.g. STAGING_API_KEY), not the key itself"
+    )

@@ -1,0 +1,93 @@
+"""The package's shape: imports run one way through the stages, with no circle.
+
+Stages, from wiring down to plain values (docs/architecture.md draws the same map): a module
+may import its own stage or a lower one, never a higher one.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import pytest_llmperf
+
+PACKAGE = Path(pytest_llmperf.__file__).parent
+LAYERS: tuple[tuple[str, ...], ...] = (
+    # lowest first
+    ("errors", "text", "files"),
+    ("results", "metrics", "limits"),
+    ("settings",),
+    ("backends",),
+    ("measure",),
+    ("judge", "snapshots"),
+    ("session",),
+    ("report",),
+    ("plugin", "fixtures", "xdist_support", "__init__"),  # __init__: the public names
+)
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE).with_suffix("").parts
+    return ".".join(part for part in parts if part != "__init__") or "__init__"
+
+
+def layer_of(module: str) -> int:
+    top = module.split(".")[0]
+    for index, names in enumerate(LAYERS):
+        if top in names:
+            return index
+    raise AssertionError(f"{module} belongs to no stage: add it to LAYERS and the map")
+
+
+def imports(path: Path) -> Iterator[str]:
+    """Every pytest_llmperf module `path` imports, at any depth (lazy imports too)."""
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            if node.module == "pytest_llmperf":
+                yield from (alias.name for alias in node.names)
+            elif node.module.startswith("pytest_llmperf."):
+                yield node.module.removeprefix("pytest_llmperf.")
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("pytest_llmperf."):
+                    yield alias.name.removeprefix("pytest_llmperf.")
+
+
+MODULES = {module_name(path): path for path in PACKAGE.rglob("*.py")}
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_imports_point_to_the_same_stage_or_a_lower_one(module: str) -> None:
+    upward = [
+        imported for imported in imports(MODULES[module]) if layer_of(imported) > layer_of(module)
+    ]
+    assert upward == [], f"{module} imports from a higher stage: {upward}"
+
+
+def test_no_import_circle() -> None:
+    graph = {
+        module: {imported for imported in imports(path) if imported in MODULES}
+        for module, path in MODULES.items()
+    }
+    done: set[str] = set()
+
+    def visit(module: str, trail: tuple[str, ...]) -> None:
+        if module in trail:
+            cycle = " -> ".join((*trail[trail.index(module) :], module))
+            raise AssertionError(f"import circle: {cycle}")
+        if module in done:
+            return
+        for imported in graph.get(module, ()):
+            visit(imported, (*trail, module))
+        done.add(module)
+
+    for module in graph:
+        visit(module, ())
+
+
+def test_the_wheel_holds_no_training_code() -> None:
+    assert not (PACKAGE / "testing").exists()

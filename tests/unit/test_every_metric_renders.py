@@ -1,0 +1,71 @@
+"""Every metric row (metrics.METRICS) shows in every output: a new row needs nothing more."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from pytest_llmperf.judge.records import TestOutcome
+from pytest_llmperf.judge.verdicts import Comparison, judge
+from pytest_llmperf.limits import parse_limits
+from pytest_llmperf.metrics import METRICS
+from pytest_llmperf.report import json_report, markdown
+from pytest_llmperf.report.benchmark_export import model_benchmark
+from pytest_llmperf.report.junit import properties
+from pytest_llmperf.report.terminal import failure_lines
+from pytest_llmperf.results import GenerationResult, LoadFigures, Pricing, PromptSample, Run
+from pytest_llmperf.settings.settings import Settings
+
+
+def result(scale: float) -> GenerationResult:
+    """A result with a figure for every metric: scored, priced, sent under load."""
+    runs = tuple(
+        Run(10.0 * scale + i, 2.0 * scale, 6, False, peak_memory_mb=100.0 * scale) for i in range(4)
+    )
+    samples = (PromptSample(0, 5, "Paris.", runs, correct=True),)
+    load = LoadFigures(4, None, requests=8, errors=1, wall_seconds=2.0, output_tokens=42)
+    return GenerationResult(samples, 100.0 * scale, Pricing(1.0, 2.0), load=load)
+
+
+@pytest.fixture(scope="module")
+def record() -> dict[str, Any]:
+    comparison = Comparison(
+        candidate=result(1.5), baseline=result(1.0), baseline_source="synthetic"
+    )
+    verdicts = judge(parse_limits((), {"tokens_ratio": 1.0, "error_rate": 0.5}), comparison)
+    outcome = TestOutcome(
+        "t.py::test_all", verdicts, "synthetic", "cand", comparison.candidate, comparison.baseline
+    )
+    return outcome.record
+
+
+def test_the_record_has_a_figure_for_every_metric(record: dict[str, Any]) -> None:
+    missing = [m.key for m in METRICS if record["candidate"]["figures"][m.key] is None]
+    assert missing == []
+
+
+@pytest.mark.parametrize("metric", METRICS, ids=lambda metric: metric.name)
+def test_every_output_shows_the_metric(record: dict[str, Any], metric: Any) -> None:
+    report = json_report.build_report([record], Settings(), None)
+    assert metric.label in "\n".join(failure_lines(record))
+    assert metric.label in markdown.render(report)
+    assert json.loads(json_report.dumps(report))["tests"][0]["candidate"]["figures"][metric.key]
+    assert f"llmperf.candidate.{metric.key}" in dict(properties(record))
+    benchmark = model_benchmark(record, "candidate")
+    assert benchmark is not None and metric.key in benchmark["extra_info"]
+
+
+@pytest.mark.parametrize("metric", METRICS, ids=lambda metric: metric.name)
+def test_the_plots_page_shows_the_metric(record: dict[str, Any], metric: Any) -> None:
+    pytest.importorskip("matplotlib")
+    from pytest_llmperf.report.plots import index_html
+
+    assert metric.label in index_html([record], {"latency-x.png": b""} | _images(record))
+
+
+def _images(record: dict[str, Any]) -> dict[str, bytes]:
+    from pytest_llmperf.report.plots import latency_file
+
+    return {latency_file(record["test"]): b""}
