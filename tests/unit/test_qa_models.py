@@ -1,4 +1,5 @@
-"""The question-answer set and scorer behind the example's checkpoints (no full training)."""
+"""The question-answer set and scorer behind the example's checkpoints (no full training):
+example_project/qa_models.py, imported from the repository's root."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import pytest
 import torch
 from transformers import GPT2Config, GPT2LMHeadModel
 
-from pytest_llmperf.testing import qa_models, tiny_models
-from pytest_llmperf.testing.qa_models import (
+from example_project import qa_models
+from example_project.qa_models import (
     BASELINE_FACTS,
     CHECKPOINT_NAMES,
     DONT_KNOW,
@@ -26,6 +27,7 @@ from pytest_llmperf.testing.qa_models import (
     evaluate,
     is_correct,
 )
+from pytest_llmperf.testing import tiny_models
 
 # --- the data set ---------------------------------------------------------------------------
 
