@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import statistics
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -26,13 +27,16 @@ from pathlib import Path
 import numpy as np
 from pytest_benchmark.utils import parse_compare_fail
 
+# The tiny checkpoints are built by the repository's tests.models, not shipped in the wheel.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from pytest_llmperf.backends.transformers_backend import TransformersBackend
 from pytest_llmperf.budget import Outcome, parse_budget
 from pytest_llmperf.config import ModelSpec, Settings
 from pytest_llmperf.measure import Protocol, Workload, measure_paired
 from pytest_llmperf.session import BASELINE, CANDIDATE, LlmPerfSession
 from pytest_llmperf.stats import paired_ratio
-from pytest_llmperf.testing.tiny_models import (
+from tests.models.tiny import (
     QUESTIONS,
     build_baseline,
     build_slow,
