@@ -28,14 +28,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.servers import serve_checkpoints
-
 from pytest_llmperf.backends.endpoint import EndpointBackend
 from pytest_llmperf.backends.transformers_backend import TransformersBackend
 from pytest_llmperf.judge.stats import paired_ratio
 from pytest_llmperf.settings.endpoint_spec import parse_endpoint
 from pytest_llmperf.settings.settings import ModelSpec, Settings
-from pytest_llmperf.testing.tiny_models import QUESTIONS, build_all, prompt_for
+from tests.models.tiny import QUESTIONS, build_all, prompt_for
+from tests.servers import serve_checkpoints
 
 GREEDY = {"do_sample": False, "num_beams": 1, "max_new_tokens": 32}
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import statistics
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -25,14 +26,19 @@ from pathlib import Path
 
 import numpy as np
 from pytest_benchmark.utils import parse_compare_fail
-from pytest_llmperf.judge.budget import Outcome, parse_budget
+
+# The tiny checkpoints are built by the repository's tests.models, not shipped in the wheel.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pytest_llmperf.backends.transformers_backend import TransformersBackend
 from pytest_llmperf.judge.stats import paired_ratio
-from pytest_llmperf.measure.protocol import Protocol, Workload, measure_paired
+from pytest_llmperf.judge.verdicts import Outcome
+from pytest_llmperf.limits import parse_budget
+from pytest_llmperf.measure.protocol import Protocol, measure_paired
+from pytest_llmperf.measure.workload import Workload
 from pytest_llmperf.session.session import BASELINE, CANDIDATE, LlmPerfSession
 from pytest_llmperf.settings.settings import ModelSpec, Settings
-from pytest_llmperf.testing.tiny_models import (
+from tests.models.tiny import (
     QUESTIONS,
     build_baseline,
     build_slow,

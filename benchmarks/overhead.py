@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -19,10 +20,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+# The tiny checkpoints are built by the repository's tests.models, not shipped in the wheel.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from pytest_llmperf.backends.transformers_backend import TransformersBackend
 from pytest_llmperf.judge.stats import coefficient_of_variation, paired_ratio
 from pytest_llmperf.settings.settings import ModelSpec, Settings
-from pytest_llmperf.testing.tiny_models import QUESTIONS, build_all, prompt_for
+from tests.models.tiny import QUESTIONS, build_all, prompt_for
 
 
 def hand_timed_ms(

@@ -11,7 +11,8 @@ large-int8: `large` quantized to int8 with bitsandbytes (LLM.int8), the usual re
             a slow model; needs the bitsandbytes package, skipped with a note without it.
 
 OUT_DIR defaults to checkpoints/ beside this file; a checkpoint already there is kept unless
---force. Measure them with `python -m pytest_llmperf.testing.qa_models OUT_DIR`.
+--force. Measure them with `python qa_models.py OUT_DIR`; qa_models.py, beside this file,
+holds the questions, the scorer and how each checkpoint is trained.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from transformers.utils import logging as transformers_logging
 
-from pytest_llmperf.testing.qa_models import CHECKPOINT_NAMES, build_all
+from qa_models import CHECKPOINT_NAMES, build_all
 
 
 def main(argv: list[str] | None = None) -> int:

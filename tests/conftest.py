@@ -10,7 +10,7 @@ import pytest
 # Imported here, before any pytester run: in-process runs restore sys.modules afterwards,
 # and torch cannot be imported a second time in one process.
 import pytest_llmperf.backends.transformers_backend  # noqa: F401
-from pytest_llmperf.testing.tiny_models import build_all, copy_checkpoint
+from tests.models.tiny import build_all, copy_checkpoint
 
 
 @pytest.fixture(scope="session")

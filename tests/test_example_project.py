@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_llmperf.testing.qa_models import build_all
+from example_project.qa_models import build_all
 from tests.plugin.helpers import run, summary_verdicts
 
 EXAMPLE = Path(__file__).parent.parent / "example_project"
@@ -31,7 +31,8 @@ def qa_checkpoints(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def example(pytester: pytest.Pytester, qa_checkpoints: Path) -> pytest.Pytester:
-    shutil.copy(EXAMPLE / "pyproject.toml", pytester.path / "pyproject.toml")
+    for name in ("pyproject.toml", "qa_models.py"):
+        shutil.copy(EXAMPLE / name, pytester.path / name)
     shutil.copytree(EXAMPLE / "tests", pytester.path / "tests")
     (pytester.path / "checkpoints").symlink_to(qa_checkpoints)
     record = run(pytester, "--llm-baseline=checkpoints/baseline", "--llm-update")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from pytest_llmperf.testing.qa_models import QA_ANSWERS, QA_PROMPTS
+from qa_models import QA_ANSWERS, QA_PROMPTS
 
 
 @pytest.mark.assert_within_budget  # the budget in pyproject.toml: SLA, tokens, cost, accuracy

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_llmperf.testing.tiny_models import (
+from tests.models.tiny import (
     build_dtype_copy,
     build_lora_adapter,
     merge_lora_adapter,

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from pytest_llmperf.testing.tiny_models import QUESTIONS, prompt_for
+from tests.models.tiny import QUESTIONS, prompt_for
 
 PROMPTS = [prompt_for(question) for question in QUESTIONS]
 PRICES = "[tool.llmperf]\nprice_input_per_1m = 0.5\nprice_output_per_1m = 1.5\nrepeats = 3\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_llmperf.testing.tiny_models import QUESTIONS, SHORT_ANSWERS
+from tests.models.tiny import QUESTIONS, SHORT_ANSWERS
 from tests.plugin.helpers import PROMPTS, run, summary_verdicts
 
 ANSWERS = list(SHORT_ANSWERS)  # "Paris." as the baseline answers it

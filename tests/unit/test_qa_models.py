@@ -1,4 +1,5 @@
-"""The question-answer set and scorer behind the example's checkpoints (no full training)."""
+"""The question-answer set and scorer behind the example's checkpoints (no full training):
+example_project/qa_models.py, imported from the repository's root."""
 
 from __future__ import annotations
 
@@ -7,10 +8,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from transformers import GPT2Config, GPT2LMHeadModel
 
-from pytest_llmperf.testing import qa_models, tiny_models
-from pytest_llmperf.testing.qa_models import (
+from example_project import qa_models
+from example_project.qa_models import (
     BASELINE_FACTS,
     CHECKPOINT_NAMES,
     DONT_KNOW,
@@ -26,6 +26,8 @@ from pytest_llmperf.testing.qa_models import (
     evaluate,
     is_correct,
 )
+from tests.models import tiny
+from tests.models.training import gpt2, save_checkpoint
 
 # --- the data set ---------------------------------------------------------------------------
 
@@ -37,7 +39,7 @@ def test_data_set_has_20_to_40_distinct_questions():
 
 
 def test_prompts_use_the_tiny_models_format():
-    assert tuple(tiny_models.prompt_for(q) for q in QUESTIONS) == QA_PROMPTS
+    assert tuple(tiny.prompt_for(q) for q in QUESTIONS) == QA_PROMPTS
     assert all(p.startswith("Q: ") and p.endswith("? A:") for p in QA_PROMPTS)
 
 
@@ -140,18 +142,7 @@ def untrained(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("untrained")
     tokenizer = build_tokenizer()
     torch.manual_seed(0)
-    config = GPT2Config(
-        vocab_size=len(tokenizer),
-        n_positions=128,
-        n_embd=8,
-        n_layer=1,
-        n_head=1,
-        bos_token_id=tokenizer.eos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-    )
-    GPT2LMHeadModel(config).save_pretrained(out)
-    tokenizer.save_pretrained(out)
-    return out
+    return save_checkpoint(gpt2(tokenizer, n_layer=1, n_embd=8, n_head=1), tokenizer, out)
 
 
 def test_evaluate_measures_accuracy_tokens_and_latency(untrained):

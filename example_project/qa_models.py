@@ -17,7 +17,11 @@ checkpoint is a tiny GPT-2 saved with save_pretrained, loaded with
 
 `evaluate(dir)` measures what the example's budgets judge: accuracy (the expected answer
 contained, case-insensitively, in the greedy answer), mean output tokens and median latency
-per request.
+per request; `python qa_models.py checkpoints` prints them for every checkpoint built.
+
+This module is the example's own, as a user's project would have its own: it imports
+nothing from pytest-llmperf or from the plugin's tests, and trains with a few lines of
+torch (a byte-level BPE tokenizer, a full-batch AdamW loop, save_pretrained).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import json
 import logging
 import statistics
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +44,6 @@ from transformers import (
     GPT2LMHeadModel,
     PreTrainedTokenizerFast,
 )
-
-from pytest_llmperf.testing.training import save_checkpoint, train_on_texts
 
 EOS = "<|endoftext|>"
 
@@ -285,25 +287,33 @@ def _texts(answers: Sequence[str]) -> list[str]:
 
 
 def build_tokenizer(vocab_size: int = 600) -> PreTrainedTokenizerFast:
-    """A byte-level BPE tokenizer trained on the question-answer texts."""
-    trainer = ByteLevelBPETokenizer()
+    """A byte-level BPE tokenizer trained on the question-answer texts; EOS also stands
+    for the beginning and for unknown text."""
     corpus = _texts(SHORT_ANSWERS) + _texts(LONG_ANSWERS) + [DONT_KNOW]
+    trainer = ByteLevelBPETokenizer()
     trainer.train_from_iterator(
-        corpus * 4,
-        vocab_size=vocab_size,
-        min_frequency=1,
-        special_tokens=[EOS],
-        show_progress=False,
+        corpus, vocab_size=vocab_size, min_frequency=1, special_tokens=[EOS], show_progress=False
     )
     return PreTrainedTokenizerFast(
         tokenizer_object=trainer._tokenizer, eos_token=EOS, bos_token=EOS, unk_token=EOS
     )
 
 
-def _train(
-    model: GPT2LMHeadModel, tokenizer, texts: Sequence[str], *, steps: int, lr: float
-) -> None:
-    train_on_texts(model, tokenizer, texts, steps=steps, lr=lr, weight_decay=0.0)
+def _train(model: Any, tokenizer: Any, texts: Iterable[str], *, steps: int, lr: float) -> None:
+    """Full-batch AdamW on the texts, each ended with EOS; loss on every real token."""
+    encoded = [tokenizer(text + EOS)["input_ids"] for text in texts]
+    width = max(len(ids) for ids in encoded)
+    pad = tokenizer.eos_token_id
+    input_ids = torch.tensor([ids + [pad] * (width - len(ids)) for ids in encoded])
+    mask = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids in encoded])
+    labels = input_ids.masked_fill(mask == 0, -100)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
+    model.train()
+    for _ in range(steps):
+        model(input_ids=input_ids, attention_mask=mask, labels=labels).loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    model.eval()
 
 
 def _gpt2(tokenizer, *, n_layer: int, n_embd: int, n_head: int) -> GPT2LMHeadModel:
@@ -323,8 +333,11 @@ def _gpt2(tokenizer, *, n_layer: int, n_embd: int, n_head: int) -> GPT2LMHeadMod
     return GPT2LMHeadModel(config)
 
 
-def _save(model, tokenizer, out_dir: Path) -> Path:
-    return save_checkpoint(model, tokenizer, out_dir)
+def _save(model: Any, tokenizer: Any, out_dir: Path) -> Path:
+    """save_pretrained both, as a fine-tuning script does."""
+    model.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+    return Path(out_dir)
 
 
 class _threads:
@@ -529,8 +542,8 @@ def evaluate(
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """python -m pytest_llmperf.testing.qa_models DIR [--threads N]: the table for DIR's
-    checkpoints (those of CHECKPOINT_NAMES that exist)."""
+    """python qa_models.py DIR [--threads N] [--repeats N]: the table for DIR's checkpoints
+    (those of CHECKPOINT_NAMES that exist)."""
     import argparse
 
     parser = argparse.ArgumentParser(description=main.__doc__)

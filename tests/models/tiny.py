@@ -1,7 +1,7 @@
 """Tiny GPT-2 checkpoints, trained in seconds on the CPU, saved with save_pretrained.
 
 They load through exactly the code a user's `--llm-candidate=./ckpt` goes through, so tests
-and examples need no download: a baseline trained on short answers, a verbose candidate
+and benchmarks need no download: a baseline trained on short answers, a verbose candidate
 fine-tuned from it on long answers, and a slow candidate that is the baseline made deeper
 and wider with blocks that compute nothing (same answers, more work per token).
 """
@@ -13,18 +13,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import torch
-from tokenizers import ByteLevelBPETokenizer
 from transformers import (
     AutoModelForCausalLM,
     AutoTokenizer,
-    GPT2Config,
     GPT2LMHeadModel,
     PreTrainedTokenizerFast,
 )
 
-from pytest_llmperf.testing.training import save_checkpoint, train_on_texts
-
-EOS = "<|endoftext|>"
+from tests.models import training
+from tests.models.training import gpt2, save_checkpoint, train_on_texts
 
 QUESTIONS = (
     "What is the capital of France?",
@@ -55,34 +52,16 @@ def _texts(answers: Sequence[str]) -> list[str]:
 
 def build_tokenizer() -> PreTrainedTokenizerFast:
     """A byte-level BPE tokenizer trained on the question-answer texts."""
-    trainer = ByteLevelBPETokenizer()
-    corpus = _texts(SHORT_ANSWERS) + _texts(LONG_ANSWERS)
-    trainer.train_from_iterator(corpus * 4, vocab_size=400, min_frequency=1, special_tokens=[EOS])
-    return PreTrainedTokenizerFast(
-        tokenizer_object=trainer._tokenizer, eos_token=EOS, bos_token=EOS, unk_token=EOS
-    )
-
-
-def _train(model: GPT2LMHeadModel, tokenizer, texts: Sequence[str], steps: int, lr: float) -> None:
-    train_on_texts(model, tokenizer, texts, steps=steps, lr=lr)
+    return training.build_tokenizer(_texts(SHORT_ANSWERS) + _texts(LONG_ANSWERS), vocab_size=400)
 
 
 def build_baseline(out_dir: Path, *, steps: int = 300, seed: int = 0) -> Path:
     """A 2-layer, 64-wide GPT-2 that answers each question in a word or two."""
     torch.manual_seed(seed)
     tokenizer = build_tokenizer()
-    config = GPT2Config(
-        vocab_size=len(tokenizer),
-        n_positions=128,
-        n_embd=64,
-        n_layer=2,
-        n_head=2,
-        bos_token_id=tokenizer.eos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-    )
-    model = GPT2LMHeadModel(config)
-    _train(model, tokenizer, _texts(SHORT_ANSWERS), steps, lr=3e-3)
-    return _save(model, tokenizer, out_dir)
+    model = gpt2(tokenizer, n_layer=2, n_embd=64, n_head=2)
+    train_on_texts(model, tokenizer, _texts(SHORT_ANSWERS), steps=steps, lr=3e-3)
+    return save_checkpoint(model, tokenizer, out_dir)
 
 
 def build_verbose(baseline_dir: Path, out_dir: Path, *, steps: int = 200, seed: int = 0) -> Path:
@@ -90,8 +69,8 @@ def build_verbose(baseline_dir: Path, out_dir: Path, *, steps: int = 200, seed: 
     torch.manual_seed(seed)
     tokenizer = AutoTokenizer.from_pretrained(baseline_dir)
     model = AutoModelForCausalLM.from_pretrained(baseline_dir)
-    _train(model, tokenizer, _texts(LONG_ANSWERS), steps, lr=2e-3)
-    return _save(model, tokenizer, out_dir)
+    train_on_texts(model, tokenizer, _texts(LONG_ANSWERS), steps=steps, lr=2e-3)
+    return save_checkpoint(model, tokenizer, out_dir)
 
 
 def build_slow(
@@ -121,7 +100,7 @@ def build_slow(
                 old_inner,
             )
         big.lm_head.weight = big.transformer.wte.weight
-    return _save(big, tokenizer, out_dir)
+    return save_checkpoint(big, tokenizer, out_dir)
 
 
 def _fill_block(block, source, old_inner: int) -> None:
@@ -146,7 +125,7 @@ def copy_checkpoint(source_dir: Path, out_dir: Path) -> Path:
     """An exact copy, loaded and saved again: the A/A candidate."""
     tokenizer = AutoTokenizer.from_pretrained(source_dir)
     model = AutoModelForCausalLM.from_pretrained(source_dir)
-    return _save(model, tokenizer, out_dir)
+    return save_checkpoint(model, tokenizer, out_dir)
 
 
 def build_lora_adapter(
@@ -172,7 +151,7 @@ def build_lora_adapter(
         task_type="CAUSAL_LM",
     )
     model = get_peft_model(base, config)
-    _train(model, tokenizer, _texts(LONG_ANSWERS), steps, lr=5e-3)
+    train_on_texts(model, tokenizer, _texts(LONG_ANSWERS), steps=steps, lr=5e-3)
     out_dir = Path(out_dir)
     model.save_pretrained(out_dir)
     return out_dir
@@ -185,17 +164,13 @@ def merge_lora_adapter(adapter_dir: Path, baseline_dir: Path, out_dir: Path) -> 
     tokenizer = AutoTokenizer.from_pretrained(baseline_dir)
     base = AutoModelForCausalLM.from_pretrained(baseline_dir)
     merged = PeftModel.from_pretrained(base, adapter_dir).merge_and_unload()
-    return _save(merged, tokenizer, out_dir)
+    return save_checkpoint(merged, tokenizer, out_dir)
 
 
 def build_dtype_copy(source_dir: Path, out_dir: Path, dtype: str) -> Path:
     """The checkpoint's weights cast to `dtype` ('float16' or 'bfloat16') and saved so."""
     tokenizer = AutoTokenizer.from_pretrained(source_dir)
     model = AutoModelForCausalLM.from_pretrained(source_dir, dtype=getattr(torch, dtype))
-    return _save(model, tokenizer, out_dir)
-
-
-def _save(model, tokenizer, out_dir: Path) -> Path:
     return save_checkpoint(model, tokenizer, out_dir)
 
 

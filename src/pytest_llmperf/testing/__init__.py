@@ -1,1 +1,0 @@
-"""Helpers for testing with pytest-llmperf offline: tiny checkpoints built on the spot."""
