@@ -104,7 +104,7 @@ def dilution(url: str, paths: dict[str, Path], pairs: int, seed: int) -> None:
     prompts = [prompt_for(question) for question in QUESTIONS]
     local = {
         name: TransformersBackend.load(
-            ModelSpec(str(paths[name]), Path.cwd()), Settings(device="cpu"), flag=name
+            ModelSpec(str(paths[name]), Path.cwd()), Settings(device="cpu")
         )
         for name in ("baseline", "slow")
     }

@@ -52,9 +52,7 @@ PYTEST_BENCHMARK_RULE = "median:10%"
 
 
 def load(path: Path) -> TransformersBackend:
-    return TransformersBackend.load(
-        ModelSpec(str(path), Path.cwd()), Settings(device="cpu"), flag=path.name
-    )
+    return TransformersBackend.load(ModelSpec(str(path), Path.cwd()), Settings(device="cpu"))
 
 
 def true_ratio(a: TransformersBackend, b: TransformersBackend, pairs: int = 60) -> float:

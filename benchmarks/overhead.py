@@ -48,9 +48,7 @@ def hand_timed_ms(
 def compare(
     name: str, path: Path, pairs: int, max_new_tokens: int, seed: int, grad_mode=torch.no_grad
 ) -> None:
-    backend = TransformersBackend.load(
-        ModelSpec(str(path), Path.cwd()), Settings(device="cpu"), flag=name
-    )
+    backend = TransformersBackend.load(ModelSpec(str(path), Path.cwd()), Settings(device="cpu"))
     model, tokenizer = backend._model, backend._tokenizer
     prompt = prompt_for(QUESTIONS[0])
     generation = {"do_sample": False, "num_beams": 1, "max_new_tokens": max_new_tokens}

@@ -15,9 +15,15 @@ from pytest_llmperf.fixtures import LlmModel
 from pytest_llmperf.limits import Budget, parse_budget, valid_limit_names
 from pytest_llmperf.metrics import METRICS_BY_NAME
 from pytest_llmperf.report import publish
+from pytest_llmperf.report.cells import observed_text
 from pytest_llmperf.report.junit import properties
 from pytest_llmperf.report.progress import live_printer
-from pytest_llmperf.report.terminal import NOT_COMPARED, failure_lines, summary_lines
+from pytest_llmperf.report.terminal import (
+    INCONCLUSIVE,
+    NOT_COMPARED,
+    failure_lines,
+    summary_lines,
+)
 from pytest_llmperf.session.session import BASELINE, CANDIDATE, LlmPerfSession
 from pytest_llmperf.settings.settings import OPTIONS, build_settings, read_pyproject_table
 from pytest_llmperf.snapshots import housekeeping
@@ -25,6 +31,10 @@ from pytest_llmperf.snapshots import housekeeping
 
 class LlmPerfHardwareWarning(pytest.PytestWarning):
     """A snapshot was measured on other hardware: its timings were not compared."""
+
+
+class LlmPerfInconclusiveWarning(pytest.PytestWarning):
+    """A timing limit had no evidence either way at the cap: neither passed nor failed."""
 
 
 SESSION_KEY = pytest.StashKey[LlmPerfSession]()
@@ -40,6 +50,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         if entry.default_text is not None or entry.default not in (None, False):
             help_text += f" (default: {entry.shown_default})"
         kind = {"action": "store_true"} if entry.switch else {"metavar": "VALUE"}
+        # argparse formats help with %: a literal one is written %%.
+        help_text = help_text.replace("%", "%%")
         group.addoption(
             entry.flag, default=None, dest=f"llmperf_{entry.key}", help=help_text, **kind
         )
@@ -232,6 +244,10 @@ def _judge(item: pytest.Item, budget: Budget) -> None:
     }
     for note in sorted(notes):
         warnings.warn(LlmPerfHardwareWarning(note), stacklevel=1)
+    for verdict in record["verdicts"]:
+        if verdict["outcome"] == INCONCLUSIVE:
+            text = f"{verdict['limit']} inconclusive{observed_text(verdict)}: {verdict['note']}"
+            warnings.warn(LlmPerfInconclusiveWarning(text), stacklevel=1)
     if record["failed"]:
         pytest.fail("\n".join(failure_lines(record)), pytrace=False)
 

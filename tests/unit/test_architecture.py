@@ -50,7 +50,11 @@ def imports(path: Path) -> Iterator[str]:
             if node.module == "pytest_llmperf":
                 yield from (alias.name for alias in node.names)
             elif node.module.startswith("pytest_llmperf."):
-                yield node.module.removeprefix("pytest_llmperf.")
+                package = node.module.removeprefix("pytest_llmperf.")
+                for alias in node.names:
+                    # `from pkg import submodule` imports the submodule, not the package's init
+                    submodule = f"{package}.{alias.name}"
+                    yield submodule if submodule in MODULES else package
         elif isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name.startswith("pytest_llmperf."):

@@ -538,6 +538,16 @@ def test_settle_applies_the_rule_at_the_cap(rule: str, estimate: float, outcome:
     assert (settled.remedy != "") is (outcome is Outcome.FAIL)
 
 
+def test_settle_reports_an_inconclusive_verdict_with_what_would_settle_it() -> None:
+    limit = parse_limits((), {"latency_ratio": 1.1})[0]
+    inconclusive = Verdict(limit, Outcome.INCONCLUSIVE, 10.0, 11.0, 1.15, remedy="speed")
+    settled = settle(inconclusive, "report", "320 pairs", "a quieter machine")
+    assert settled.outcome is Outcome.INCONCLUSIVE and not settled.failed
+    assert settled.decided_by == "nothing: still inconclusive at the cap (320 pairs)"
+    assert settled.note == "what would settle it: a quieter machine"
+    assert settled.remedy == ""
+
+
 def test_settle_leaves_decided_verdicts_alone() -> None:
     limit = parse_limits((), {"latency_ratio": 1.1})[0]
     decided = Verdict(limit, Outcome.PASS, 10.0, 10.0, 1.0)

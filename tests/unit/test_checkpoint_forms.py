@@ -364,3 +364,34 @@ def _fnmatch(text: str, pattern: str) -> bool:
     from fnmatch import fnmatchcase
 
     return fnmatchcase(text, pattern.replace("[", "[[]"))
+
+
+# --- CPU threads -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("setting", "device", "workers", "cores", "expected"),
+    [
+        ("auto", "cpu", None, 2, 1),  # one core left for a neighbour
+        ("auto", "cpu", None, 16, 15),
+        ("auto", "cpu", "4", 16, 3),  # shared among xdist workers
+        ("auto", "cpu", "8", 4, 1),
+        ("auto", "cpu", None, 1, 1),
+        ("auto", "cuda", None, 16, None),  # torch's own default off the CPU
+        (6, "cuda", None, 16, 6),
+        (3, "cpu", "4", 16, 3),  # a number is taken as it is
+    ],
+)
+def test_threads_for(monkeypatch, setting, device, workers, cores, expected):
+    from pytest_llmperf.backends import threads
+
+    monkeypatch.setattr(threads, "usable_cores", lambda: cores)
+    environ = {} if workers is None else {"PYTEST_XDIST_WORKER_COUNT": workers}
+    assert threads.threads_for(setting, device, environ) == expected
+
+
+def test_threads_setting_parses(tmp_path):
+    assert settings(tmp_path, {"threads": "2"}, {}).threads == 2
+    assert settings(tmp_path, {}, {"threads": "auto"}).threads == "auto"
+    with pytest.raises(ConfigError, match="must be auto or a whole number of at least 1"):
+        settings(tmp_path, {"threads": "0"}, {})

@@ -109,6 +109,7 @@ def test_the_report_has_the_documented_top_level_fields(records) -> None:
         "limits": 4,
         "limits_failed": 1,
         "limits_not_compared": 0,
+        "limits_inconclusive": 0,
         "snapshots_written": 0,
     }
     assert report["tests"] == records

@@ -76,24 +76,37 @@ def test_a_clear_slowdown_fails_without_extra_pairs() -> None:
     assert outcome.extra_seconds == 0.0
 
 
-def test_inconclusive_doubles_the_pairs_up_to_the_cap() -> None:
+def test_inconclusive_doubles_the_pairs_up_to_the_cap_and_stays_inconclusive() -> None:
     session = session_with(TimedFake(1.0, 3), TimedFake(1.0, 4), max_pairs=48, noise_floor=0.0)
     outcome = judged(session, latency_ratio=1.0)
     (verdict,) = outcome.verdicts
     assert len(outcome.candidate.runs) == len(outcome.baseline.runs) == 48  # 6, 12, 24, 48
     assert verdict.interval.samples == 48
+    assert verdict.outcome is Outcome.INCONCLUSIVE and not outcome.failed
+    assert verdict.decided_by == (
+        "nothing: still inconclusive at the cap (48 runs per model, --llm-max-pairs=48)"
+    )
+    assert "what would settle it: more runs (--llm-max-pairs above 48)" in verdict.note
+    assert verdict.remedy == ""
+    assert outcome.extra_seconds > 0.0
+
+
+def test_the_estimate_at_the_cap_is_an_opt_in() -> None:
+    session = session_with(
+        TimedFake(1.0, 3), TimedFake(1.0, 4), max_pairs=48, noise_floor=0.0, inconclusive="estimate"
+    )
+    (verdict,) = judged(session, latency_ratio=1.0).verdicts
     assert verdict.decided_by.startswith(
         "inconclusive at the cap (48 runs per model, --llm-max-pairs=48); the point estimate"
     )
     assert verdict.outcome in (Outcome.PASS, Outcome.FAIL)
-    assert outcome.extra_seconds > 0.0
 
 
 def test_the_seconds_cap_stops_extra_pairs() -> None:
     session = session_with(TimedFake(1.0, 5), TimedFake(1.0, 6), max_seconds=0.001, noise_floor=0.0)
     outcome = judged(session, latency_ratio=1.0)
     assert len(outcome.candidate.runs) == 6
-    assert "more would pass --llm-max-seconds=0.001" in outcome.verdicts[0].decided_by
+    assert "6 more would exceed --llm-max-seconds=0.001" in outcome.verdicts[0].decided_by
 
 
 @pytest.mark.parametrize(("rule", "expected"), [("pass", Outcome.PASS), ("fail", Outcome.FAIL)])

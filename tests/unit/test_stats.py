@@ -17,6 +17,7 @@ from pytest_llmperf.judge.stats import (
     paired_ratio,
     paired_ratio_interval,
     percentile_interval,
+    runs_for_upper_bound,
     session_policy,
     unpaired_ratio,
     unpaired_ratio_interval,
@@ -158,9 +159,45 @@ def test_percentile_interval_brackets_the_percentile() -> None:
     assert interval.low > 900 and interval.high < 1000
 
 
-def test_interval_of_constant_samples_is_a_point() -> None:
-    interval = percentile_interval([5.0] * 10, 95.0, POLICY)
+def test_percentile_interval_of_few_runs_has_an_open_upper_end() -> None:
+    """Five runs cannot bound p95 from above: each lies below it with chance 0.95, all five
+    with 0.77, far more than a 0.25% tail. The largest run is no upper bound."""
+    interval = percentile_interval([10.0, 11.0, 12.0, 13.0, 14.0], 95.0, POLICY)
+    assert interval.high == math.inf
+    assert decide(interval, budget=1000.0, noise_floor=0.01) is Decision.INCONCLUSIVE
+    needed = runs_for_upper_bound(95.0, POLICY.tail_probability)
+    assert 0.95**needed <= POLICY.tail_probability < 0.95 ** (needed - 1)
+    enough = percentile_interval(np.linspace(10, 14, needed), 95.0, POLICY)
+    assert enough.high == 14.0
+
+
+@pytest.mark.parametrize("percentile", [50.0, 90.0, 95.0, 99.0])
+def test_order_statistic_interval_covers_as_claimed(percentile: float) -> None:
+    """Coverage on skewed samples is at least the claimed confidence (binomial exactness)."""
+    rng = np.random.default_rng(1)
+    policy = DecisionPolicy(tail_probability=0.05)
+    truth = float(np.exp(stats_norm_ppf(percentile / 100)))  # lognormal(0, 1) quantile
+    misses_low = misses_high = 0
+    trials = 400
+    for _ in range(trials):
+        interval = percentile_interval(rng.lognormal(0, 1, 120), percentile, policy)
+        misses_low += interval.low > truth
+        misses_high += interval.high < truth
+    # Each tail at most 5% in expectation; allow sampling error of the 400 trials.
+    assert misses_low / trials <= 0.05 + 0.035
+    assert misses_high / trials <= 0.05 + 0.035
+
+
+def stats_norm_ppf(q: float) -> float:
+    from scipy.stats import norm
+
+    return float(norm.ppf(q))
+
+
+def test_interval_of_enough_constant_samples_is_a_point() -> None:
+    interval = percentile_interval([5.0] * 200, 95.0, POLICY)
     assert (interval.low, interval.estimate, interval.high) == (5.0, 5.0, 5.0)
+    assert percentile_interval([5.0] * 10, 95.0, POLICY).high == math.inf
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,7 @@ from pytest_llmperf.backends.checkpoint import (
     read_adapter,
 )
 from pytest_llmperf.backends.memory import CudaPeakMemory, PeakMemoryTracker, ProcessPeakMemory
+from pytest_llmperf.backends.threads import apply_threads
 from pytest_llmperf.errors import GenerationError, ModelLoadError, ModelUnavailableError
 from pytest_llmperf.results import Run
 from pytest_llmperf.settings.settings import ModelSpec, Settings
@@ -127,6 +128,7 @@ class TransformersBackend(Backend):
             weights = base_model_spec(record, spec)
         source = _source(weights)
         device = resolve_device(settings.device)
+        apply_threads(settings.threads, device.type)
         torch_dtype = "auto" if spec.dtype == "auto" else _DTYPES[spec.dtype]
         trust = settings.trust_remote_code
         quantized = None

@@ -136,6 +136,8 @@ def verdict_record(verdict: Verdict) -> dict[str, Any]:
             "confidence": interval.confidence,
             "samples": interval.samples,
             "paired": interval.paired,
+            "baseline_samples": interval.baseline_samples,
+            "widened_by": interval.widened_by,
         },
         "noise_cv": {"baseline": verdict.noise[0], "candidate": verdict.noise[1]},
         "decided_by": verdict.decided_by,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 import numpy as np
@@ -33,8 +33,16 @@ class Interval:
     low: float
     high: float
     confidence: float
-    samples: int
+    samples: int  # pairs (paired), else the candidate's runs
     paired: bool = False  # samples are pairs of runs (else runs, per model when a ratio)
+    baseline_samples: int | None = None  # the baseline's runs, for an unpaired ratio
+    widened_by: float = 0.0  # an allowance on each side (a snapshot from another process)
+
+    def widened(self, shift: float) -> Interval:
+        """The interval stretched by a factor (1 + shift) on each side: for a ratio against
+        a snapshot, whose process may have run faster or slower than this one."""
+        factor = 1 + shift
+        return replace(self, low=self.low / factor, high=self.high * factor, widened_by=shift)
 
 
 @dataclass(frozen=True)
@@ -155,20 +163,53 @@ def unpaired_ratio_interval(
     cand = np.log(_positive(candidate, "candidate"))
     estimate = unpaired_ratio(np.exp(base), np.exp(cand))
     low, high = _bootstrap((base, cand), _median_log_difference, policy, paired=False)
-    samples = min(base.size, cand.size)
-    return Interval(estimate, math.exp(low), math.exp(high), policy.confidence, samples)
+    return Interval(
+        estimate,
+        math.exp(low),
+        math.exp(high),
+        policy.confidence,
+        cand.size,
+        baseline_samples=base.size,
+    )
 
 
 def percentile_interval(values: ArrayLike, percentile: float, policy: DecisionPolicy) -> Interval:
-    """A percentile of the values (numpy's linear rule) with a bootstrap interval."""
-    array = _positive(values, "values")
-
-    def statistic(sample: np.ndarray, axis: int = -1) -> np.ndarray:
-        return np.percentile(sample, percentile, axis=axis)
-
-    low, high = _bootstrap((array,), statistic, policy, paired=False)
+    """A percentile of the values (numpy's linear rule) with a distribution-free interval:
+    order statistics whose ranks a binomial count puts on either side of the percentile
+    with the policy's confidence. With too few runs for that confidence an end is open
+    (0 below, infinity above): an SLA then stays inconclusive until there are more runs."""
+    array = np.sort(_positive(values, "values"))
+    low_rank, high_rank = order_statistic_ranks(array.size, percentile, policy.tail_probability)
+    low = float(array[low_rank - 1]) if low_rank is not None else 0.0
+    high = float(array[high_rank - 1]) if high_rank is not None else math.inf
     estimate = float(np.percentile(array, percentile))
     return Interval(estimate, low, high, policy.confidence, array.size)
+
+
+def order_statistic_ranks(
+    runs: int, percentile: float, tail_probability: float
+) -> tuple[int | None, int | None]:
+    """1-based ranks (l, u) of the sorted runs that bound the percentile from below and
+    above, each wrong with probability at most `tail_probability`; None where no rank is
+    sure enough. The count of runs below the true percentile is binomial(runs, p)."""
+    from scipy.stats import binom
+
+    p = percentile / 100
+    ranks = np.arange(1, runs + 1)
+    # The l-th smallest run lies above the percentile when fewer than l runs fall below it.
+    below = binom.cdf(ranks - 1, runs, p)
+    low_ok = ranks[below <= tail_probability]
+    # The u-th smallest run lies below the percentile when u or more runs fall below it.
+    above = binom.sf(ranks - 1, runs, p)
+    high_ok = ranks[above <= tail_probability]
+    low = int(low_ok.max()) if low_ok.size else None
+    high = int(high_ok.min()) if high_ok.size else None
+    return low, high
+
+
+def runs_for_upper_bound(percentile: float, tail_probability: float) -> int:
+    """The fewest runs whose largest bounds the percentile from above: p**n <= tail."""
+    return math.ceil(math.log(tail_probability) / math.log(percentile / 100))
 
 
 def decide(interval: Interval, budget: float, noise_floor: float) -> Decision:

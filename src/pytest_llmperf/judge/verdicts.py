@@ -30,7 +30,7 @@ class Outcome(Enum):
     PASS = "pass"
     FAIL = "FAIL"
     NOT_COMPARED = "not compared"
-    INCONCLUSIVE = "inconclusive"  # only until more pairs or the rule at the cap settle it
+    INCONCLUSIVE = "inconclusive"  # the interval straddles the budget: no evidence either way
 
 
 @dataclass(frozen=True)
@@ -69,16 +69,29 @@ class Comparison:
     policy: DecisionPolicy = field(default_factory=DecisionPolicy)
     mode: str = "natural"
     candidate_quantized: bool = False
+    against_snapshot: bool = False  # the baseline's runs come from another process
+    # Ratios of timings against a snapshot are widened by this on each side: the shift
+    # between the recording process and this one, which no run of either can show.
+    process_shift: float = 0.0
 
 
 def judge(limits: list[Limit], comparison: Comparison) -> list[Verdict]:
     return [_judge_one(limit, comparison) for limit in limits]
 
 
-def settle(verdict: Verdict, rule: str, why: str) -> Verdict:
-    """Turn an inconclusive verdict into pass or fail by the rule at the cap."""
+def settle(verdict: Verdict, rule: str, why: str, what_would_settle: str = "") -> Verdict:
+    """An inconclusive verdict at the cap: kept inconclusive (rule 'report', the default:
+    no failure without evidence), or turned into pass or fail by the rule a project chose."""
     if verdict.outcome is not Outcome.INCONCLUSIVE:
         return verdict
+    if rule == "report":
+        note = f"what would settle it: {what_would_settle}" if what_would_settle else ""
+        return replace(
+            verdict,
+            decided_by=f"nothing: still inconclusive at the cap ({why})",
+            note="; ".join(filter(None, (verdict.note, note))),
+            remedy="",
+        )
     if rule == "estimate":
         assert verdict.observed is not None
         fails = verdict.limit.is_beyond(verdict.observed)
@@ -189,6 +202,8 @@ def _statistical_ratio(
         base = _samples(metric, comparison.baseline)
         cand = _samples(metric, comparison.candidate)
         interval = unpaired_ratio_interval(base, cand, comparison.policy)
+        if comparison.against_snapshot and comparison.process_shift:
+            interval = interval.widened(comparison.process_shift)
     # A change smaller than the noise floor does not count, however tight the budget.
     budget = max(limit.value, 1 + comparison.policy.noise_floor)
     decision = decide(interval, budget, comparison.policy.noise_floor)

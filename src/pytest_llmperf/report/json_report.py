@@ -58,6 +58,7 @@ def summary(records: Sequence[Mapping[str, Any]]) -> dict[str, int]:
         "limits": len(verdicts),
         "limits_failed": sum(verdict["failed"] for verdict in verdicts),
         "limits_not_compared": sum(verdict["outcome"] == "not compared" for verdict in verdicts),
+        "limits_inconclusive": sum(verdict["outcome"] == "inconclusive" for verdict in verdicts),
         "snapshots_written": sum(record["snapshot_written"] is not None for record in records),
     }
 

@@ -56,7 +56,9 @@ def heading(summary: Mapping[str, int]) -> str:
         return f"## ❌ pytest-llmperf: {failed} of {plural(judged, 'test')} over budget"
     if judged:
         tests = f"all {judged} tests" if judged > 1 else "1 test"
-        return f"## ✅ pytest-llmperf: {tests} within budget"
+        open_ones = summary.get("limits_inconclusive", 0)
+        unsettled = f" ({plural(open_ones, 'limit')} inconclusive)" if open_ones else ""
+        return f"## ✅ pytest-llmperf: {tests} within budget{unsettled}"
     if summary["recorded"]:
         return f"## 📝 pytest-llmperf: {plural(summary['recorded'], 'baseline snapshot')} recorded"
     return "## pytest-llmperf: no tests judged"

@@ -11,6 +11,7 @@ from pytest_llmperf.report.cells import (
     SUMMARY_METRICS,
     Record,
     figure_rows,
+    observed_text,
     remedies,
     verdict_row,
     verdict_unit,
@@ -20,6 +21,7 @@ from pytest_llmperf.text import plural
 
 _HEADER = ("limit", "baseline", "candidate", "budget", "verdict")
 NOT_COMPARED = "not compared"
+INCONCLUSIVE = "inconclusive"
 
 MODE_TEXT = {
     "natural": "natural mode: answers end where the model stops",
@@ -112,6 +114,25 @@ def failure_lines(record: Record) -> Iterator[str]:
         )
 
 
+def _inconclusive_lines(records: Sequence[Record]) -> Iterator[str]:
+    """Limits with no evidence either way: neither failed nor passed, and what would settle
+    each (in its note)."""
+    open_ones = [
+        (record["test"], verdict)
+        for record in records
+        for verdict in record["verdicts"]
+        if verdict["outcome"] == INCONCLUSIVE
+    ]
+    if not open_ones:
+        return
+    yield (
+        f"{plural(len(open_ones), 'limit')} inconclusive: the interval straddles the budget, "
+        "so the test was not failed"
+    )
+    for test, verdict in open_ones:
+        yield f"  {test} {verdict['limit']}{observed_text(verdict)}: {verdict['note']}"
+
+
 def _token_count_lines(records: Sequence[Mapping[str, Any]]) -> Iterator[str]:
     """Where served models' token counts came from, and whether the tokenizer agreed."""
     lines = []
@@ -147,6 +168,7 @@ def summary_lines(records: Sequence[Mapping[str, Any]], snapshot_dir: Path) -> I
                 f"{plural(not_compared, 'limit')} not compared: a snapshot from other hardware, "
                 "or token limits in fixed_length mode (see each test's note)"
             )
+        yield from _inconclusive_lines(judged)
         figures: list[tuple[str, ...]] = [("test", "figure", "baseline", "candidate", "change")]
         for record in judged:
             figures.extend((record["test"], *row) for row in figure_rows(record, SUMMARY_METRICS))

@@ -19,6 +19,7 @@ class TestCalls:
     candidate_calls: list[Call] = field(default_factory=list)
     baseline_calls: list[Call] = field(default_factory=list)
     paired_baseline: list[GenerationResult] = field(default_factory=list)
+    both_called: bool = False  # the pairs re-measure a test that called both models itself
 
     def candidate(self) -> GenerationResult:
         return GenerationResult.combine([result for _, result in self.candidate_calls])

@@ -50,6 +50,19 @@ class ModelPool:
             raise loaded
         return loaded
 
+    def load(self, spec: ModelSpec) -> Backend:
+        """A model named elsewhere (a snapshot's baseline), loaded once per session."""
+        key = f"{spec.role}:{spec.base_dir / spec.name}:{spec.dtype}:{spec.adapter_mode}"
+        if key not in self._loaded:
+            try:
+                self._loaded[key] = load_backend(spec, self.settings)
+            except LlmPerfError as error:
+                self._loaded[key] = error
+        loaded = self._loaded[key]
+        if isinstance(loaded, LlmPerfError):
+            raise loaded
+        return loaded
+
     def pricing(self, role: str) -> Pricing:
         """The role's prices; with --llm-update alone the candidate's calls run on the baseline."""
         return self.settings.pricing(self._role_of(role))

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from pytest_llmperf.backends import Backend
 from pytest_llmperf.errors import LlmPerfError
 from pytest_llmperf.judge.records import TestOutcome
 from pytest_llmperf.judge.stats import DecisionPolicy, looks_until_cap, session_policy
-from pytest_llmperf.judge.verdicts import Comparison, Outcome, Verdict
+from pytest_llmperf.judge.verdicts import Comparison, Outcome, Verdict, settle
 from pytest_llmperf.limits import Budget, Limit, with_implied_limits
 from pytest_llmperf.measure.load import LOAD_KEYS, LoadSpec
 from pytest_llmperf.measure.protocol import Protocol, measure, measure_paired
@@ -20,12 +22,20 @@ from pytest_llmperf.measure.scoring import Scorer
 from pytest_llmperf.measure.workload import Workload, pinned_generation
 from pytest_llmperf.results import GenerationResult
 from pytest_llmperf.session.calls import Call, TestCalls
+from pytest_llmperf.session.live_pairs import (
+    merged_verdicts,
+    model_location,
+    open_ratio_limits,
+    pair_up,
+    same_workloads,
+    snapshot_model_spec,
+)
 from pytest_llmperf.session.pool import BASELINE, CANDIDATE, ModelPool
-from pytest_llmperf.session.settle import Caps, settle_verdicts
+from pytest_llmperf.session.settle import Caps, Settled, settle_verdicts
 from pytest_llmperf.session.snapshot_baseline import MeasuredWith, SnapshotBaseline
 from pytest_llmperf.settings.settings import ModelSpec, Settings
 from pytest_llmperf.snapshots.housekeeping import SnapshotActivity
-from pytest_llmperf.snapshots.store import SnapshotStore
+from pytest_llmperf.snapshots.store import Snapshot, SnapshotStore
 
 Record = dict[str, Any]
 
@@ -146,16 +156,26 @@ class LlmPerfSession:
             )
         if self.models.records_only:
             return self._keep(self._record_baseline(nodeid, calls.candidate_calls))
+        limits = with_implied_limits(budget.limits, under_load=calls.under_load)
+        calls = self._paired_if_both_called(calls, limits)
         candidate = calls.candidate()
-        limits = with_implied_limits(budget.limits, under_load=candidate.load is not None)
+        comparison, snapshot = self._comparison(nodeid, calls, candidate, limits)
         comparison = replace(
-            self._comparison(nodeid, calls, candidate, limits),
+            comparison,
             mode=budget.mode or self.settings.mode,
             policy=self._policy(limits, len(candidate.runs)),
         )
         settled = settle_verdicts(
-            nodeid, limits, comparison, calls, self._caps(), self._measure_more, self.on_progress
+            nodeid,
+            limits,
+            comparison,
+            calls,
+            self._caps(),
+            partial(self._measure_more, baseline=self.models.get),
+            self.on_progress,
         )
+        if snapshot is not None and open_ratio_limits(settled.verdicts):
+            settled = self._settle_live(nodeid, limits, settled, calls, snapshot)
         verdicts = settled.verdicts
         if calls.live_baseline() is not None and self.models.served_on_one_side_only():
             verdicts = [_with_note(verdict, SERVED_ON_ONE_SIDE) for verdict in verdicts]
@@ -189,12 +209,12 @@ class LlmPerfSession:
             limit.spec.is_statistical for budget in budgets for limit in budget.limits
         )
 
-    def _policy(self, limits: list[Limit], first_runs: int) -> DecisionPolicy:
+    def _policy(self, limits: list[Limit], first_runs: int, extra_looks: int = 0) -> DecisionPolicy:
         in_test = sum(limit.spec.is_statistical for limit in limits)
         return session_policy(
             self.settings.false_failure_rate,
             decisions=max(self.decisions, in_test),
-            looks=looks_until_cap(first_runs, self.settings.max_pairs),
+            looks=looks_until_cap(first_runs, self.settings.max_pairs) + extra_looks,
             noise_floor=self.settings.noise_floor,
             seed=self.settings.seed,
         )
@@ -203,12 +223,20 @@ class LlmPerfSession:
         settings = self.settings
         return Caps(settings.max_pairs, settings.max_seconds, settings.inconclusive)
 
-    def _measure_more(self, calls: TestCalls, repeats: int, round_index: int) -> None:
-        """`repeats` more runs of every call, on the candidate and any live baseline."""
+    def _measure_more(
+        self,
+        calls: TestCalls,
+        repeats: int,
+        round_index: int,
+        *,
+        baseline: Callable[[str], Backend],
+    ) -> None:
+        """`repeats` more runs of every call, on the candidate and any live baseline (the
+        model `baseline(BASELINE)` gives: the session's, or a snapshot's loaded to settle)."""
         protocol = replace(
             self.protocol, repeats=repeats, warmup=0, seed=self.protocol.seed + 7919 * round_index
         )
-        baseline, candidate = self.models.get, self.models.get(CANDIDATE)
+        candidate = self.models.get(CANDIDATE)
         for index, (workload, result) in enumerate(calls.candidate_calls):
             if calls.paired_baseline:
                 more_baseline, more = measure_paired(
@@ -237,7 +265,8 @@ class LlmPerfSession:
 
     def _comparison(
         self, nodeid: str, calls: TestCalls, candidate: GenerationResult, limits: list[Limit]
-    ) -> Comparison:
+    ) -> tuple[Comparison, Snapshot | None]:
+        """What the limits are judged on, and the snapshot it came from, if one did."""
         common = {
             "candidate": candidate,
             "latency_percentile": self.settings.latency_percentile,
@@ -251,25 +280,114 @@ class LlmPerfSession:
                 baseline_source="the test's llm_baseline calls",
                 baseline_name=self.models.get(BASELINE).label,
                 **common,
-            )
+            ), None
         if calls.paired_baseline:
-            how = (
-                "whole load runs in alternating order"
-                if calls.under_load
-                else "in alternating pairs"
-            )
+            how = "run in alternating pairs"
+            if calls.under_load:
+                how = "run as whole load runs in alternating order"
+            source = f"--llm-baseline={self.models.name(BASELINE)}, {how}"
+            if calls.both_called:
+                source = "the test's llm_baseline calls, measured again in alternating pairs"
             return Comparison(
                 baseline=GenerationResult.combine(calls.paired_baseline),
-                baseline_source=f"--llm-baseline={self.models.name(BASELINE)}, run {how}",
+                baseline_source=source,
                 baseline_name=self.models.get(BASELINE).label,
                 paired=not calls.under_load,
                 **common,
-            )
+            ), None
         if not any(limit.spec.needs_baseline for limit in limits):
-            return Comparison(baseline=None, baseline_source="none needed", **common)
+            return Comparison(baseline=None, baseline_source="none needed", **common), None
         return self.snapshot_baseline.comparison(
-            nodeid, calls, self.models.get(CANDIDATE), self.models.pricing(BASELINE), common
+            nodeid,
+            calls,
+            self.models.get(CANDIDATE),
+            self.models.pricing(BASELINE),
+            {**common, "process_shift": self.settings.snapshot_shift},
         )
+
+    def _paired_if_both_called(self, calls: TestCalls, limits: list[Limit]) -> TestCalls:
+        """A test that called both models is judged on pairs, as a live run is: its calls
+        measured again in alternating pairs, when it has timing limits against the
+        baseline and called both with the same workloads."""
+        timed = any(limit.spec.is_statistical and limit.spec.needs_baseline for limit in limits)
+        if not (calls.baseline_calls and timed and same_workloads(calls)) or calls.under_load:
+            return calls
+        paired = self._pair_up(calls, self.models.get(BASELINE))
+        paired.both_called = True
+        return paired
+
+    def _pair_up(self, calls: TestCalls, baseline: Backend) -> TestCalls:
+        workloads = [workload for workload, _ in calls.candidate_calls]
+        pricing = {role: self.models.pricing(role) for role in (BASELINE, CANDIDATE)}
+        return pair_up(workloads, baseline, self.models.get(CANDIDATE), self.protocol, pricing)
+
+    def _settle_live(
+        self,
+        nodeid: str,
+        limits: list[Limit],
+        against_snapshot: Settled,
+        calls: TestCalls,
+        snapshot: Snapshot,
+    ) -> Settled:
+        """Timing limits a snapshot left inconclusive, settled against its baseline model
+        run here in alternating pairs (live_baseline=auto); else left as they are, saying
+        what would settle them."""
+        open_limits = ", ".join(open_ratio_limits(against_snapshot.verdicts))
+        comparison = against_snapshot.comparison
+        spec = snapshot_model_spec(snapshot, self.settings)
+        if self.settings.live_baseline == "never":
+            spec = "live_baseline = never"
+        if isinstance(spec, str):
+            return self._unsettled(against_snapshot, limits, calls, spec)
+        try:
+            baseline = self.models.load(spec)
+        except LlmPerfError as error:
+            return self._unsettled(against_snapshot, limits, calls, str(error))
+        live_calls = self._pair_up(calls, baseline)
+        live = replace(
+            comparison,
+            candidate=live_calls.candidate(),
+            baseline=live_calls.live_baseline(),
+            baseline_source=(
+                f"{comparison.baseline_source}; {open_limits} settled against {spec.name} "
+                "run here in alternating pairs"
+            ),
+            paired=True,
+            against_snapshot=False,
+            policy=self._policy(limits, len(live_calls.candidate().runs), extra_looks=1),
+        )
+        settled = settle_verdicts(
+            nodeid,
+            limits,
+            live,
+            live_calls,
+            self._caps(),
+            partial(self._measure_more, baseline=lambda role: baseline),
+            self.on_progress,
+        )
+        verdicts = merged_verdicts(against_snapshot.verdicts, settled.verdicts)
+        return replace(
+            settled,
+            verdicts=verdicts,
+            extra_seconds=against_snapshot.extra_seconds + settled.extra_seconds,
+        )
+
+    def _unsettled(
+        self, settled: Settled, limits: list[Limit], calls: TestCalls, why: str
+    ) -> Settled:
+        """The snapshot's inconclusive verdicts at the cap, saying why no live pairs ran."""
+        hint = (
+            f"alternating pairs with the baseline model, which did not run here ({why}): "
+            "pass --llm-baseline=MODEL"
+        )
+        caps = self._caps()
+        verdicts = [
+            settle(verdict, caps.inconclusive, "a snapshot's runs, from another process", hint)
+            if verdict.limit.name in open_ratio_limits(settled.verdicts)
+            else verdict
+            for verdict in settled.verdicts
+        ]
+        return replace(settled, verdicts=verdicts)
 
     def _save(self, nodeid: str, calls: list[Call]) -> Path:
         settings, baseline = self.settings, self.models.spec(BASELINE)
@@ -280,7 +398,10 @@ class LlmPerfSession:
             warmup=settings.warmup,
             seed=settings.seed,
         )
-        return self.snapshot_baseline.save(nodeid, calls, self.models.get(BASELINE), measured_with)
+        location = model_location(baseline, settings.rootdir)
+        return self.snapshot_baseline.save(
+            nodeid, calls, self.models.get(BASELINE), measured_with, location
+        )
 
 
 def _with_note(verdict: Verdict, note: str) -> Verdict:

@@ -19,7 +19,7 @@ MeasureMore = Callable[[TestCalls, int, int], None]
 class Caps:
     max_pairs: int  # runs per model a decision may take
     max_seconds: float  # seconds of extra runs a test may take
-    inconclusive: str  # the rule at the cap: estimate, pass or fail
+    inconclusive: str  # the rule at the cap: report, estimate, pass or fail
 
 
 @dataclass(frozen=True)
@@ -38,19 +38,34 @@ def settle_verdicts(
     measure_more: MeasureMore,
     on_progress: Callable[[str], None] | None = None,
 ) -> Settled:
-    """Judge; while a verdict is inconclusive, double the runs, within both caps."""
+    """Judge; while a verdict is inconclusive, double the runs, within both caps.
+
+    A ratio against a snapshot is left inconclusive as it is: more runs today cannot narrow
+    the snapshot's side (the session settles it live, or says what would)."""
     verdicts = judge(limits, comparison)
     rounds, extra_seconds = 0, 0.0
-    while any(verdict.outcome is Outcome.INCONCLUSIVE for verdict in verdicts):
+    while any(_settleable(verdict, comparison) for verdict in verdicts):
         runs, prompts = len(comparison.candidate.runs), len(comparison.candidate.samples)
         extra_repeats = min(runs, caps.max_pairs - runs) // prompts
         if extra_repeats < 1:
             cap = f"{runs} runs per model, --llm-max-pairs={caps.max_pairs}"
-            return Settled(_at_cap(verdicts, caps, cap), comparison, extra_seconds)
+            hint = f"more runs (--llm-max-pairs above {caps.max_pairs}) or a quieter machine"
+            return Settled(
+                _at_cap(verdicts, comparison, caps, cap, hint), comparison, extra_seconds
+            )
         next_round = calls.seconds_measured() * extra_repeats * prompts / runs
         if extra_seconds + next_round > caps.max_seconds:
-            cap = f"{runs} runs per model; more would pass --llm-max-seconds={caps.max_seconds:g}"
-            return Settled(_at_cap(verdicts, caps, cap), comparison, extra_seconds)
+            cap = (
+                f"{runs} runs per model; {extra_repeats * prompts} more would exceed "
+                f"--llm-max-seconds={caps.max_seconds:g}"
+            )
+            hint = (
+                f"more runs (about {next_round:.0f} s more: raise --llm-max-seconds) or a "
+                "quieter machine"
+            )
+            return Settled(
+                _at_cap(verdicts, comparison, caps, cap, hint), comparison, extra_seconds
+            )
         rounds += 1
         if on_progress is not None:
             more = extra_repeats * prompts
@@ -68,8 +83,22 @@ def settle_verdicts(
     return Settled(verdicts, comparison, extra_seconds)
 
 
-def _at_cap(verdicts: list[Verdict], caps: Caps, cap: str) -> list[Verdict]:
-    return [settle(verdict, caps.inconclusive, cap) for verdict in verdicts]
+def _settleable(verdict: Verdict, comparison: Comparison) -> bool:
+    """Inconclusive, and more runs of today's models could settle it."""
+    if verdict.outcome is not Outcome.INCONCLUSIVE:
+        return False
+    return not (comparison.against_snapshot and verdict.limit.spec.needs_baseline)
+
+
+def _at_cap(
+    verdicts: list[Verdict], comparison: Comparison, caps: Caps, cap: str, hint: str
+) -> list[Verdict]:
+    return [
+        settle(verdict, caps.inconclusive, cap, hint)
+        if _settleable(verdict, comparison)
+        else verdict
+        for verdict in verdicts
+    ]
 
 
 def _estimate(verdict: Verdict) -> str:

@@ -41,8 +41,9 @@ class SnapshotBaseline:
         candidate: Backend,
         pricing: Pricing,
         common: dict[str, Any],
-    ) -> Comparison:
-        """The test's snapshot as its baseline: timings only when measured on this hardware."""
+    ) -> tuple[Comparison, Snapshot | None]:
+        """The test's snapshot as its baseline (timings only when measured on this
+        hardware), and the snapshot itself; None when there is none."""
         path = self.store.path_for(nodeid)
         snapshot = self.store.load(nodeid)
         if snapshot is None:
@@ -54,7 +55,7 @@ class SnapshotBaseline:
                     f"{REFRESH}, or pass --llm-baseline=MODEL."
                 ),
                 **common,
-            )
+            ), None
         _check_workload(snapshot, calls, path)
         self.activity.note_used(path)
         changed = fingerprint.differences(
@@ -76,13 +77,20 @@ class SnapshotBaseline:
             baseline_name=str(snapshot.model.get("name", "")),
             timings_comparable=not changed,
             timings_note=note,
+            against_snapshot=True,
             **common,
-        )
+        ), snapshot
 
     def save(
-        self, nodeid: str, calls: list[Call], backend: Backend, measured_with: MeasuredWith
+        self,
+        nodeid: str,
+        calls: list[Call],
+        backend: Backend,
+        measured_with: MeasuredWith,
+        location: str | None = None,
     ) -> Path:
-        """Write the baseline's calls as the test's snapshot, atomically."""
+        """Write the baseline's calls as the test's snapshot, atomically. `location` is
+        where a later run finds the model again (a checkpoint relative to the rootdir)."""
         newer = self.store.newer_schema(nodeid)
         if newer is not None:
             raise SnapshotError(
@@ -91,7 +99,7 @@ class SnapshotBaseline:
             )
         snapshot = Snapshot(
             test=nodeid,
-            model=backend.identity,
+            model={**backend.identity, **({"location": location} if location else {})},
             measured_with={"device": backend.device, **asdict(measured_with)},
             environment=backend.environment(),
             calls=tuple(snapshot_call(workload, result) for workload, result in calls),

@@ -115,3 +115,13 @@ def env_name(value: Any) -> str:
     raise ValueError(
         "must be the NAME of an environment variable (e.g. STAGING_API_KEY), not the key itself"
     )
+
+
+def threads(value: Any) -> str | int:
+    """'auto', or a whole number of CPU threads of at least 1."""
+    if isinstance(value, str) and value.strip() == "auto":
+        return "auto"
+    try:
+        return positive_int(value)
+    except ValueError:
+        raise ValueError("must be auto or a whole number of at least 1") from None

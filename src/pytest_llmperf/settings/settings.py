@@ -31,8 +31,9 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 LATENCY_STATISTICS = {"p50": 50.0, "p90": 90.0, "p95": 95.0, "p99": 99.0}
 DTYPES = ("auto", "float32", "float16", "bfloat16")
 HARDWARE_MISMATCH_POLICIES = ("warn", "fail")
-INCONCLUSIVE_RULES = ("estimate", "pass", "fail")
+INCONCLUSIVE_RULES = ("report", "estimate", "pass", "fail")
 ADAPTER_MODES = ("unmerged", "merged")
+LIVE_BASELINE_RULES = ("auto", "never")
 ROLES = ("baseline", "candidate")
 
 
@@ -113,6 +114,14 @@ class Settings:
         default_text=".llmperf under the rootdir",
     )
     device: str = option("auto", "auto|cpu|cuda[:N]|mps", parse=parsers.device, in_report=True)
+    threads: str | int = option(
+        "auto",
+        "CPU threads of in-process models (torch.set_num_threads), recorded with snapshots; "
+        "auto: on a CPU device, all cores but one, shared among xdist workers, so that a "
+        "busy neighbour does not stall every thread; elsewhere torch's own default",
+        parse=parsers.threads,
+        in_report=True,
+    )
     dtype: str = option(
         "auto",
         f"{_DTYPE_CHOICES} (auto: the checkpoint's own)",
@@ -196,9 +205,27 @@ class Settings:
         in_report=True,
     )
     inconclusive: str = option(
-        "estimate",
-        "estimate|pass|fail: the rule at the cap",
+        "report",
+        "report|estimate|pass|fail: a timing verdict still inconclusive at the cap is "
+        "reported as such (the test passes with a warning), or decided by its point estimate, "
+        "or passed, or failed",
         parse=parsers.choice(INCONCLUSIVE_RULES),
+        in_report=True,
+    )
+    snapshot_shift: float = option(
+        0.25,
+        "how far a snapshot's timings may shift between the recording process and a later "
+        "one on the same machine (0.25: 25%); timing ratios against a snapshot are widened "
+        "by it on each side, so that no shift alone fails or passes a candidate",
+        parse=parsers.fraction(0.0, 1.0),
+        in_report=True,
+    )
+    live_baseline: str = option(
+        "auto",
+        "auto|never: when a snapshot cannot decide a timing limit, load the snapshot's "
+        "baseline model here and settle it in alternating pairs (auto), or leave it "
+        "inconclusive (never)",
+        parse=parsers.choice(LIVE_BASELINE_RULES),
         in_report=True,
     )
     baseline_dtype: str | None = option(
@@ -315,6 +342,7 @@ class Settings:
         parse=parsers.model_name,
     )
     benchmark_storage: bool = False  # benchmark_json is a pytest-benchmark storage directory
+    rootdir: Path = Path(".")  # pytest's rootdir: snapshots name local models relative to it
     default_limits: tuple[tuple[str, float], ...] = ()  # [tool.llmperf.budget]
 
     @property
@@ -435,7 +463,7 @@ def _assemble(
             parsed.update(resolve_output(key, parsed[key], base(key), where(key)))
     for key, spec in named.items():
         parse_endpoint(spec.name, where=f"--llm-{key.replace('_', '-')}")
-    settings = Settings(snapshot_dir=snapshot_dir, **named, **parsed)
+    settings = Settings(snapshot_dir=snapshot_dir, rootdir=rootdir, **named, **parsed)
     if settings.update and settings.baseline is None:
         raise ConfigError(
             "--llm-update records the baseline's measurements, but no baseline was given: "

@@ -1,0 +1,103 @@
+"""Live pairs: a test's workloads measured on the baseline and the candidate in alternating
+pairs, and the baseline a snapshot names, loaded to settle what the snapshot cannot.
+
+A snapshot was measured in another process, at another moment: its runs and today's are
+not paired, and the whole process may have run faster or slower (memory layout, frequency,
+other jobs), which no run shows. Timing ratios against it carry that allowance; when the
+allowance leaves a limit inconclusive, the baseline model itself runs here, in pairs with
+the candidate, as in a live A/B run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from pytest_llmperf.backends import Backend
+from pytest_llmperf.judge.verdicts import Outcome, Verdict
+from pytest_llmperf.measure.protocol import Protocol, measure_paired
+from pytest_llmperf.measure.workload import Workload
+from pytest_llmperf.results import Pricing
+from pytest_llmperf.session.calls import TestCalls
+from pytest_llmperf.settings.settings import ModelSpec, Settings
+from pytest_llmperf.snapshots.store import Snapshot
+
+ENDPOINT_TYPE = "openai-compatible endpoint"
+
+
+def pair_up(
+    workloads: list[Workload],
+    baseline: Backend,
+    candidate: Backend,
+    protocol: Protocol,
+    pricing: Mapping[str, Pricing],
+) -> TestCalls:
+    """Every workload measured on both models in alternating pairs, as a live A/B run does."""
+    calls = TestCalls()
+    for workload in workloads:
+        base, cand = measure_paired(baseline, candidate, workload, protocol)
+        calls.paired_baseline.append(replace(base, pricing=pricing["baseline"]))
+        calls.candidate_calls.append((workload, replace(cand, pricing=pricing["candidate"])))
+    return calls
+
+
+def same_workloads(calls: TestCalls) -> bool:
+    """The test called both models with the same prompts and settings, in the same order."""
+    mine = [workload for workload, _ in calls.candidate_calls]
+    theirs = [workload for workload, _ in calls.baseline_calls]
+    return len(mine) == len(theirs) and all(
+        (a.prompts, a.generation, a.load) == (b.prompts, b.generation, b.load)
+        for a, b in zip(mine, theirs, strict=True)
+    )
+
+
+def open_ratio_limits(verdicts: list[Verdict]) -> list[str]:
+    """Limits against the baseline still inconclusive: what live pairs can settle."""
+    return [
+        verdict.limit.name
+        for verdict in verdicts
+        if verdict.outcome is Outcome.INCONCLUSIVE and verdict.limit.spec.needs_baseline
+    ]
+
+
+def model_location(spec: ModelSpec, rootdir: Path) -> str | None:
+    """Where a snapshot can find its baseline again: a local checkpoint relative to the
+    rootdir (the snapshot is committed with the repository), else None (a hub id is found
+    by its name)."""
+    path = spec.local_path
+    if path is None:
+        return None
+    path = path.resolve()
+    rootdir = rootdir.resolve()
+    return path.relative_to(rootdir).as_posix() if path.is_relative_to(rootdir) else str(path)
+
+
+def snapshot_model_spec(snapshot: Snapshot, settings: Settings) -> ModelSpec | str:
+    """The snapshot's baseline model, ready to load as it was measured; or why it cannot be."""
+    model: Mapping[str, Any] = snapshot.model
+    if model.get("type") == ENDPOINT_TYPE:
+        return "its baseline is a served model, whose server this run does not know"
+    name = model.get("location") or model.get("name")
+    if not isinstance(name, str) or not name:
+        return "the snapshot does not name its baseline model"
+    adapter = model.get("adapter")
+    adapter_mode = adapter.get("mode") if isinstance(adapter, dict) else None
+    return ModelSpec(
+        name,
+        settings.rootdir,
+        role="baseline",
+        dtype=str(snapshot.measured_with.get("dtype_setting") or "auto"),
+        pricing=settings.pricing("baseline"),
+        adapter_base=settings.adapter_base,
+        adapter_mode=adapter_mode if adapter_mode in ("merged", "unmerged") else "unmerged",
+    )
+
+
+def merged_verdicts(snapshot: list[Verdict], live: list[Verdict]) -> list[Verdict]:
+    """Verdicts on hardware-bound figures from the live pairs; the rest (tokens, cost,
+    accuracy: the same whichever run measured them) as the snapshot decided them."""
+    return [
+        now if then.limit.spec.is_timing else then for then, now in zip(snapshot, live, strict=True)
+    ]

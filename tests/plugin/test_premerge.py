@@ -1,0 +1,78 @@
+"""The pre-merge flow end to end: record the baseline in one pytest run, judge a candidate
+in a later one, as CI does (each run loads its models afresh, as a new process would)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.plugin.helpers import PRICES, PROMPTS, run, summary_verdicts
+
+TEST = "test_premerge.py::test_answers"
+TIMING_TEST = f"""
+import pytest
+
+@pytest.mark.assert_within_budget(latency_ratio=1.10, tokens_ratio=1.0)
+def test_answers(llm_candidate):
+    llm_candidate.generate({PROMPTS[:3]!r}, max_new_tokens=16)
+"""
+
+
+@pytest.fixture
+def recorded(pytester: pytest.Pytester, checkpoints: dict[str, Path]) -> pytest.Pytester:
+    pytester.makepyprojecttoml(PRICES)
+    pytester.makepyfile(test_premerge=TIMING_TEST)
+    run(pytester, f"--llm-baseline={checkpoints['baseline']}", "--llm-update").assert_outcomes(
+        passed=1
+    )
+    return pytester
+
+
+def test_the_snapshot_names_its_baseline_so_a_later_run_can_load_it(recorded, checkpoints):
+    snapshot = recorded.path / ".llmperf" / "test_premerge" / "test_answers.json"
+    model = json.loads(snapshot.read_text())["model"]
+    assert Path(model["location"]) == checkpoints["baseline"].resolve()  # outside the rootdir
+
+
+def test_an_exact_copy_passes_against_the_snapshot(recorded, checkpoints):
+    result = run(recorded, f"--llm-candidate={checkpoints['copy']}", "-W", "error")
+    result.assert_outcomes(passed=1)
+    assert summary_verdicts(result)[(TEST, "latency_ratio")] == "pass"
+
+
+def test_a_slow_candidate_fails_against_the_snapshot(recorded, checkpoints):
+    result = run(recorded, f"--llm-candidate={checkpoints['slow']}")
+    result.assert_outcomes(failed=1)
+    assert summary_verdicts(result)[(TEST, "latency_ratio")] == "FAIL"
+    assert summary_verdicts(result)[(TEST, "tokens_ratio")] == "pass"
+
+
+def test_without_a_live_baseline_a_copy_is_never_failed_on_timing(recorded, checkpoints):
+    """Against the snapshot alone, a shift between processes cannot tell a copy from a
+    slightly slower model: the verdict passes or stays inconclusive, with a warning saying
+    what would settle it, and the test passes."""
+    result = (
+        run(
+            recorded,
+            f"--llm-candidate={checkpoints['copy']}",
+            "-o",
+            "filterwarnings=default",
+            "-p",
+            "no:randomly",
+        )
+        if False
+        else run(recorded, f"--llm-candidate={checkpoints['copy']}", "--llm-live-baseline=never")
+    )
+    result.assert_outcomes(passed=1)
+    verdict = summary_verdicts(result)[(TEST, "latency_ratio")]
+    assert verdict in ("pass", "inconclusive")
+    if verdict == "inconclusive":
+        result.stdout.fnmatch_lines(
+            [
+                "*LlmPerfInconclusiveWarning: latency_ratio inconclusive*",
+                "*1 limit inconclusive: the interval straddles the budget, so the test was not failed",
+                "*latency_ratio*what would settle it: alternating pairs with the baseline model*",
+            ]
+        )
