@@ -17,6 +17,7 @@ from typing import Any
 
 from pytest_llmperf.errors import BudgetError
 from pytest_llmperf.metrics import RATIO, SHARE, Metric, Unit, metric_named
+from pytest_llmperf.text import interval_text
 
 MODES = ("natural", "fixed_length")
 
@@ -59,6 +60,17 @@ class LimitSpec:
     def needs_baseline(self) -> bool:
         return self.kind in (Kind.RATIO, Kind.DROP)
 
+    def observed_text(self, observed: float | None, interval: tuple[float, float] | None) -> str:
+        """What was held against the budget, for people: '1.39x [1.20, 1.60]' (a ratio and
+        its interval), '1,250 ms [1000, 1500]' (an SLA), 'drop 0.100'; '' when nothing was."""
+        if observed is None:
+            return ""
+        if self.kind is Kind.DROP:
+            return f"drop {self.unit.format(observed)}"
+        if interval is None:
+            return self.unit.format(observed) if self.kind is Kind.RATIO else ""
+        return f"{self.unit.format(observed)} {interval_text(*interval)}"
+
     @property
     def is_share(self) -> bool:
         """A share of prompts or requests (0..1): its budget must lie within 0 and 1."""
@@ -99,7 +111,7 @@ class Limit:
 
     def describe(self) -> str:
         comparison = ">=" if self.spec.kind is Kind.FLOOR else "<="
-        return f"{comparison} {self.spec.unit.format(self.value)}"
+        return f"{comparison} {self.spec.unit.format(self.value, exact=True)}"
 
     def is_beyond(self, observed: float) -> bool:
         """Whether `observed` lies beyond this limit's budget."""

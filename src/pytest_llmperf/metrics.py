@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pytest_llmperf.text import EXACT, SIGNIFICANT, number
+
 if TYPE_CHECKING:
     from pytest_llmperf.results import GenerationResult, Run
 
@@ -25,16 +27,21 @@ class Unit:
     symbol: str
     style: str = "decimal"  # decimal | ratio | money | share
 
-    def format(self, value: float | None) -> str:
+    def format(self, value: float | None, *, exact: bool = False) -> str:
+        """`value` in this unit for people (text.number): three significant digits for a
+        measured figure; `exact` for a number a person wrote (a budget), shown as written."""
         if value is None:
             return "-"
+        digits = EXACT if exact else SIGNIFICANT
         if self.style == "ratio":
-            return f"{value:.2f}x"
+            return f"{number(value, digits, trim=exact)}x"
         if self.style == "money":
-            return f"${value:,.2f}" if value >= 1 else f"${value:.6f}"
+            if abs(value) >= 1 and not exact:
+                return f"${number(value, decimals=2)}"
+            return f"${number(value, digits, trim=exact)}"
         if self.style == "share":
-            return f"{value:.3f}"
-        return f"{value:.1f} {self.symbol}"
+            return number(value, digits, trim=True) if exact else number(value, decimals=3)
+        return f"{number(value, digits, trim=exact)} {self.symbol}"
 
 
 MS = Unit("ms")

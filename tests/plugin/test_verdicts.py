@@ -63,8 +63,8 @@ def test_failure_shows_baseline_candidate_budget_verdict(project, checkpoints):
             f"*candidate: {checkpoints['verbose']}",
             "*baseline:  --llm-baseline=*alternating pairs",
             "*limit*baseline*candidate*budget*verdict",
-            "*latency_ratio*ms*ms*<= 1.50x*FAIL *x [[]*, *]",
-            "*tokens_ratio*tok*tok*<= 1.00x*FAIL *x",
+            "*latency_ratio*ms*ms*<= 1.5x*FAIL *x [[]*, *]",
+            "*tokens_ratio*tok*tok*<= 1x*FAIL *x",
             "*latency_ratio: *x, *% interval [[]*] from * pairs; noise (CV) baseline *%, candidate *%; decided by the interval",
         ]
     )

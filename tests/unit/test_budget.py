@@ -182,13 +182,15 @@ def test_limit_describe_and_format() -> None:
             "accuracy_drop": 0.05,
         },
     )
-    assert ratio.describe() == "<= 1.20x"
-    assert sla.describe() == "<= 400.0 ms"
-    assert floor.describe() == ">= 0.800"
-    assert cost.describe() == "<= $0.001000"
-    assert drop.describe() == "<= 0.050"
+    # A budget reads as its author wrote it; a measured figure with three significant digits.
+    assert ratio.describe() == "<= 1.2x"
+    assert sla.describe() == "<= 400 ms"
+    assert floor.describe() == ">= 0.8"
+    assert cost.describe() == "<= $0.001"
+    assert drop.describe() == "<= 0.05"
     assert MS.format(None) == "-"
     assert MS.format(12.345) == "12.3 ms"
+    assert MS.format(1250.4) == "1,250 ms"
 
 
 # --- judge: ratio limits ---------------------------------------------------------------------

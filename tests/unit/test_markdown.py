@@ -58,10 +58,10 @@ def test_one_row_per_test_and_limit_failures_first(records) -> None:
     latency = rows[0]
     assert latency[2].endswith(" ms") and latency[3].endswith(" ms")
     assert latency[4].startswith("+") and latency[4].endswith("%")  # change, 4x slower
-    assert latency[5] == "<= 1.20x"
+    assert latency[5] == "<= 1.2x"
     assert latency[6].startswith("❌ **FAIL** ") and "x [" in latency[6]
     assert rows[1][6] == "✅ pass 1.00x"
-    assert rows[3][2:6] == ["-", "5.0 tok", "", "<= 10.0 tok"]  # absolute: no baseline
+    assert rows[3][2:6] == ["-", "5.00 tok", "", "<= 10 tok"]  # absolute: no baseline
 
 
 def test_figures_are_side_by_side_in_a_collapsed_section(records) -> None:
@@ -69,7 +69,7 @@ def test_figures_are_side_by_side_in_a_collapsed_section(records) -> None:
     assert "<details><summary>Figures side by side</summary>" in text
     header = "| test | figure | baseline | candidate | change |"
     figures = table_rows(text, header)
-    assert ["`test_a.py::test_slow`", "output tokens", "5.0 tok", "5.0 tok", "+0%"] in figures
+    assert ["`test_a.py::test_slow`", "output tokens", "5.00 tok", "5.00 tok", "+0%"] in figures
     assert {row[1] for row in figures} >= {"latency p50", "latency p95", "peak memory"}
     assert text.index("</details>") > text.index(header)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pytest_llmperf.limits import Kind
+from pytest_llmperf.limits import LIMIT_SPECS
 from pytest_llmperf.metrics import DOLLARS, METRICS, METRICS_BY_NAME, Metric, Unit
 
 Record = Mapping[str, Any]
@@ -28,18 +28,10 @@ def change_text(baseline: float | None, candidate: float | None) -> str:
 
 def observed_text(verdict: Mapping[str, Any]) -> str:
     """What was held against the budget, from a verdict record: ' 5.61x [4.90, 6.30]'."""
-    observed, interval = verdict["observed"], verdict["interval"]
-    if observed is None:
-        return ""
-    if verdict["kind"] == Kind.RATIO.value:
-        if interval is not None:
-            return f" {observed:.2f}x [{interval['low']:.2f}, {interval['high']:.2f}]"
-        return f" {observed:.2f}x"
-    if verdict["kind"] == Kind.DROP.value:
-        return f" (drop {observed:.3f})"
-    if interval is not None:
-        return f" [{interval['low']:.1f}, {interval['high']:.1f}]"
-    return ""
+    interval = verdict["interval"]
+    bounds = None if interval is None else (interval["low"], interval["high"])
+    text = LIMIT_SPECS[verdict["limit"]].observed_text(verdict["observed"], bounds)
+    return f" {text}" if text else ""
 
 
 def verdict_row(verdict: Mapping[str, Any]) -> tuple[str, ...]:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_llmperf.metrics import METRICS_BY_NAME, Unit
 from pytest_llmperf.report.cells import change_text, figure_values, verdict_unit
-from pytest_llmperf.text import plural
+from pytest_llmperf.text import EXACT, number, plural
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -80,7 +80,7 @@ def model_label(name: str | None, limit: int = 40) -> str:
 
 
 def _ms(value: float) -> str:
-    return f"{value:.0f}" if value >= 100 else f"{value:.1f}" if value >= 10 else f"{value:.2f}"
+    return number(value)
 
 
 # -- one test: latency distributions -------------------------------------------------------
@@ -237,7 +237,7 @@ def log_ticks(axes: Axes) -> None:
 
     axes.set_xscale("log")
     axes.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-    axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: number(value, EXACT, trim=True)))
     axes.xaxis.set_minor_formatter(NullFormatter())
 
 
@@ -343,13 +343,13 @@ def tradeoff_figure(records: Sequence[Record]) -> Figure:
     for index, (key, axis_label, title, scale) in enumerate(panels):
         axes = figure.add_subplot(1, len(panels), index + 1)
         shown, tags = 0, {}
-        for number, (record, color) in enumerate(zip(records, colors, strict=True), 1):
+        for position, (record, color) in enumerate(zip(records, colors, strict=True), 1):
             drawn, end = _arrow(axes, record, key, scale, color)
             shown += drawn
             if numbered and end is not None:
                 # Tests that land on the same point share one label: "3, 12".
                 spot = (float(f"{end[0]:.3g}"), float(f"{end[1]:.3g}"))
-                tags.setdefault(spot, []).append(str(number))
+                tags.setdefault(spot, []).append(str(position))
         for spot, numbers in tags.items():
             axes.annotate(
                 ", ".join(numbers), spot, xytext=(5, 4), textcoords="offset points", fontsize=7
