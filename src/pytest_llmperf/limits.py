@@ -11,7 +11,7 @@ import difflib
 import math
 import numbers
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
 
@@ -104,6 +104,7 @@ LIMIT_SPECS: dict[str, LimitSpec] = {spec.name: spec for spec in _SPECS}
 class Limit:
     spec: LimitSpec
     value: float
+    from_default: bool = False  # from [tool.llmperf.budget], not the test's own marker
 
     @property
     def name(self) -> str:
@@ -132,14 +133,27 @@ class Budget:
 def parse_budget(
     args: tuple[Any, ...], kwargs: Mapping[str, Any], defaults: Mapping[str, float] | None = None
 ) -> Budget:
-    """The marker's limits over the configured defaults, and its optional `mode=`."""
-    limits = {**(defaults or {}), **kwargs}
-    mode = limits.pop("mode", None)
+    """The marker's limits over the configured defaults, and its optional `mode=`. A marker
+    drops a default limit with `name=None`."""
+    own = dict(kwargs)
+    mode = own.pop("mode", None)
     if mode is not None and mode not in MODES:
         raise BudgetError(
             f"mode={mode!r} in assert_within_budget is not a mode. Valid modes: {', '.join(MODES)}."
         )
-    return Budget(parse_limits(args, limits), mode)
+    dropped = {name for name, value in own.items() if value is None}
+    for name in dropped:
+        _spec_named(name)  # a typo in a dropped name is an error too
+    limits = {
+        name: value for name, value in {**(defaults or {}), **own}.items() if name not in dropped
+    }
+    if dropped and not limits and not args:
+        raise BudgetError(
+            f"assert_within_budget({', '.join(f'{n}=None' for n in sorted(dropped))}) drops "
+            "every limit: nothing is left to judge. Remove the marker instead."
+        )
+    parsed = parse_limits(args, limits)
+    return Budget([replace(lim, from_default=lim.name not in own) for lim in parsed], mode)
 
 
 def parse_limits(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> list[Limit]:
@@ -170,7 +184,7 @@ def valid_limit_names() -> str:
     return ", ".join(LIMIT_SPECS)
 
 
-def _parse_limit(name: str, value: Any) -> Limit:
+def _spec_named(name: str) -> LimitSpec:
     spec = LIMIT_SPECS.get(name)
     if spec is None:
         close = difflib.get_close_matches(name, LIMIT_SPECS, n=1)
@@ -179,6 +193,11 @@ def _parse_limit(name: str, value: Any) -> Limit:
             f"unknown limit '{name}' in assert_within_budget.{hint} "
             f"Valid limits: {valid_limit_names()}."
         )
+    return spec
+
+
+def _parse_limit(name: str, value: Any) -> Limit:
+    spec = _spec_named(name)
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
         raise BudgetError(f"limit {name}={value!r} is not a finite number.")
     if spec.is_share:

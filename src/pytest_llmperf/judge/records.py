@@ -122,6 +122,7 @@ def verdict_record(verdict: Verdict) -> dict[str, Any]:
         "unit": verdict.limit.spec.unit.symbol,
         "budget": verdict.limit.value,
         "budget_text": verdict.limit.describe(),
+        "from_default": verdict.limit.from_default,
         "outcome": verdict.outcome.value,
         "failed": verdict.failed,
         "baseline": _number(verdict.baseline),
