@@ -37,6 +37,8 @@ class PromptSample:
     text: str
     runs: tuple[Run, ...]
     correct: bool | None = None
+    prompt: str = ""  # as the test gave it; "" when unknown (a snapshot keeps only its hash)
+    expected: str | None = None  # the expected answer it was scored against
 
     @property
     def latency_ms(self) -> float:

@@ -1,7 +1,9 @@
-"""Small wording helpers shared by every report: counting, and numbers written for people."""
+"""Small wording helpers shared by every report: counting, quoting, and numbers written for
+people."""
 
 from __future__ import annotations
 
+import json
 import math
 
 SIGNIFICANT = 3  # digits of a measured figure worth reading; more is noise
@@ -11,6 +13,12 @@ EXACT = 6  # digits of a number a person wrote (a budget): shown as written
 def plural(count: int, word: str) -> str:
     """'1 test', '2 tests': syrupy's way of counting in its summary."""
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def quoted(text: str, limit: int = 100) -> str:
+    """`text` in double quotes on one line (line breaks as \\n), cut at `limit` characters."""
+    cut = text if len(text) <= limit else text[: limit - 1] + "…"
+    return json.dumps(cut, ensure_ascii=False)
 
 
 def decimals_for(value: float, digits: int = SIGNIFICANT) -> int:

@@ -44,6 +44,16 @@ def test_accuracy_is_judged_beside_speed(pytester, checkpoints, scorer, verbose_
     expected = "pass" if verbose_accuracy == "1.000" else "FAIL"
     assert verdicts[("test_quality.py::test_quality", "min_accuracy")] == expected
     assert verdicts[("test_quality.py::test_quality", "accuracy_drop")] == expected
+    if expected == "FAIL":  # which answers were wrong, with the baseline's beside them
+        result.stdout.fnmatch_lines(
+            [
+                "*wrong answers: * of * prompts*",
+                '*1. prompt:    "Q: *',
+                '*expected:  "*"',
+                '*candidate: "*"',
+                '*baseline:  "*" (*)',
+            ]
+        )
     result.stdout.fnmatch_lines(
         [
             "*baseline and candidate side by side*",

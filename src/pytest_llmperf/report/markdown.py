@@ -135,6 +135,53 @@ def advice(records: Sequence[Mapping[str, Any]]) -> Iterator[str]:
         yield from items
 
 
+ANSWER_CELL = 300  # characters of a prompt or an answer in a table cell
+
+
+def wrong_answers_section(records: Sequence[Mapping[str, Any]]) -> Iterator[str]:
+    """Every prompt the candidate answered wrong, per test whose accuracy limit failed: the
+    prompt, the expected answer, both models' answers."""
+    for record in failing_first(records):
+        wrong = record.get("wrong_answers") or []
+        accuracy_failed = any(
+            verdict["failed"] and verdict["metric"] == "accuracy" for verdict in record["verdicts"]
+        )
+        if not (wrong and accuracy_failed):
+            continue
+        prompts = record["candidate"]["figures"]["prompts"]
+        yield (
+            f"<details><summary>Wrong answers of {code(record['test'])}: {len(wrong)} of "
+            f"{plural(prompts, 'prompt')}</summary>"
+        )
+        yield ""
+        rows = [
+            [
+                str(number),
+                _answer(answer["prompt"]),
+                _answer(answer["expected"]),
+                _answer(answer["candidate"]),
+                _baseline_answer(answer),
+            ]
+            for number, answer in enumerate(wrong, 1)
+        ]
+        yield from _table(("#", "prompt", "expected", "candidate", "baseline"), rows)
+        yield ""
+        yield "</details>"
+        yield ""
+
+
+def _answer(text: str | None) -> str:
+    if text is None:
+        return "-"
+    text = text if len(text) <= ANSWER_CELL else text[: ANSWER_CELL - 1] + "…"
+    return code(" ".join(text.split())) if text.strip() else "(empty)"
+
+
+def _baseline_answer(answer: Mapping[str, Any]) -> str:
+    verdict = {True: " ✅", False: " ❌"}.get(answer["baseline_correct"], "")
+    return _answer(answer["baseline"]) + verdict
+
+
 def _measured_on(report: Mapping[str, Any]) -> str:
     settings = report["settings"]
     parts = [
@@ -159,6 +206,7 @@ def render(report: Mapping[str, Any]) -> str:
         lines += [*figures_section(records), ""]
         if advice_lines := list(advice(records)):
             lines += [*advice_lines, ""]
+        lines += wrong_answers_section(records)
     written = report["summary"]["snapshots_written"]
     if written:
         snapshots = plural(written, "snapshot")

@@ -17,7 +17,7 @@ from pytest_llmperf.report.cells import (
     verdict_unit,
 )
 from pytest_llmperf.results import LoadFigures, TokenCount
-from pytest_llmperf.text import plural
+from pytest_llmperf.text import plural, quoted
 
 _HEADER = ("limit", "baseline", "candidate", "budget", "verdict")
 NOT_COMPARED = "not compared"
@@ -103,6 +103,7 @@ def failure_lines(record: Record) -> Iterator[str]:
             yield f"  {verdict['limit']}: {verdict['note']}"
     for remedy, names in remedies(record, failed_only=False):
         yield f"  remedy for {', '.join(names)}: {remedy}"
+    yield from _wrong_answer_lines(record)
     if (
         record["failed"]
         and record["snapshot_written"] is None
@@ -112,6 +113,31 @@ def failure_lines(record: Record) -> Iterator[str]:
             "  If the change is intended, refresh the snapshot: "
             "pytest --llm-baseline=MODEL --llm-update"
         )
+
+
+WRONG_ANSWERS_SHOWN = 3  # in the terminal; the JSON and Markdown reports hold every one
+
+
+def _wrong_answer_lines(record: Record) -> Iterator[str]:
+    """When an accuracy limit failed: the first few prompts the candidate answered wrong."""
+    wrong = record.get("wrong_answers") or []
+    if not wrong or not any(v["failed"] and v["metric"] == "accuracy" for v in record["verdicts"]):
+        return
+    prompts = record["candidate"]["figures"]["prompts"]
+    shown = wrong[:WRONG_ANSWERS_SHOWN]
+    more = (
+        f" ({len(shown)} shown; every one is in the JSON and Markdown reports)"
+        if len(wrong) > len(shown)
+        else ""
+    )
+    yield f"  wrong answers: {len(wrong)} of {plural(prompts, 'prompt')}{more}"
+    for number, answer in enumerate(shown, 1):
+        yield f"    {number}. prompt:    {quoted(answer['prompt'])}"
+        yield f"       expected:  {quoted(answer['expected'] or '')}"
+        yield f"       candidate: {quoted(answer['candidate'])}"
+        if answer["baseline"] is not None:
+            right = {True: " (right)", False: " (wrong too)"}.get(answer["baseline_correct"], "")
+            yield f"       baseline:  {quoted(answer['baseline'])}{right}"
 
 
 def _inconclusive_lines(records: Sequence[Record]) -> Iterator[str]:
