@@ -57,6 +57,8 @@ def test_slow_candidate_fails_latency_passes_tokens(project, checkpoints):
 
 def test_failure_shows_baseline_candidate_budget_verdict(project, checkpoints):
     result = live(project, checkpoints, "verbose")
+    # The test that loaded the models captured no library progress bars.
+    assert "Loading weights" not in result.stdout.str()
     result.stdout.fnmatch_lines(
         [
             "*assert_within_budget: * of 5 limits over budget (natural mode: *)",
