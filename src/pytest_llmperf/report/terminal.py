@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_llmperf.limits import Kind
+from pytest_llmperf.metrics import METRICS_BY_NAME
 from pytest_llmperf.report.cells import (
     SUMMARY_METRICS,
     Record,
@@ -172,9 +173,37 @@ def _token_count_lines(records: Sequence[Mapping[str, Any]]) -> Iterator[str]:
         yield from lines
 
 
+RECORDED_METRICS = tuple(METRICS_BY_NAME[name] for name in ("latency", "output_tokens"))
+
+
+def _recorded_lines(records: Sequence[Record]) -> Iterator[str]:
+    """What --llm-update recorded per test: the model, its runs, latency and tokens."""
+    recorded = [r for r in records if not r["judged"] and r["baseline"]["figures"] is not None]
+    if not recorded:
+        return
+    yield f"{plural(len(recorded), 'baseline')} recorded"
+    rows: list[tuple[str, ...]] = [
+        ("test", "model", "prompts", "runs", *(metric.label for metric in RECORDED_METRICS))
+    ]
+    for record in recorded:
+        figures = record["baseline"]["figures"]
+        rows.append(
+            (
+                record["test"],
+                record["baseline"]["name"],
+                f"{figures['prompts']:,}",
+                f"{figures['runs']:,}",
+                *(metric.unit.format(figures.get(metric.key)) for metric in RECORDED_METRICS),
+            )
+        )
+    yield from table(rows)
+
+
 def summary_lines(records: Sequence[Mapping[str, Any]], snapshot_dir: Path) -> Iterator[str]:
     """The session summary from report records (under xdist, the workers' records):
-    every judged test and its limits (housekeeping.py counts the snapshots)."""
+    every judged test and its limits, what --llm-update recorded (housekeeping.py counts
+    the snapshots)."""
+    yield from _recorded_lines(records)
     judged = [record for record in records if record["judged"]]
     if judged:
         failed = sum(record["failed"] for record in judged)
