@@ -108,3 +108,25 @@ def test_the_footer_says_where_and_how_it_was_measured(records) -> None:
     footer = text.strip().splitlines()[-1]
     assert footer.startswith("<sub>pytest-llmperf ")
     assert "cpu (Some CPU)" in footer and "3 repeats" in footer and "p90 latency" in footer
+
+
+def test_the_baseline_line_names_the_snapshot_directory_once_relative_to_the_repo(
+    records, tmp_path: Path
+) -> None:
+    snapshot_dir = tmp_path / ".llmperf"
+    for index, record in enumerate(records):
+        path = snapshot_dir / "tests" / f"test_{index}[a (b)].json"
+        record["baseline"]["source"] = f"snapshot {path} (./base)"
+    records[1]["snapshot_written"] = str(snapshot_dir / "tests" / "test_1.json")
+    text = markdown.render(build(records, snapshot_dir=snapshot_dir, rootdir=tmp_path))
+    (line,) = [line for line in text.splitlines() if line.startswith("**Baseline:**")]
+    assert line == "**Baseline:** snapshots in `.llmperf/` (./base)"
+    assert str(tmp_path) not in text
+    assert "1 snapshot written under `.llmperf`" in text
+
+
+def test_a_snapshot_directory_outside_the_repository_keeps_its_path(records, tmp_path) -> None:
+    outside = tmp_path / "elsewhere"
+    records[0]["baseline"]["source"] = f"snapshot {outside / 't' / 'test_x.json'} (./base)"
+    text = markdown.render(build(records, snapshot_dir=outside, rootdir=tmp_path / "repo"))
+    assert f"snapshots in `{outside}/` (./base)" in text

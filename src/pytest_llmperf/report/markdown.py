@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from pytest_llmperf.report.cells import (
@@ -89,10 +90,29 @@ def verdict_table(records: Sequence[Mapping[str, Any]]) -> Iterator[str]:
     yield from _table(header, rows)
 
 
-def _models(records: Sequence[Mapping[str, Any]]) -> Iterator[str]:
+def relative_path(path: str, rootdir: str | None) -> str:
+    """`path` relative to the repository (pytest's rootdir) when it lies inside it."""
+    if rootdir and Path(path).is_relative_to(rootdir):
+        return Path(path).relative_to(rootdir).as_posix() or "."
+    return path
+
+
+def baseline_source(source: str, settings: Mapping[str, Any]) -> str:
+    """A record's baseline source for a pull-request comment: each test's snapshot file
+    becomes the snapshot directory, relative to the repository, so that tests judged
+    against snapshots share one line."""
+    snapshot_dir = settings.get("snapshot_dir")
+    if not snapshot_dir:
+        return source
+    shown = code(relative_path(snapshot_dir, settings.get("rootdir")).rstrip("/") + "/")
+    one_file = re.escape(snapshot_dir) + r"[/\\].*?\.json(?= \()"
+    return re.sub(f"snapshot {one_file}", lambda _: f"snapshots in {shown}", source)
+
+
+def _models(records: Sequence[Mapping[str, Any]], settings: Mapping[str, Any]) -> Iterator[str]:
     judged = [record for record in records if record["judged"]]
     candidates = sorted({record["candidate"]["name"] for record in judged})
-    sources = sorted({record["baseline"]["source"] for record in judged})
+    sources = sorted({baseline_source(record["baseline"]["source"], settings) for record in judged})
     if candidates:
         yield f"**Candidate:** {', '.join(code(name) for name in candidates)}  "
     if sources:
@@ -202,7 +222,7 @@ def render(report: Mapping[str, Any]) -> str:
     records = report["tests"]
     lines = [heading(report["summary"]), ""]
     if any(record["judged"] for record in records):
-        lines += [*_models(records), "", *verdict_table(records), ""]
+        lines += [*_models(records, report["settings"]), "", *verdict_table(records), ""]
         lines += [*figures_section(records), ""]
         if advice_lines := list(advice(records)):
             lines += [*advice_lines, ""]
@@ -210,6 +230,8 @@ def render(report: Mapping[str, Any]) -> str:
     written = report["summary"]["snapshots_written"]
     if written:
         snapshots = plural(written, "snapshot")
-        lines += [f"{snapshots} written under {code(report['settings']['snapshot_dir'])}", ""]
+        settings = report["settings"]
+        where = relative_path(settings["snapshot_dir"], settings.get("rootdir"))
+        lines += [f"{snapshots} written under {code(where)}", ""]
     lines.append(_measured_on(report))
     return "\n".join(lines) + "\n"
