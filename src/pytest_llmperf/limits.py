@@ -60,7 +60,9 @@ class LimitSpec:
     def needs_baseline(self) -> bool:
         return self.kind in (Kind.RATIO, Kind.DROP)
 
-    def observed_text(self, observed: float | None, interval: tuple[float, float] | None) -> str:
+    def observed_text(
+        self, observed: float | None, interval: tuple[float | None, float | None] | None
+    ) -> str:
         """What was held against the budget, for people: '1.39x [1.20, 1.60]' (a ratio and
         its interval), '1,250 ms [1000, 1500]' (an SLA), 'drop 0.100'; '' when nothing was."""
         if observed is None:

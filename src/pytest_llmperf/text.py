@@ -58,10 +58,14 @@ def number(
     return text
 
 
-def interval_text(low: float, high: float, digits: int = SIGNIFICANT) -> str:
+def interval_text(low: float | None, high: float | None, digits: int = SIGNIFICANT) -> str:
     """'[0.97, 2.00]': both ends with the decimals of the larger one, so that they line up;
-    no thousands commas, which would read as the separator ('[1000, 1500]')."""
-    places = decimals_for(max(abs(low), abs(high)), digits)
-    return f"[{number(low, decimals=places, grouping=False)}, " + (
-        f"{number(high, decimals=places, grouping=False)}]"
-    )
+    no thousands commas, which would read as the separator ('[1000, 1500]'); an end with no
+    bound (too few runs to bound a percentile) is 'open'."""
+    ends = [abs(end) for end in (low, high) if end is not None]
+    places = decimals_for(max(ends), digits) if ends else 0
+
+    def end(value: float | None) -> str:
+        return "open" if value is None else number(value, decimals=places, grouping=False)
+
+    return f"[{end(low)}, {end(high)}]"

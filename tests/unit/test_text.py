@@ -46,6 +46,7 @@ def test_interval_ends_share_their_decimals_and_have_no_thousands_commas() -> No
     assert interval_text(0.969, 2) == "[0.97, 2.00]"
     assert interval_text(1000, 1500) == "[1000, 1500]"
     assert interval_text(0.00012, 0.00034) == "[0.000120, 0.000340]"
+    assert interval_text(12.34, None) == "[12.3, open]"  # too few runs to bound it above
 
 
 def test_units_format_figures_and_budgets() -> None:

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from pytest_llmperf.report.cells import (
     change_text,
     failing_first,
     figure_values,
+    models_judged,
     observed_text,
+    relative_path,
     remedies,
     verdict_unit,
 )
@@ -90,29 +91,8 @@ def verdict_table(records: Sequence[Mapping[str, Any]]) -> Iterator[str]:
     yield from _table(header, rows)
 
 
-def relative_path(path: str, rootdir: str | None) -> str:
-    """`path` relative to the repository (pytest's rootdir) when it lies inside it."""
-    if rootdir and Path(path).is_relative_to(rootdir):
-        return Path(path).relative_to(rootdir).as_posix() or "."
-    return path
-
-
-def baseline_source(source: str, settings: Mapping[str, Any]) -> str:
-    """A record's baseline source for a pull-request comment: each test's snapshot file
-    becomes the snapshot directory, relative to the repository, so that tests judged
-    against snapshots share one line."""
-    snapshot_dir = settings.get("snapshot_dir")
-    if not snapshot_dir:
-        return source
-    shown = code(relative_path(snapshot_dir, settings.get("rootdir")).rstrip("/") + "/")
-    one_file = re.escape(snapshot_dir) + r"[/\\].*?\.json(?= \()"
-    return re.sub(f"snapshot {one_file}", lambda _: f"snapshots in {shown}", source)
-
-
 def _models(records: Sequence[Mapping[str, Any]], settings: Mapping[str, Any]) -> Iterator[str]:
-    judged = [record for record in records if record["judged"]]
-    candidates = sorted({record["candidate"]["name"] for record in judged})
-    sources = sorted({baseline_source(record["baseline"]["source"], settings) for record in judged})
+    candidates, sources = models_judged(records, settings, code)
     if candidates:
         yield f"**Candidate:** {', '.join(code(name) for name in candidates)}  "
     if sources:
