@@ -142,9 +142,9 @@ def _input_tokens(result: GenerationResult) -> float:
     return result.input_tokens
 
 
-def _longer_answers(tokens: float, what: str) -> str:
+def _longer_answers(tokens: float) -> str:
     return (
-        f"{VERBOSITY_REMEDY} (its answers are {number(tokens)}x as long, and {what} grows "
+        f"{VERBOSITY_REMEDY} (its answers are {number(tokens)}x as long, and latency grows "
         "with the number of tokens generated)"
     )
 
@@ -155,7 +155,7 @@ def _latency_remedy(context: RemedyContext) -> str:
     tokens = context.grew(_output_tokens) or 0.0
     per_token = context.grew(_ms_per_output_token) or 0.0
     if tokens and tokens >= per_token:
-        return _longer_answers(tokens, "latency")
+        return _longer_answers(tokens)
     if context.candidate_quantized:
         return QUANTIZED_SPEED_REMEDY
     if per_token or context.baseline is None:
@@ -208,12 +208,12 @@ def _cost_remedy(context: RemedyContext) -> str:
     """Costlier: each cause the figures show, from the tokens and the prices of each model."""
     if context.baseline is None:
         return COST_REMEDY
-    causes = []
-    if tokens := context.grew(_output_tokens):
-        causes.append(_longer_answers(tokens, "cost"))
-    if context.grew(_input_tokens):
-        causes.append(PROMPT_REMEDY)
-    causes.append(_price_text(context))
+    causes = [
+        VERBOSITY_REMEDY if context.grew(_output_tokens) else "",
+        PROMPT_REMEDY if context.grew(_input_tokens) else "",
+        _price_text(context),
+    ]
+    # Longer answers alone read as the tokens limit's remedy does: one line for both.
     return "; ".join(filter(None, causes)) or NO_CAUSE_REMEDY
 
 
