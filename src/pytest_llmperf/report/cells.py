@@ -33,13 +33,18 @@ def observed_text(verdict: Mapping[str, Any]) -> str:
         return ""
     if verdict["kind"] == Kind.RATIO.value:
         if interval is not None:
-            return f" {observed:.2f}x [{interval['low']:.2f}, {interval['high']:.2f}]"
+            return f" {observed:.2f}x [{interval['low']:.2f}, {_upper(interval, '.2f')}]"
         return f" {observed:.2f}x"
     if verdict["kind"] == Kind.DROP.value:
         return f" (drop {observed:.3f})"
     if interval is not None:
-        return f" [{interval['low']:.1f}, {interval['high']:.1f}]"
+        return f" [{interval['low']:.1f}, {_upper(interval, '.1f')}]"
     return ""
+
+
+def _upper(interval: Mapping[str, Any], spec: str) -> str:
+    """An interval's upper end; 'open' where too few runs bound it (a percentile SLA)."""
+    return "open" if interval["high"] is None else format(interval["high"], spec)
 
 
 def verdict_row(verdict: Mapping[str, Any]) -> tuple[str, ...]:
