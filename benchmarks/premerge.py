@@ -163,8 +163,9 @@ def calibrate(
         tried.append((ratio, path))
         if ratio >= target.low:
             break
-    ratio, path = min(tried, key=lambda pair: abs(pair[0] - target.ratio))
+    ratio, path = tried[-1]
     if not target.low <= ratio <= target.high:
+        ratio, path = min(tried, key=lambda pair: abs(pair[0] - target.ratio))
         print(f"  warning: no shape in [{target.low}, {target.high}]x, took {ratio:.3f}x")
     return path
 
