@@ -522,6 +522,9 @@ def summary(records: list[Record]) -> Iterator[str]:
             runs_text = f"{statistics.median(judged):.0f}" if judged else "-"
             yield f"  {name:5} {condition:6} pytest-llmperf   {_distribution(plugin)}; {runs_text}"
             yield f"  {name:5} {condition:6} pytest-benchmark {_distribution(bench)}"
+    for condition, runs in by_condition.items():
+        medians = _present(r["record"]["latency_ms_median"] for r in runs)
+        yield f"  the snapshot's median latency, ms, {condition}: {_distribution(medians)}"
     yield ""
     yield "torch threads (record / judges), load average at step starts, median seconds per step"
     for condition, runs in by_condition.items():
