@@ -81,15 +81,16 @@ TARGETS = {
 
 
 def _builders() -> ModuleType:
-    """The test-checkpoint builders: the one place that knows where they live.
-
-    They are moving to `tests/models/`: change this import (and put the repository root on
-    sys.path) when they do. Used: build_baseline, copy_checkpoint, build_slow, QUESTIONS,
-    prompt_for.
+    """The test-checkpoint builders (tests/models/, not shipped in the wheel): the one place
+    that knows where they live. Used: build_baseline, copy_checkpoint, build_slow,
+    QUESTIONS, prompt_for.
     """
-    from pytest_llmperf.testing import tiny_models
+    root = str(Path(__file__).resolve().parents[1])
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    from tests.models import tiny
 
-    return tiny_models
+    return tiny
 
 
 @dataclass
