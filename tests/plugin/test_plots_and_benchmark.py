@@ -152,7 +152,8 @@ def test_plots_and_benchmark_json_alone_and_under_xdist(project, checkpoints):
     medians = table_medians(compared.stdout)
     for role in ("baseline", "candidate"):
         data = answers[role]["stats"]["data"]
-        assert len(data) == 2 * len(PROMPTS)  # every run: 2 repeats of every prompt
+        # every run: 2 repeats of every prompt, and those the p95 SLA took to settle
+        assert len(data) == answers[role]["extra_info"]["runs"] >= 2 * len(PROMPTS)
         (median,) = medians[f"test_answers[{role}]"]
         assert median == pytest.approx(statistics.median(data), rel=1e-3)
     baseline_p50, candidate_p50 = summary_p50(result.stdout.str(), JUDGED[0])

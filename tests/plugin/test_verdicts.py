@@ -67,7 +67,7 @@ def test_failure_shows_baseline_candidate_budget_verdict(project, checkpoints):
             "*limit*baseline*candidate*budget*verdict",
             "*latency_ratio*ms*ms*<= 1.5x*FAIL *x [[]*, *]",
             "*tokens_ratio*tok*tok*<= 1x*FAIL *x",
-            "*latency_ratio: *x, *% interval [[]*] from * pairs; noise (CV) baseline *%, candidate *%; decided by the interval",
+            "*latency_ratio: *x, the median of * per-pair ratios (both models run alternately); *% interval [[]*]; noise (CV) baseline *%, candidate *%; decided by the interval",
         ]
     )
 
@@ -252,4 +252,11 @@ def test_false_failure_rate_is_shared_by_the_tests_that_run(pytester, checkpoint
         "not deselected",
     )
     result.assert_outcomes(failed=2, deselected=1)
-    result.stdout.fnmatch_lines(["*latency_ratio: *x, 95.00% interval [[]*] from 12 pairs;*"] * 2)
+    result.stdout.fnmatch_lines(
+        [
+            "*latency_ratio: *x, the median of 12 per-pair ratios*; 95.00% interval [[]*]*",
+            "*95.00%: the session's 5% chance of failing a good candidate, shared by 2 timing "
+            "decisions and 1 look at each as runs are added",
+        ]
+        * 2
+    )

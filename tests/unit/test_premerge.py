@@ -74,12 +74,27 @@ def judge(
 
 
 def test_a_fourfold_slowdown_fails_on_the_snapshot_alone(tmp_path, monkeypatch) -> None:
+    """Beyond the allowance for the shift between processes, the snapshot alone fails it
+    when its model cannot run here, and says the failure was not confirmed live."""
     record(tmp_path, TimedFake(1.0, 1))
     outcome, loaded = judge(tmp_path, TimedFake(4.0, 2), monkeypatch)
     (verdict,) = outcome.verdicts
-    assert verdict.outcome is Outcome.FAIL and loaded == []
+    assert verdict.outcome is Outcome.FAIL and loaded == ["fake"]
     assert verdict.interval.widened_by == 0.25
     assert verdict.interval.low > 1.1  # even with the allowance for the shift
+    assert "judged on the snapshot alone" in verdict.note
+    assert "not confirmed in live pairs" in verdict.note
+
+
+def test_a_failure_against_a_snapshot_is_confirmed_live(tmp_path, monkeypatch) -> None:
+    """A recording taken while the machine idled and a judging run on a busy machine can
+    differ beyond any allowance: a failure is confirmed in live pairs when the model runs."""
+    record(tmp_path, TimedFake(1.0, 30))
+    slow_process = TimedFake(4.0, 31)  # the same model, in a process four times slower
+    outcome, loaded = judge(tmp_path, slow_process, monkeypatch, live=TimedFake(4.0, 32))
+    (verdict,) = outcome.verdicts
+    assert loaded == ["fake"]
+    assert verdict.outcome is Outcome.PASS and verdict.interval.paired
 
 
 def test_a_shift_between_processes_alone_never_fails(tmp_path, monkeypatch) -> None:

@@ -279,3 +279,62 @@ def test_an_unwritable_step_summary_is_reported_not_fatal(records, tmp_path: Pat
     (line,) = published.lines
     assert line.startswith(f"pytest-llmperf: could not append to $GITHUB_STEP_SUMMARY ({tmp_path})")
     assert not published.failed
+
+
+def test_the_statistics_line_says_what_the_estimate_is_and_on_which_runs() -> None:
+    from pytest_llmperf.report.terminal import failure_lines
+
+    split = {"false_failure_rate": 0.05, "decisions": 3, "looks": 2}
+    interval = {
+        "estimate": 1.18,
+        "low": 0.78,
+        "high": None,
+        "confidence": 0.9917,
+        "samples": 30,
+        "paired": False,
+        "sampling": "snapshot",
+        "baseline_samples": 15,
+        "widened_by": 0.25,
+        "confidence_split": split,
+    }
+    verdict = {
+        "limit": "latency_ratio",
+        "metric": "latency",
+        "kind": "ratio",
+        "unit": "x",
+        "budget": 1.1,
+        "budget_text": "<= 1.10x",
+        "outcome": "inconclusive",
+        "failed": False,
+        "baseline": 10.0,
+        "candidate": 11.8,
+        "observed": 1.18,
+        "interval": interval,
+        "noise_cv": {"baseline": 0.05, "candidate": 0.07},
+        "decided_by": "",
+        "note": "",
+        "remedy": "",
+    }
+    record = {
+        "test": "t.py::test_x",
+        "mode": "natural",
+        "failed": False,
+        "judged": True,
+        "candidate": {"name": "cand", "figures": None},
+        "baseline": {"name": "base", "source": "snapshot", "figures": None},
+        "verdicts": [verdict],
+        "extra_seconds": 0.0,
+        "requests_per_month": 0,
+        "snapshot_written": None,
+    }
+    lines = list(failure_lines(record))
+    assert (
+        "  latency_ratio: 1.18x, the ratio of medians of 15 snapshot runs (recorded in another "
+        "process) and 30 runs today; 99.17% interval [0.780, open] (widened by 25% each side for "
+        "the shift between processes); noise (CV) baseline 5%, candidate 7%; decided by "
+        "nothing yet"
+    ) in lines
+    assert (
+        "    99.17%: the session's 5% chance of failing a good candidate, shared by 3 timing "
+        "decisions and 2 looks at each as runs are added"
+    ) in lines

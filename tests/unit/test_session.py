@@ -146,3 +146,41 @@ def test_the_false_failure_rate_is_shared_by_every_decision_of_the_session() -> 
     interval = outcome.verdicts[0].interval
     # 0.05 over 10 decisions and 1 look (6 runs is already the cap): 0.005 a tail
     assert interval.confidence == pytest.approx(0.99)
+
+
+class FakeClock:
+    """time.monotonic for the protocol and the settle loop: each run advances it."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+class SlowFake(TimedFake):
+    """Reports 0.1 ms per run but takes `seconds` of the clock: rounds cost more than the
+    reported latencies promise, as on a machine that got busy."""
+
+    def __init__(self, seed: int, seconds: float, clock: FakeClock) -> None:
+        super().__init__(0.01, seed)
+        self.seconds, self.clock = seconds, clock
+
+    def complete(self, prompt: str, generation: Mapping[str, Any], seed: int) -> Completion:
+        self.clock.now += self.seconds
+        return super().complete(prompt, generation, seed)
+
+
+def test_extra_runs_stop_at_the_seconds_cap_not_after(monkeypatch) -> None:
+    """No pass over the prompts starts after --llm-max-seconds: the overshoot is at most one
+    pass (3 prompts x 2 models x 20 ms here), not the rest of a doubling round."""
+    clock = FakeClock()
+    monkeypatch.setattr("pytest_llmperf.measure.protocol.time", clock)
+    monkeypatch.setattr("pytest_llmperf.session.settle.time", clock)
+    session = session_with(
+        SlowFake(21, 0.02, clock), SlowFake(22, 0.02, clock), max_seconds=0.3, noise_floor=0.0
+    )
+    outcome = judged(session, latency_ratio=1.0)
+    one_pass = 3 * 2 * 0.02
+    assert 0.3 <= outcome.extra_seconds <= 0.3 + one_pass
+    assert len(outcome.candidate.runs) < 48  # the doubling would have reached 48 runs

@@ -137,8 +137,16 @@ def verdict_record(verdict: Verdict) -> dict[str, Any]:
             "confidence": interval.confidence,
             "samples": interval.samples,
             "paired": interval.paired,
+            "sampling": verdict.sampling,
             "baseline_samples": interval.baseline_samples,
             "widened_by": interval.widened_by,
+            "confidence_split": None
+            if verdict.policy is None
+            else {
+                "false_failure_rate": verdict.policy.false_failure_rate,
+                "decisions": verdict.policy.decisions,
+                "looks": verdict.policy.looks,
+            },
         },
         "noise_cv": {"baseline": verdict.noise[0], "candidate": verdict.noise[1]},
         "decided_by": verdict.decided_by,

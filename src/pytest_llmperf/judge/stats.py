@@ -56,6 +56,10 @@ class DecisionPolicy:
     tail_probability: float = 0.025
     noise_floor: float = 0.01
     seed: int = 0
+    # Where the tail share came from: the session's rate over its decisions and looks.
+    false_failure_rate: float = 0.05
+    decisions: int = 1
+    looks: int = 1
 
     @property
     def confidence(self) -> float:
@@ -71,8 +75,9 @@ def session_policy(
     false_failure_rate: float, decisions: int, looks: int, noise_floor: float, seed: int
 ) -> DecisionPolicy:
     """Split the session's false-failure rate over every decision and every look at it."""
-    share = false_failure_rate / max(1, decisions) / max(1, looks)
-    return DecisionPolicy(tail_probability=share, noise_floor=noise_floor, seed=seed)
+    decisions, looks = max(1, decisions), max(1, looks)
+    share = false_failure_rate / decisions / looks
+    return DecisionPolicy(share, noise_floor, seed, false_failure_rate, decisions, looks)
 
 
 def looks_until_cap(first_samples: int, max_samples: int) -> int:

@@ -45,6 +45,11 @@ class Verdict:
     interval: Interval | None = None
     noise: tuple[float | None, float | None] = (None, None)  # CV of baseline, candidate
     decided_by: str = ""
+    policy: DecisionPolicy | None = None  # how sure the interval is, for statistical verdicts
+    # What the interval was taken over: "pairs" (alternating runs of both models), "runs"
+    # (the candidate's, for an SLA), "unpaired" (both models' runs, measured apart) or
+    # "snapshot" (the snapshot's runs, from another process, and today's).
+    sampling: str = ""
 
     @property
     def failed(self) -> bool:
@@ -259,7 +264,17 @@ def _interval_verdict(
         interval=interval,
         noise=noise,
         decided_by=decided_by,
+        policy=comparison.policy,
+        sampling=_sampling(interval, base_samples, comparison),
     )
+
+
+def _sampling(interval: Interval, base_samples: list[float] | None, comparison: Comparison) -> str:
+    if interval.paired:
+        return "pairs"
+    if base_samples is None:
+        return "runs"
+    return "snapshot" if comparison.against_snapshot else "unpaired"
 
 
 def _has_samples(metric: Metric, comparison: Comparison) -> bool:

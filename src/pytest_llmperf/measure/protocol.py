@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import random
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -30,6 +31,12 @@ class Protocol:
     seed: int = 0
     pricing: Pricing = field(default_factory=Pricing)
     latency_percentile: float = 95.0
+    # time.monotonic() after which no further pass over the prompts starts (extra runs
+    # within --llm-max-seconds); the first pass always runs, so every prompt has a run.
+    deadline: float | None = None
+
+    def may_start(self, repeat: int) -> bool:
+        return repeat == 0 or self.deadline is None or time.monotonic() < self.deadline
 
 
 class _Recorder:
@@ -111,6 +118,8 @@ def measure(backend: Backend, workload: Workload, protocol: Protocol) -> Generat
     recorder = _Recorder(backend, workload)
     recorder.warm_up(protocol.warmup, protocol.seed)
     for repeat in range(protocol.repeats):
+        if not protocol.may_start(repeat):
+            break
         for index in range(len(workload.prompts)):
             recorder.measure(index, _run_seed(protocol, repeat, index))
     return recorder.result(protocol)
@@ -137,6 +146,8 @@ def measure_paired(
         recorder.warm_up(protocol.warmup, protocol.seed)
     coin = random.Random(protocol.seed)
     for repeat in range(protocol.repeats):
+        if not protocol.may_start(repeat):
+            break
         for index in range(len(workload.prompts)):
             order = recorders if coin.random() < 0.5 else recorders[::-1]
             seed = _run_seed(protocol, repeat, index)

@@ -18,7 +18,7 @@ from pytest_llmperf.report.cells import (
     verdict_unit,
 )
 from pytest_llmperf.results import LoadFigures, TokenCount
-from pytest_llmperf.text import plural, quoted
+from pytest_llmperf.text import interval_text, number, plural, quoted
 
 _HEADER = ("limit", "baseline", "candidate", "budget", "verdict")
 NOT_COMPARED = "not compared"
@@ -30,30 +30,56 @@ MODE_TEXT = {
 }
 
 
-def _statistics_line(verdict: Mapping[str, Any]) -> str:
-    """Interval, sample count, noise and what decided: for verdicts on noisy timings."""
+def _statistics_lines(verdict: Mapping[str, Any]) -> Iterator[str]:
+    """For a verdict on noisy timings: the estimate and its interval, the samples it rests
+    on, the noise seen and what decided it; then, when the confidence is a share of the
+    session's, where that share came from."""
     interval = verdict["interval"]
     if interval is None:
-        return ""
-    unit = "x" if verdict["kind"] == Kind.RATIO.value else f" {verdict_unit(verdict).symbol}"
-    noise_cv = verdict["noise_cv"]
-    if interval["paired"]:
-        what = "pairs"
-    elif noise_cv["baseline"] is not None:
-        what = "runs per model (unpaired)"
-    else:
-        what = "runs"
+        return
+    ratio = verdict["kind"] == Kind.RATIO.value
+    unit = "x" if ratio else f" {verdict_unit(verdict).symbol}"
+    estimate = f"{number(interval['estimate'])}{unit}"
+    bounds = interval_text(interval["low"], interval["high"])
+    widened = interval.get("widened_by") or 0.0
+    if widened:
+        bounds += f" (widened by {widened:.0%} each side for the shift between processes)"
     noise = ", ".join(
-        f"{role} {noise_cv[role]:.0%}"
+        f"{role} {cv:.0%}"
         for role in ("baseline", "candidate")
-        if noise_cv[role] is not None
+        if (cv := verdict["noise_cv"][role]) is not None
     )
     decided = verdict["decided_by"] or "nothing yet"
-    return (
-        f"  {verdict['limit']}: {interval['estimate']:.3g}{unit}, {interval['confidence']:.2%} "
-        f"interval [{interval['low']:.3g}, {interval['high']:.3g}] from {interval['samples']} "
-        f"{what}; noise (CV) {noise}; decided by {decided}"
+    yield (
+        f"  {verdict['limit']}: {estimate}, {_what_estimate(verdict)}; "
+        f"{interval['confidence']:.2%} interval {bounds}; noise (CV) {noise}; "
+        f"decided by {decided}"
     )
+    split = interval.get("confidence_split")
+    if split and split["decisions"] * split["looks"] > 1:
+        yield (
+            f"    {interval['confidence']:.2%}: the session's {split['false_failure_rate']:.0%} "
+            f"chance of failing a good candidate, shared by "
+            f"{plural(split['decisions'], 'timing decision')} and "
+            f"{plural(split['looks'], 'look')} at each as runs are added"
+        )
+
+
+def _what_estimate(verdict: Mapping[str, Any]) -> str:
+    """What the estimate is, and the runs on each side it was taken over."""
+    interval = verdict["interval"]
+    sampling, samples = interval.get("sampling"), interval["samples"]
+    base = interval.get("baseline_samples")
+    if sampling == "pairs":
+        return f"the median of {samples} per-pair ratios (both models run alternately)"
+    if sampling == "snapshot":
+        return (
+            f"the ratio of medians of {base} snapshot runs (recorded in another process) and "
+            f"{samples} runs today"
+        )
+    if sampling == "unpaired":
+        return f"the ratio of medians of {base} baseline and {samples} candidate runs, unpaired"
+    return f"over {plural(samples, 'run')}"
 
 
 def table(rows: Sequence[tuple[str, ...]], indent: str = "  ") -> Iterator[str]:
@@ -97,8 +123,7 @@ def failure_lines(record: Record) -> Iterator[str]:
     yield from table([_HEADER, *(verdict_row(verdict) for verdict in verdicts)])
     yield from table([("figure", "baseline", "candidate", "change"), *figure_rows(record)])
     for verdict in verdicts:
-        if line := _statistics_line(verdict):
-            yield line
+        yield from _statistics_lines(verdict)
     for verdict in verdicts:
         if verdict["note"]:
             yield f"  {verdict['limit']}: {verdict['note']}"
@@ -132,8 +157,8 @@ def _wrong_answer_lines(record: Record) -> Iterator[str]:
         else ""
     )
     yield f"  wrong answers: {len(wrong)} of {plural(prompts, 'prompt')}{more}"
-    for number, answer in enumerate(shown, 1):
-        yield f"    {number}. prompt:    {quoted(answer['prompt'])}"
+    for position, answer in enumerate(shown, 1):
+        yield f"    {position}. prompt:    {quoted(answer['prompt'])}"
         yield f"       expected:  {quoted(answer['expected'] or '')}"
         yield f"       candidate: {quoted(answer['candidate'])}"
         if answer["baseline"] is not None:

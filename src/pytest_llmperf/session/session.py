@@ -228,13 +228,18 @@ class LlmPerfSession:
         calls: TestCalls,
         repeats: int,
         round_index: int,
+        deadline: float,
         *,
         baseline: Callable[[str], Backend],
     ) -> None:
         """`repeats` more runs of every call, on the candidate and any live baseline (the
         model `baseline(BASELINE)` gives: the session's, or a snapshot's loaded to settle)."""
         protocol = replace(
-            self.protocol, repeats=repeats, warmup=0, seed=self.protocol.seed + 7919 * round_index
+            self.protocol,
+            repeats=repeats,
+            warmup=0,
+            seed=self.protocol.seed + 7919 * round_index,
+            deadline=deadline,
         )
         candidate = self.models.get(CANDIDATE)
         for index, (workload, result) in enumerate(calls.candidate_calls):
@@ -375,18 +380,24 @@ class LlmPerfSession:
     def _unsettled(
         self, settled: Settled, limits: list[Limit], calls: TestCalls, why: str
     ) -> Settled:
-        """The snapshot's inconclusive verdicts at the cap, saying why no live pairs ran."""
+        """The snapshot's verdicts as they stand, when no live pairs could run: saying why,
+        and what would settle those still inconclusive."""
         hint = (
             f"alternating pairs with the baseline model, which did not run here ({why}): "
             "pass --llm-baseline=MODEL"
         )
-        caps = self._caps()
-        verdicts = [
-            settle(verdict, caps.inconclusive, "a snapshot's runs, from another process", hint)
-            if verdict.limit.name in open_ratio_limits(settled.verdicts)
-            else verdict
-            for verdict in settled.verdicts
-        ]
+        alone = (
+            "judged on the snapshot alone, beyond the allowance for the shift between "
+            f"processes; not confirmed in live pairs ({why})"
+        )
+        caps, open_limits = self._caps(), open_ratio_limits(settled.verdicts)
+        verdicts = []
+        for verdict in settled.verdicts:
+            if verdict.limit.name in open_limits and verdict.outcome is Outcome.FAIL:
+                verdict = replace(verdict, note="; ".join(filter(None, (verdict.note, alone))))
+            elif verdict.limit.name in open_limits:
+                verdict = settle(verdict, caps.inconclusive, "a snapshot's runs", hint)
+            verdicts.append(verdict)
         return replace(settled, verdicts=verdicts)
 
     def _save(self, nodeid: str, calls: list[Call]) -> Path:

@@ -11,8 +11,9 @@ from pytest_llmperf.judge.verdicts import Comparison, Outcome, Verdict, judge, s
 from pytest_llmperf.limits import Limit
 from pytest_llmperf.session.calls import TestCalls
 
-# Measure `repeats` more runs of every call of the test; the round's index seeds its order.
-MeasureMore = Callable[[TestCalls, int, int], None]
+# Measure `repeats` more runs of every call of the test; the round's index seeds its order;
+# no pass over the prompts starts after the deadline (time.monotonic()).
+MeasureMore = Callable[[TestCalls, int, int, float], None]
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,8 @@ def settle_verdicts(
             more = extra_repeats * prompts
             on_progress(progress_line(nodeid, verdicts, runs, more, comparison.paired))
         started = time.monotonic()
-        measure_more(calls, extra_repeats, rounds)
+        deadline = started + caps.max_seconds - extra_seconds
+        measure_more(calls, extra_repeats, rounds, deadline)
         extra_seconds += time.monotonic() - started
         live = calls.live_baseline()
         comparison = replace(
