@@ -11,12 +11,13 @@ import difflib
 import math
 import numbers
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
 
 from pytest_llmperf.errors import BudgetError
 from pytest_llmperf.metrics import RATIO, SHARE, Metric, Unit, metric_named
+from pytest_llmperf.text import interval_text
 
 MODES = ("natural", "fixed_length")
 
@@ -59,6 +60,19 @@ class LimitSpec:
     def needs_baseline(self) -> bool:
         return self.kind in (Kind.RATIO, Kind.DROP)
 
+    def observed_text(
+        self, observed: float | None, interval: tuple[float | None, float | None] | None
+    ) -> str:
+        """What was held against the budget, for people: '1.39x [1.20, 1.60]' (a ratio and
+        its interval), '1,250 ms [1000, 1500]' (an SLA), 'drop 0.100'; '' when nothing was."""
+        if observed is None:
+            return ""
+        if self.kind is Kind.DROP:
+            return f"drop {self.unit.format(observed)}"
+        if interval is None:
+            return self.unit.format(observed) if self.kind is Kind.RATIO else ""
+        return f"{self.unit.format(observed)} {interval_text(*interval)}"
+
     @property
     def is_share(self) -> bool:
         """A share of prompts or requests (0..1): its budget must lie within 0 and 1."""
@@ -92,6 +106,7 @@ LIMIT_SPECS: dict[str, LimitSpec] = {spec.name: spec for spec in _SPECS}
 class Limit:
     spec: LimitSpec
     value: float
+    from_default: bool = False  # from [tool.llmperf.budget], not the test's own marker
 
     @property
     def name(self) -> str:
@@ -99,7 +114,7 @@ class Limit:
 
     def describe(self) -> str:
         comparison = ">=" if self.spec.kind is Kind.FLOOR else "<="
-        return f"{comparison} {self.spec.unit.format(self.value)}"
+        return f"{comparison} {self.spec.unit.format(self.value, exact=True)}"
 
     def is_beyond(self, observed: float) -> bool:
         """Whether `observed` lies beyond this limit's budget."""
@@ -120,14 +135,27 @@ class Budget:
 def parse_budget(
     args: tuple[Any, ...], kwargs: Mapping[str, Any], defaults: Mapping[str, float] | None = None
 ) -> Budget:
-    """The marker's limits over the configured defaults, and its optional `mode=`."""
-    limits = {**(defaults or {}), **kwargs}
-    mode = limits.pop("mode", None)
+    """The marker's limits over the configured defaults, and its optional `mode=`. A marker
+    drops a default limit with `name=None`."""
+    own = dict(kwargs)
+    mode = own.pop("mode", None)
     if mode is not None and mode not in MODES:
         raise BudgetError(
             f"mode={mode!r} in assert_within_budget is not a mode. Valid modes: {', '.join(MODES)}."
         )
-    return Budget(parse_limits(args, limits), mode)
+    dropped = {name for name, value in own.items() if value is None}
+    for name in dropped:
+        _spec_named(name)  # a typo in a dropped name is an error too
+    limits = {
+        name: value for name, value in {**(defaults or {}), **own}.items() if name not in dropped
+    }
+    if dropped and not limits and not args:
+        raise BudgetError(
+            f"assert_within_budget({', '.join(f'{n}=None' for n in sorted(dropped))}) drops "
+            "every limit: nothing is left to judge. Remove the marker instead."
+        )
+    parsed = parse_limits(args, limits)
+    return Budget([replace(lim, from_default=lim.name not in own) for lim in parsed], mode)
 
 
 def parse_limits(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> list[Limit]:
@@ -158,7 +186,7 @@ def valid_limit_names() -> str:
     return ", ".join(LIMIT_SPECS)
 
 
-def _parse_limit(name: str, value: Any) -> Limit:
+def _spec_named(name: str) -> LimitSpec:
     spec = LIMIT_SPECS.get(name)
     if spec is None:
         close = difflib.get_close_matches(name, LIMIT_SPECS, n=1)
@@ -167,6 +195,11 @@ def _parse_limit(name: str, value: Any) -> Limit:
             f"unknown limit '{name}' in assert_within_budget.{hint} "
             f"Valid limits: {valid_limit_names()}."
         )
+    return spec
+
+
+def _parse_limit(name: str, value: Any) -> Limit:
+    spec = _spec_named(name)
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
         raise BudgetError(f"limit {name}={value!r} is not a finite number.")
     if spec.is_share:

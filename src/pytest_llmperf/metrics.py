@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pytest_llmperf.text import EXACT, SIGNIFICANT, number
+
 if TYPE_CHECKING:
     from pytest_llmperf.results import GenerationResult, Run
 
@@ -25,16 +27,21 @@ class Unit:
     symbol: str
     style: str = "decimal"  # decimal | ratio | money | share
 
-    def format(self, value: float | None) -> str:
+    def format(self, value: float | None, *, exact: bool = False) -> str:
+        """`value` in this unit for people (text.number): three significant digits for a
+        measured figure; `exact` for a number a person wrote (a budget), shown as written."""
         if value is None:
             return "-"
+        digits = EXACT if exact else SIGNIFICANT
         if self.style == "ratio":
-            return f"{value:.2f}x"
+            return f"{number(value, digits, trim=exact)}x"
         if self.style == "money":
-            return f"${value:,.2f}" if value >= 1 else f"${value:.6f}"
+            if abs(value) >= 1 and not exact:
+                return f"${number(value, decimals=2)}"
+            return f"${number(value, digits, trim=exact)}"
         if self.style == "share":
-            return f"{value:.3f}"
-        return f"{value:.1f} {self.symbol}"
+            return number(value, digits, trim=True) if exact else number(value, decimals=3)
+        return f"{number(value, digits, trim=exact)} {self.symbol}"
 
 
 MS = Unit("ms")
@@ -49,14 +56,31 @@ RATIO = Unit("x", "ratio")
 
 @dataclass(frozen=True)
 class RemedyContext:
-    """What a remedy may look at: both models' results and the candidate's form."""
+    """What a remedy may look at: both models' results (each with its prices per token) and
+    the candidate's form. A remedy names a cause only when these figures show it."""
 
     candidate: GenerationResult
     baseline: GenerationResult | None
     candidate_quantized: bool = False
 
+    def ratio(self, figure: Callable[[GenerationResult], float | None]) -> float | None:
+        """candidate / baseline of `figure`; None without a baseline or a positive figure."""
+        if self.baseline is None:
+            return None
+        baseline, candidate = figure(self.baseline), figure(self.candidate)
+        if baseline is None or candidate is None or baseline <= 0:
+            return None
+        return candidate / baseline
+
+    def grew(self, figure: Callable[[GenerationResult], float | None]) -> float | None:
+        """The ratio of `figure` when it grew enough to be named as a cause, else None."""
+        ratio = self.ratio(figure)
+        return ratio if ratio is not None and ratio > GREW else None
+
 
 Remedy = Callable[[RemedyContext], str]
+
+GREW = 1.02  # a figure that grew less than this is not named as a cause
 
 SPEED_REMEDY = (
     "the candidate is slower per token while its answers are no longer: quantize it "
@@ -71,6 +95,23 @@ QUANTIZED_SPEED_REMEDY = (
     "work rather than saving it; prune or distil the model, or serve it where int8 kernels "
     "pay off (a GPU)"
 )
+PROMPT_REMEDY = (
+    "the candidate's prompts are longer (a longer chat template or system prompt): it reads "
+    "more tokens per request; shorten the template or the system prompt"
+)
+LENGTH_REMEDY = (
+    "the answers are longer than the limit (no baseline shows whether they grew): cap "
+    "max_new_tokens, or train on shorter targets"
+)
+COST_REMEDY = (
+    "a request costs more than the limit (no baseline shows why): shorter answers (cap "
+    "max_new_tokens, train on shorter targets) or a lower price per token"
+)
+NO_CAUSE_REMEDY = (
+    "the figures show no cause: answers are about as long and each token takes about as long "
+    "as the baseline's; the difference is more likely the machine or noise than the model. "
+    "Measure both in alternating pairs on a quiet machine before changing the model"
+)
 MEMORY_REMEDY = "quantize the candidate or load it in bfloat16/float16 (--llm-dtype)"
 ERROR_REMEDY = (
     "requests failed under this load: see the errors listed; lower the load or give the "
@@ -79,23 +120,114 @@ ERROR_REMEDY = (
 QUALITY_REMEDY = (
     "check the fine-tuning data and schedule: the candidate answers fewer prompts right"
 )
+THROUGHPUT_REMEDY = (
+    "fewer requests complete per second than the floor asks: give the server more capacity "
+    "(replicas, batch size, KV-cache memory), or serve a faster model (quantized, distilled)"
+)
 
 
 def _always(text: str) -> Remedy:
     return lambda context: text
 
 
-def _speed_remedy(context: RemedyContext) -> str:
-    """Slower: longer answers explain it when they grew; else the work per token did."""
-    baseline = context.baseline
-    tokens_grew = (
-        baseline is not None
-        and baseline.output_tokens > 0
-        and context.candidate.output_tokens / baseline.output_tokens > 1.1
+def _ms_per_output_token(result: GenerationResult) -> float | None:
+    return result.latency_ms / result.output_tokens if result.output_tokens > 0 else None
+
+
+def _output_tokens(result: GenerationResult) -> float:
+    return result.output_tokens
+
+
+def _input_tokens(result: GenerationResult) -> float:
+    return result.input_tokens
+
+
+def _longer_answers(tokens: float) -> str:
+    return (
+        f"{VERBOSITY_REMEDY} (its answers are {number(tokens)}x as long, and latency grows "
+        "with the number of tokens generated)"
     )
-    if tokens_grew:
-        return VERBOSITY_REMEDY + " (latency grows with the number of tokens generated)"
+
+
+def _latency_remedy(context: RemedyContext) -> str:
+    """Slower: latency is answer length times time per token; the factor that grew more is
+    named (longer answers, or a slower model); neither: nothing in the figures explains it."""
+    tokens = context.grew(_output_tokens) or 0.0
+    per_token = context.grew(_ms_per_output_token) or 0.0
+    if tokens and tokens >= per_token:
+        return _longer_answers(tokens)
+    if context.candidate_quantized:
+        return QUANTIZED_SPEED_REMEDY
+    if per_token or context.baseline is None:
+        return SPEED_REMEDY
+    return NO_CAUSE_REMEDY
+
+
+def _first_token_remedy(context: RemedyContext) -> str:
+    """Slower to the first token: longer prompts explain it when they grew; else the model
+    reads the same prompt more slowly."""
+    if context.grew(_input_tokens):
+        return PROMPT_REMEDY
     return QUANTIZED_SPEED_REMEDY if context.candidate_quantized else SPEED_REMEDY
+
+
+def _tokens_remedy(context: RemedyContext) -> str:
+    """More output tokens: verbosity when they grew against the baseline; a budget below
+    what both models write when they did not."""
+    if context.baseline is None:
+        return LENGTH_REMEDY
+    if not context.grew(_output_tokens):
+        return (
+            f"the baseline's answers are as long ({number(context.baseline.output_tokens)} tok): "
+            "the limit is below what both models write; cap max_new_tokens or raise the limit"
+        )
+    return VERBOSITY_REMEDY
+
+
+def _price_text(context: RemedyContext) -> str:
+    """'its price per token is higher (...)' when the candidate's prices are; else ''."""
+    assert context.baseline is not None
+    base, cand = context.baseline.pricing, context.candidate.pricing
+    risen = [
+        f"${number(new, 6, trim=True)} vs ${number(old, 6, trim=True)} per 1M {kind} tokens"
+        for kind, new, old in (
+            ("input", cand.input_per_1m, base.input_per_1m),
+            ("output", cand.output_per_1m, base.output_per_1m),
+        )
+        if new > old
+    ]
+    if not risen:
+        return ""
+    return (
+        f"its price per token is higher ({', '.join(risen)}): serve it where tokens cost less, "
+        "or set the budget for its price"
+    )
+
+
+def _cost_remedy(context: RemedyContext) -> str:
+    """Costlier: each cause the figures show, from the tokens and the prices of each model."""
+    if context.baseline is None:
+        return COST_REMEDY
+    causes = [
+        VERBOSITY_REMEDY if context.grew(_output_tokens) else "",
+        PROMPT_REMEDY if context.grew(_input_tokens) else "",
+        _price_text(context),
+    ]
+    # Longer answers alone read as the tokens limit's remedy does: one line for both.
+    return "; ".join(filter(None, causes)) or NO_CAUSE_REMEDY
+
+
+def _quality_remedy(context: RemedyContext) -> str:
+    """Fewer right answers than the baseline's: the fine-tuning; a floor above what the
+    baseline reaches too: the floor, the answers or the scorer."""
+    baseline = None if context.baseline is None else context.baseline.accuracy
+    candidate = context.candidate.accuracy
+    if baseline is not None and candidate is not None and candidate >= baseline:
+        return (
+            f"the baseline scores no better ({SHARE.format(baseline)}): the floor is above what "
+            "either model reaches; check the expected answers and the scorer, or lower the floor"
+        )
+    return QUALITY_REMEDY
 
 
 def _no_remedy(context: RemedyContext) -> str:
@@ -148,7 +280,7 @@ METRICS: tuple[Metric, ...] = (
         "accuracy",
         SHARE,
         lambda result: result.accuracy,
-        remedy=_always(QUALITY_REMEDY),
+        remedy=_quality_remedy,
         unmeasured="no accuracy was measured: pass expected=[...] to generate(), one answer "
         "per prompt",
         in_summary=True,
@@ -162,7 +294,7 @@ METRICS: tuple[Metric, ...] = (
         per_run=lambda run: run.latency_ms,
         at_percentile=lambda result, percentile: result.latency_at(percentile),
         hardware_bound=True,
-        remedy=_speed_remedy,
+        remedy=_latency_remedy,
         in_summary=True,
     ),
     Metric("latency_p95", "latency p95", "latency_p95_ms", MS, lambda r: r.latency_at(95.0)),
@@ -175,7 +307,7 @@ METRICS: tuple[Metric, ...] = (
         per_run=lambda run: run.ttft_ms,
         at_percentile=lambda result, percentile: result.ttft_at(percentile),
         hardware_bound=True,
-        remedy=_speed_remedy,
+        remedy=_first_token_remedy,
         unmeasured="no time to first token was measured (beam search cannot stream tokens)",
     ),
     Metric("tpot", "time per output token", "tpot_ms", MS, lambda result: result.tpot_ms),
@@ -187,7 +319,7 @@ METRICS: tuple[Metric, ...] = (
         TOKENS,
         lambda result: result.output_tokens,
         length_dependent=True,
-        remedy=_always(VERBOSITY_REMEDY),
+        remedy=_tokens_remedy,
         in_summary=True,
     ),
     Metric(
@@ -206,7 +338,7 @@ METRICS: tuple[Metric, ...] = (
         lambda result: result.cost_usd if result.pricing.is_set else None,
         length_dependent=True,
         priced=True,
-        remedy=_always(VERBOSITY_REMEDY),
+        remedy=_cost_remedy,
         in_summary=True,
     ),
     Metric(
@@ -235,7 +367,7 @@ METRICS: tuple[Metric, ...] = (
         "requests_per_s",
         REQUESTS_PER_S,
         lambda result: result.requests_per_s,
-        remedy=_always(SPEED_REMEDY),
+        remedy=_always(THROUGHPUT_REMEDY),
         unmeasured="no throughput was measured: send the requests under load, e.g. "
         "generate(prompts, concurrency=8)",
     ),

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from pytest_llmperf.text import EXACT, number
+
 
 @dataclass(frozen=True)
 class Run:
@@ -35,6 +37,8 @@ class PromptSample:
     text: str
     runs: tuple[Run, ...]
     correct: bool | None = None
+    prompt: str = ""  # as the test gave it; "" when unknown (a snapshot keeps only its hash)
+    expected: str | None = None  # the expected answer it was scored against
 
     @property
     def latency_ms(self) -> float:
@@ -152,12 +156,12 @@ class LoadFigures:
         level = (
             f"concurrency {self.concurrency}"
             if self.concurrency is not None
-            else f"{self.rate_per_s:g} requests/s offered"
+            else f"{number(self.rate_per_s, EXACT, trim=True)} requests/s offered"
         )
         return (
-            f"under load ({level}): {self.requests} requests in {self.wall_seconds:.1f} s, "
-            f"{self.requests_per_s:.2f} requests/s, {self.output_tokens_per_s:.1f} output "
-            f"tokens/s, {self.errors} failed ({self.error_rate:.1%})"
+            f"under load ({level}): {self.requests:,} requests in {number(self.wall_seconds)} s, "
+            f"{number(self.requests_per_s)} requests/s, {number(self.output_tokens_per_s)} "
+            f"output tokens/s, {self.errors:,} failed ({self.error_rate:.1%})"
         )
 
 

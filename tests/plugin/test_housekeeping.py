@@ -53,7 +53,14 @@ ALL = {"test_ab/test_a.json", "test_ab/test_b.json", "test_other/test_c.json"}
 def test_written_then_updated_then_unchanged(project, checkpoints):
     first = record(project, checkpoints)
     first.assert_outcomes(passed=3)
-    first.stdout.fnmatch_lines(["3 snapshots written. (.llmperf)"])
+    first.stdout.fnmatch_lines(
+        [
+            "3 baselines recorded",
+            "*test*model*prompts*runs*latency p50*output tokens",
+            f"*test_ab.py::test_a*{checkpoints['baseline']}*ms*tok",
+            "3 snapshots written. (.llmperf)",
+        ]
+    )
     assert snapshots(project) == ALL
     again = record(project, checkpoints)
     again.stdout.fnmatch_lines(["3 snapshots updated. (.llmperf)"])

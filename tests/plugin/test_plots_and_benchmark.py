@@ -14,6 +14,7 @@ from pathlib import Path
 import matplotlib.figure  # noqa: F401
 import pytest
 
+from pytest_llmperf.text import number
 from tests.plugin.helpers import PROMPTS, run
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -156,8 +157,8 @@ def test_plots_and_benchmark_json_alone_and_under_xdist(project, checkpoints):
         (median,) = medians[f"test_answers[{role}]"]
         assert median == pytest.approx(statistics.median(data), rel=1e-3)
     baseline_p50, candidate_p50 = summary_p50(result.stdout.str(), JUDGED[0])
-    assert baseline_p50 == f"{statistics.median(answers['baseline']['stats']['data']) * 1e3:.1f}"
-    assert candidate_p50 == f"{statistics.median(answers['candidate']['stats']['data']) * 1e3:.1f}"
+    for role, shown in (("baseline", baseline_p50), ("candidate", candidate_p50)):
+        assert shown == number(statistics.median(answers[role]["stats"]["data"]) * 1e3)
 
     # Under xdist the controller writes every worker's tests, once.
     xdist = project.runpytest_subprocess(

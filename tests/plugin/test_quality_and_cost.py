@@ -44,6 +44,16 @@ def test_accuracy_is_judged_beside_speed(pytester, checkpoints, scorer, verbose_
     expected = "pass" if verbose_accuracy == "1.000" else "FAIL"
     assert verdicts[("test_quality.py::test_quality", "min_accuracy")] == expected
     assert verdicts[("test_quality.py::test_quality", "accuracy_drop")] == expected
+    if expected == "FAIL":  # which answers were wrong, with the baseline's beside them
+        result.stdout.fnmatch_lines(
+            [
+                "*wrong answers: * of * prompts*",
+                '*1. prompt:    "Q: *',
+                '*expected:  "*"',
+                '*candidate: "*"',
+                '*baseline:  "*" (*)',
+            ]
+        )
     result.stdout.fnmatch_lines(
         [
             "*baseline and candidate side by side*",
@@ -75,6 +85,7 @@ requests_per_month = 1000000
 tokens_ratio = 1.0
 cost_ratio = 1.1
 latency_ratio = 50
+accuracy_drop = 0.0
 """
 
 
@@ -90,7 +101,7 @@ def test_a_pricier_candidate_fails_cost_with_tokens_flat_and_shows_the_monthly_b
         def test_defaults(llm_candidate):
             llm_candidate.generate({PROMPTS!r})
 
-        @pytest.mark.assert_within_budget(cost_ratio=10)
+        @pytest.mark.assert_within_budget(cost_ratio=10, accuracy_drop=None)
         def test_override(llm_candidate):
             llm_candidate.generate({PROMPTS!r})
         """
@@ -106,6 +117,16 @@ def test_a_pricier_candidate_fails_cost_with_tokens_flat_and_shows_the_monthly_b
     assert verdicts[("test_defaults.py::test_defaults", "cost_ratio")] == "FAIL"
     assert verdicts[("test_defaults.py::test_override", "cost_ratio")] == "pass"
     assert ("test_defaults.py::test_override", "latency_ratio") in verdicts  # default kept
+    # A default accuracy limit on a test without expected answers: not compared, not failed;
+    # a marker drops it with None.
+    assert verdicts[("test_defaults.py::test_defaults", "accuracy_drop")] == "not compared"
+    assert ("test_defaults.py::test_override", "accuracy_drop") not in verdicts
+    result.stdout.fnmatch_lines(["*accuracy_drop: a default limit from [[]tool.llmperf.budget]*"])
+    # The copy's tokens are the baseline's: the remedy names the price, not verbosity.
+    result.stdout.fnmatch_lines(
+        ["*remedy for cost_ratio: its price per token is higher ($6 vs $2 per 1M output tokens)*"]
+    )
+    assert "greater length" not in result.stdout.str()
     result.stdout.fnmatch_lines(["*cost/month (1,000,000 requests)*$17.00*$30.33*+78%*"])
 
 

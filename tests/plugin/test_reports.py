@@ -128,7 +128,7 @@ def test_markdown_report_and_step_summary(project, checkpoints, monkeypatch):
     verdicts = ["FAIL" if "❌ **FAIL**" in row else "pass" for row in rows]
     assert verdicts == sorted(verdicts)  # failures first ("FAIL" < "pass")
     (tokens,) = [row for row in rows if "| tokens_ratio (output_tokens) |" in row]
-    assert "% | <= 1.00x | ❌ **FAIL** " in tokens
+    assert "% | <= 1x | ❌ **FAIL** " in tokens
     assert any("latency_ms (latency)" in row and "✅ pass" in row for row in rows)
     assert "<details><summary>Figures side by side</summary>" in lines
     assert any(line.startswith(f"- `{TEST}` **tokens_ratio, cost_ratio**: ") for line in lines)

@@ -23,12 +23,17 @@ from pytest_llmperf.limits import (
     with_implied_limits,
 )
 from pytest_llmperf.metrics import (
+    COST_REMEDY,
+    LENGTH_REMEDY,
     MEMORY_REMEDY,
     MS,
+    NO_CAUSE_REMEDY,
+    PROMPT_REMEDY,
     QUALITY_REMEDY,
     QUANTIZED_SPEED_REMEDY,
     SPEED_REMEDY,
     VERBOSITY_REMEDY,
+    RemedyContext,
 )
 from pytest_llmperf.results import GenerationResult, LoadFigures, Pricing, PromptSample, Run
 
@@ -182,13 +187,15 @@ def test_limit_describe_and_format() -> None:
             "accuracy_drop": 0.05,
         },
     )
-    assert ratio.describe() == "<= 1.20x"
-    assert sla.describe() == "<= 400.0 ms"
-    assert floor.describe() == ">= 0.800"
-    assert cost.describe() == "<= $0.001000"
-    assert drop.describe() == "<= 0.050"
+    # A budget reads as its author wrote it; a measured figure with three significant digits.
+    assert ratio.describe() == "<= 1.2x"
+    assert sla.describe() == "<= 400 ms"
+    assert floor.describe() == ">= 0.8"
+    assert cost.describe() == "<= $0.001"
+    assert drop.describe() == "<= 0.05"
     assert MS.format(None) == "-"
     assert MS.format(12.345) == "12.3 ms"
+    assert MS.format(1250.4) == "1,250 ms"
 
 
 # --- judge: ratio limits ---------------------------------------------------------------------
@@ -329,7 +336,7 @@ def test_absolute_output_tokens_and_memory() -> None:
     assert verdict_of(comparison, output_tokens=12).outcome is Outcome.PASS
     tokens = verdict_of(comparison, output_tokens=11)
     assert tokens.outcome is Outcome.FAIL
-    assert tokens.remedy == VERBOSITY_REMEDY
+    assert tokens.remedy == LENGTH_REMEDY  # no baseline: nothing shows the answers grew
     assert verdict_of(comparison, memory_mb=1000).outcome is Outcome.PASS
     assert verdict_of(comparison, memory_mb=700).outcome is Outcome.FAIL
 
@@ -409,12 +416,13 @@ def test_cost_limits_with_prices() -> None:
     candidate = make_result(tokens=10, input_tokens=20)
     baseline = make_result(tokens=5, input_tokens=20)
     comparison = compare(candidate, baseline)
+    assert verdict_of(compare(candidate), cost_usd=3e-5).remedy == COST_REMEDY
     passed = verdict_of(comparison, cost_usd=5e-5)
     assert passed.outcome is Outcome.PASS
     assert passed.observed == pytest.approx(4e-5)
     failed = verdict_of(comparison, cost_usd=3e-5)
     assert failed.outcome is Outcome.FAIL
-    assert failed.remedy == VERBOSITY_REMEDY
+    assert failed.remedy == VERBOSITY_REMEDY  # the tokens limit's words: one line for both
     ratio = verdict_of(comparison, cost_ratio=1.2)
     assert ratio.observed == pytest.approx(40 / 30)
     assert ratio.outcome is Outcome.FAIL
@@ -650,3 +658,108 @@ def test_memory_of_a_served_model_is_not_passed_as_zero() -> None:
     verdict = verdict_of(compare(served), memory_mb=100)
     assert verdict.outcome is Outcome.FAIL
     assert "on the server" in verdict.note
+
+
+# --- default limits --------------------------------------------------------------------------
+
+DEFAULTS = {"accuracy_drop": 0.0, "latency_ratio": 1.5}
+
+
+def test_marker_limits_override_defaults_and_say_where_each_came_from() -> None:
+    budget = parse_budget((), {"latency_ratio": 2.0, "tokens_ratio": 1.1}, DEFAULTS)
+    limits = {limit.name: limit for limit in budget.limits}
+    assert limits["latency_ratio"].value == 2.0 and not limits["latency_ratio"].from_default
+    assert limits["accuracy_drop"].from_default and not limits["tokens_ratio"].from_default
+
+
+def test_a_marker_drops_a_default_limit_with_none() -> None:
+    budget = parse_budget((), {"accuracy_drop": None}, DEFAULTS)
+    assert [limit.name for limit in budget.limits] == ["latency_ratio"]
+
+
+def test_a_typo_in_a_dropped_limit_is_still_an_error() -> None:
+    with pytest.raises(BudgetError, match=r"unknown limit 'acuracy_drop'.*'accuracy_drop'"):
+        parse_budget((), {"acuracy_drop": None}, DEFAULTS)
+
+
+def test_dropping_every_limit_is_an_error_that_says_to_remove_the_marker() -> None:
+    with pytest.raises(BudgetError, match=r"drops every limit.*Remove the marker instead"):
+        parse_budget((), {"accuracy_drop": None, "latency_ratio": None}, DEFAULTS)
+
+
+def test_a_default_accuracy_limit_on_a_test_without_answers_is_not_compared() -> None:
+    (drop,) = parse_budget((), {"latency_ratio": None}, DEFAULTS).limits
+    comparison = compare(make_result(correct=[None]), make_result(correct=[None]))
+    (verdict,) = judge([drop], comparison)
+    assert verdict.outcome is Outcome.NOT_COMPARED and not verdict.failed
+    assert "default limit from [tool.llmperf.budget]" in verdict.note
+    assert (
+        "expected=" in verdict.note and "assert_within_budget(accuracy_drop=None)" in verdict.note
+    )
+    # Written in the test's own marker, the same limit fails: the test asked for accuracy.
+    (own,) = judge(parse_limits((), {"accuracy_drop": 0.0}), comparison)
+    assert own.outcome is Outcome.FAIL
+
+
+def test_a_default_accuracy_limit_is_judged_where_answers_are_scored() -> None:
+    (drop,) = parse_budget((), {"latency_ratio": None}, DEFAULTS).limits
+    comparison = compare(make_result(correct=[True, False]), make_result(correct=[True, True]))
+    (verdict,) = judge([drop], comparison)
+    assert verdict.outcome is Outcome.FAIL
+
+
+# --- remedies name a cause only when the figures show it -------------------------------------
+
+
+def test_an_exact_copy_at_a_higher_price_is_told_the_price_not_verbosity() -> None:
+    pricier = Pricing(input_per_1m=1.0, output_per_1m=6.0)
+    comparison = compare(make_result(pricing=pricier), make_result())
+    verdict = verdict_of(comparison, cost_ratio=1.1)
+    assert verdict.outcome is Outcome.FAIL
+    assert verdict.remedy.startswith("its price per token is higher ($6 vs $2 per 1M output")
+    assert "greater length" not in verdict.remedy
+
+
+def test_longer_answers_and_a_higher_price_are_both_named() -> None:
+    pricier = Pricing(input_per_1m=2.0, output_per_1m=2.0)
+    comparison = compare(make_result(tokens=20, pricing=pricier), make_result(tokens=10))
+    remedy = verdict_of(comparison, cost_ratio=1.1).remedy
+    assert remedy.startswith(VERBOSITY_REMEDY)
+    assert "its price per token is higher ($2 vs $1 per 1M input tokens)" in remedy
+
+
+def test_longer_prompts_are_named_for_cost_and_first_token() -> None:
+    comparison = compare(
+        make_result(input_tokens=40, ttfts=[30.0] * 3), make_result(input_tokens=20)
+    )
+    assert verdict_of(comparison, cost_ratio=1.1).remedy == PROMPT_REMEDY
+    assert verdict_of(comparison, ttft_ratio=1.5).remedy == PROMPT_REMEDY
+
+
+def test_latency_names_the_factor_that_grew_more() -> None:
+    # 1.05x the tokens, each 1.43x slower: the time per token explains it, not the length.
+    comparison = compare(make_result([150.0] * 3, tokens=21), make_result([100.0] * 3, tokens=20))
+    assert verdict_of(comparison, latency_ratio=1.2).remedy == SPEED_REMEDY
+
+
+def test_a_latency_rise_nothing_in_the_figures_explains_says_so() -> None:
+    # The verdict's per-pair ratio failed, while medians and token counts barely moved.
+    comparison = compare(make_result([101.0] * 3), make_result([100.0] * 3))
+    remedy = LIMIT_SPECS["latency_ratio"].metric.remedy
+    assert remedy(RemedyContext(comparison.candidate, comparison.baseline)) == NO_CAUSE_REMEDY
+
+
+def test_a_failure_made_by_the_rule_at_the_cap_blames_the_noise_not_the_model() -> None:
+    limit = parse_limits((), {"latency_ratio": 1.1})[0]
+    inconclusive = Verdict(limit, Outcome.INCONCLUSIVE, 10.0, 11.0, 1.15, remedy="")
+    settled = settle(inconclusive, "fail", "320 pairs")
+    assert settled.failed
+    assert settled.remedy.startswith("the measurement was too noisy to tell")
+    assert "--llm-inconclusive=fail" in settled.remedy and "quantize" not in settled.remedy
+
+
+def test_a_floor_the_baseline_misses_too_is_not_blamed_on_the_fine_tune() -> None:
+    comparison = compare(make_result(correct=[True, False]), make_result(correct=[False, False]))
+    remedy = verdict_of(comparison, min_accuracy=0.8).remedy
+    assert remedy.startswith("the baseline scores no better (0.000)")
+    assert QUALITY_REMEDY not in remedy

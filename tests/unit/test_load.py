@@ -104,4 +104,4 @@ def test_load_figures_add_up_over_rounds():
     assert merged.error_rate == 0.2
     assert merged.requests_per_s == 4.0
     assert merged.output_tokens_per_s == 40.0
-    assert "(concurrency 4): 20 requests in 4.0 s, 4.00 requests/s" in merged.describe()
+    assert "(concurrency 4): 20 requests in 4.00 s, 4.00 requests/s" in merged.describe()

@@ -58,10 +58,10 @@ def test_one_row_per_test_and_limit_failures_first(records) -> None:
     latency = rows[0]
     assert latency[2].endswith(" ms") and latency[3].endswith(" ms")
     assert latency[4].startswith("+") and latency[4].endswith("%")  # change, 4x slower
-    assert latency[5] == "<= 1.20x"
+    assert latency[5] == "<= 1.2x"
     assert latency[6].startswith("❌ **FAIL** ") and "x [" in latency[6]
     assert rows[1][6] == "✅ pass 1.00x"
-    assert rows[3][2:6] == ["-", "5.0 tok", "", "<= 10.0 tok"]  # absolute: no baseline
+    assert rows[3][2:6] == ["-", "5.00 tok", "", "<= 10 tok"]  # absolute: no baseline
 
 
 def test_figures_are_side_by_side_in_a_collapsed_section(records) -> None:
@@ -69,7 +69,7 @@ def test_figures_are_side_by_side_in_a_collapsed_section(records) -> None:
     assert "<details><summary>Figures side by side</summary>" in text
     header = "| test | figure | baseline | candidate | change |"
     figures = table_rows(text, header)
-    assert ["`test_a.py::test_slow`", "output tokens", "5.0 tok", "5.0 tok", "+0%"] in figures
+    assert ["`test_a.py::test_slow`", "output tokens", "5.00 tok", "5.00 tok", "+0%"] in figures
     assert {row[1] for row in figures} >= {"latency p50", "latency p95", "peak memory"}
     assert text.index("</details>") > text.index(header)
 
@@ -108,3 +108,25 @@ def test_the_footer_says_where_and_how_it_was_measured(records) -> None:
     footer = text.strip().splitlines()[-1]
     assert footer.startswith("<sub>pytest-llmperf ")
     assert "cpu (Some CPU)" in footer and "3 repeats" in footer and "p90 latency" in footer
+
+
+def test_the_baseline_line_names_the_snapshot_directory_once_relative_to_the_repo(
+    records, tmp_path: Path
+) -> None:
+    snapshot_dir = tmp_path / ".llmperf"
+    for index, record in enumerate(records):
+        path = snapshot_dir / "tests" / f"test_{index}[a (b)].json"
+        record["baseline"]["source"] = f"snapshot {path} (./base)"
+    records[1]["snapshot_written"] = str(snapshot_dir / "tests" / "test_1.json")
+    text = markdown.render(build(records, snapshot_dir=snapshot_dir, rootdir=tmp_path))
+    (line,) = [line for line in text.splitlines() if line.startswith("**Baseline:**")]
+    assert line == "**Baseline:** snapshots in `.llmperf/` (./base)"
+    assert str(tmp_path) not in text
+    assert "1 snapshot written under `.llmperf`" in text
+
+
+def test_a_snapshot_directory_outside_the_repository_keeps_its_path(records, tmp_path) -> None:
+    outside = tmp_path / "elsewhere"
+    records[0]["baseline"]["source"] = f"snapshot {outside / 't' / 'test_x.json'} (./base)"
+    text = markdown.render(build(records, snapshot_dir=outside, rootdir=tmp_path / "repo"))
+    assert f"snapshots in `{outside}/` (./base)" in text

@@ -134,7 +134,7 @@ def test_the_latency_plot_draws_the_sla_line_and_names_the_models(records) -> No
     assert any(line.get_xdata()[0] == 25.0 for line in axes.get_lines())  # the SLA at 25 ms
     texts = [text.get_text() for text in figure.legends[0].get_texts()]
     assert texts[:2] == ["baseline: fake (6 runs)", "candidate: fake (6 runs)"]
-    assert "latency_ms budget: p95 ≤ 25.0 ms" in texts
+    assert "latency_ms budget: p95 ≤ 25 ms" in texts
     assert axes.get_xlabel().startswith("end-to-end latency per request (ms)")
     assert axes.get_title(loc="left").startswith("t.py::test_sla\n2 of 2 limits over budget")
 
@@ -193,3 +193,79 @@ def test_write_outputs_replaces_files_whole_and_counts_them(records, tmp_path: P
     names = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert names == sorted(render(records))  # no temporary files left behind
     assert (tmp_path / "out" / INDEX_FILE).read_text().startswith("<!doctype html>")
+
+
+def test_the_latency_plot_draws_the_ratio_budget_at_the_baselines_median(records) -> None:
+    from pytest_llmperf.report.plots import latency_figure
+
+    record = records[0]  # latency_ratio=1.5 failed: the candidate lies beyond that line
+    at = record["baseline"]["figures"]["latency_p50_ms"] * 1.5
+    figure = latency_figure(record)
+    (axes,) = figure.axes
+    assert any(abs(line.get_xdata()[0] - at) < 1e-9 for line in axes.get_lines())
+    texts = [text.get_text() for text in figure.legends[0].get_texts()]
+    assert f"latency_ratio budget: ≤ 1.5x the baseline's median = {at:.3g} ms" in texts
+    assert record["candidate"]["figures"]["latency_p50_ms"] > at
+    title = axes.get_title(loc="left")
+    assert "latency_ratio FAIL " in title and "x [" in title  # the observed ratio, interval
+
+
+def test_value_labels_keep_clear_of_budget_lines(records) -> None:
+    from pytest_llmperf.report.plots import latency_figure
+
+    record = copy.deepcopy(records[0])
+    median = record["baseline"]["figures"]["latency_p50_ms"]
+    for verdict in record["verdicts"]:  # both lines through the labels' default places
+        verdict["budget"] = 1.0 if verdict["limit"] == "latency_ratio" else median
+    figure = latency_figure(record)
+    figure.draw_without_rendering()
+    (axes,) = figure.axes
+    lines = [axes.transData.transform((line.get_xdata()[0], 0))[0] for line in axes.get_lines()]
+    labels = [text for text in axes.texts if text.get_text().startswith("p")]
+    assert len(labels) == 4 and lines
+    for label in labels:
+        box = label.get_window_extent()
+        assert not any(box.x0 - 2 <= x <= box.x1 + 2 for x in lines), label.get_text()
+        assert axes.get_window_extent().x0 <= box.x0 and box.x1 <= axes.get_window_extent().x1
+
+
+def test_tests_on_the_same_spot_are_drawn_apart(records) -> None:
+    twins = [copy.deepcopy(records[1]), copy.deepcopy(records[1])]
+    twins[1]["test"] = "t.py::test_twin"
+    figure = tradeoff_figure(twins)
+    figure.draw_without_rendering()
+    accuracy = figure.axes[0]
+    candidates = [c for c in accuracy.collections if len(c.get_offsets())][1::2]
+    spots = [tuple(c.get_offset_transform().transform(c.get_offsets()[0])) for c in candidates]
+    assert len(spots) == 2 and spots[0] != spots[1]  # both visible, neither hides the other
+
+
+def page_of(records, **kwargs) -> str:
+    return render(records, **kwargs)[INDEX_FILE].decode()
+
+
+def test_the_page_names_the_models_and_lists_failures_first_with_their_values(records) -> None:
+    passing, failing = records[1], records[0]
+    page = page_of([passing, failing])
+    assert "<h1>pytest-llmperf: 1 of 2 tests over budget</h1>" in page
+    assert "<b>Candidate:</b> <code>fake</code>" in page
+    assert "<b>Baseline:</b> --llm-baseline=base, run in alternating pairs" in page
+    # Every table and image: the failing test before the passing one.
+    assert page.index("t.py::test_sla") < page.index("t.py::test_q")
+    verdicts = page[
+        page.index("<h2>Verdicts</h2>") : page.index("</table>", page.index("<h2>Verdicts</h2>"))
+    ]
+    assert re.search(r'<td class="fail">FAIL [\d.,]+ ms \[[\d.]+, (open|[\d.]+)\]</td>', verdicts)
+    assert re.search(r'<td class="fail">FAIL [\d.]+x \[[\d.]+, [\d.]+\]</td>', verdicts)
+    assert re.search(r"over budget: latency_ms [\d.,]+ ms \[", page)
+
+
+def test_the_page_says_what_to_do_and_where_it_was_measured(records) -> None:
+    settings = {"repeats": 3, "latency_statistic": "p95", "prices_per_1m": {}}
+    environment = {"hardware": {"device_name": "Some CPU"}, "software": {"torch": "2.13.0"}}
+    page = page_of(records, settings=settings, environment=environment)
+    assert "<h2>What to do</h2>" in page and "<b>latency_ms, latency_ratio</b>: " in page
+    settings_part = page[page.index("<h2>Settings and environment</h2>") :]
+    assert "<td>setting</td><td>repeats</td><td>3</td>" in settings_part
+    assert "<td>hardware</td><td>device_name</td><td>Some CPU</td>" in settings_part
+    assert "<td>software</td><td>torch</td><td>2.13.0</td>" in settings_part

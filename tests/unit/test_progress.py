@@ -24,7 +24,7 @@ def test_the_line_names_the_open_verdicts_and_the_next_round() -> None:
     ]
     assert progress_line("t.py::test_a", verdicts, 24, 24, paired=True) == (
         "llmperf: t.py::test_a: 24 pairs, latency_ratio 1.31x [1.05, 1.62], "
-        "latency_ms 312.0 ms [290.1, 330.2] inconclusive, measuring 24 more"
+        "latency_ms 312 ms [290, 330] inconclusive, measuring 24 more"
     )
     assert ": 24 runs, " in progress_line("t.py::test_a", verdicts, 24, 24, paired=False)
 

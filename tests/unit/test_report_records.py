@@ -21,7 +21,7 @@ from pytest_llmperf.limits import parse_budget
 from pytest_llmperf.report import json_report, publish
 from pytest_llmperf.report.junit import properties
 from pytest_llmperf.report.terminal import summary_lines
-from pytest_llmperf.session.session import CANDIDATE, LlmPerfSession
+from pytest_llmperf.session.session import BASELINE, CANDIDATE, LlmPerfSession
 from pytest_llmperf.settings.settings import ModelSpec, Settings
 from tests.plugin.helpers import _ROW
 from tests.unit.test_session import PROMPTS, TimedFake, session_with
@@ -178,6 +178,44 @@ def test_the_summary_renders_from_records_failures_first(records) -> None:
     assert "baseline and candidate side by side" in lines
 
 
+def test_the_summary_says_what_llm_update_recorded_per_test(tmp_path: Path) -> None:
+    settings = Settings(
+        baseline=ModelSpec("./base", Path(".")),
+        update=True,
+        repeats=2,
+        warmup=0,
+        snapshot_dir=tmp_path,
+    )
+    session = LlmPerfSession(settings)
+    session.models._loaded = {BASELINE: TimedFake(100.0, 1, tokens=12)}
+    session.generate("t.py::test_a", CANDIDATE, PROMPTS, None, {}, pair_with_baseline=False)
+    record = outcome_record(session.judge("t.py::test_a", parse_budget((), {"latency_ratio": 2})))
+    lines = list(summary_lines([record], tmp_path))
+    assert lines[0] == "1 baseline recorded"
+    assert lines[1].split() == [
+        "test",
+        "model",
+        "prompts",
+        "runs",
+        "latency",
+        "p50",
+        "output",
+        "tokens",
+    ]
+    test, model, prompts, runs, latency, ms, tokens, tok = lines[2].split()
+    assert (test, model, prompts, runs, ms, tokens, tok) == (
+        "t.py::test_a",
+        "./base",
+        "3",
+        "6",
+        "ms",
+        "12.0",
+        "tok",
+    )
+    assert 500 < float(latency.replace(",", "")) < 2000  # 100x a noisy 10 ms
+    assert not any("judged" in line for line in lines)
+
+
 # --- files ------------------------------------------------------------------------------------
 
 
@@ -292,7 +330,7 @@ def test_the_statistics_line_says_what_the_estimate_is_and_on_which_runs() -> No
     lines = list(failure_lines(record))
     assert (
         "  latency_ratio: 1.18x, the ratio of medians of 15 snapshot runs (recorded in another "
-        "process) and 30 runs today; 99.17% interval [0.78, open] (widened by 25% each side for "
+        "process) and 30 runs today; 99.17% interval [0.780, open] (widened by 25% each side for "
         "the shift between processes); noise (CV) baseline 5%, candidate 7%; decided by "
         "nothing yet"
     ) in lines

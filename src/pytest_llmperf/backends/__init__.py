@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pytest_llmperf.backends.base import Backend, Completion
+from pytest_llmperf.backends.quiet import library_progress_bars_off
 from pytest_llmperf.settings.settings import ModelSpec, Settings
 
 
@@ -21,7 +22,10 @@ def load_backend(spec: ModelSpec, settings: Settings) -> Backend:
         )
     from pytest_llmperf.backends.transformers_backend import TransformersBackend
 
-    return TransformersBackend.load(spec, settings)
+    # transformers' "Loading weights" bar would land in the captured output of the test
+    # that happened to load the model.
+    with library_progress_bars_off():
+        return TransformersBackend.load(spec, settings)
 
 
 __all__ = ["Backend", "Completion", "load_backend"]

@@ -122,6 +122,7 @@ def verdict_record(verdict: Verdict) -> dict[str, Any]:
         "unit": verdict.limit.spec.unit.symbol,
         "budget": verdict.limit.value,
         "budget_text": verdict.limit.describe(),
+        "from_default": verdict.limit.from_default,
         "outcome": verdict.outcome.value,
         "failed": verdict.failed,
         "baseline": _number(verdict.baseline),
@@ -154,6 +155,36 @@ def verdict_record(verdict: Verdict) -> dict[str, Any]:
     }
 
 
+def wrong_answers(
+    candidate: GenerationResult | None, baseline: GenerationResult | None
+) -> list[dict[str, Any]] | None:
+    """Every prompt the candidate answered wrong: the prompt, the expected answer, both
+    models' answers and whether the baseline's was right (promptfoo's habit); None when no
+    answers were scored. The baseline's answer is the one to the same prompt: same position,
+    and the same prompt text where both are known."""
+    if candidate is None or candidate.accuracy is None:
+        return None
+    others = baseline.samples if baseline is not None else ()
+    aligned = len(others) == len(candidate.samples)
+    wrong = []
+    for index, sample in enumerate(candidate.samples):
+        if sample.correct is not False:
+            continue
+        other = others[index] if aligned else None
+        if other is not None and other.prompt and other.prompt != sample.prompt:
+            other = None
+        wrong.append(
+            {
+                "prompt": sample.prompt,
+                "expected": sample.expected,
+                "candidate": sample.text,
+                "baseline": None if other is None else other.text,
+                "baseline_correct": None if other is None else other.correct,
+            }
+        )
+    return wrong
+
+
 def outcome_record(outcome: TestOutcome) -> dict[str, Any]:
     """Everything about one judged (or recorded) test, JSON-ready."""
     record = {
@@ -171,6 +202,7 @@ def outcome_record(outcome: TestOutcome) -> dict[str, Any]:
             "figures": None if outcome.baseline is None else model_figures(outcome.baseline),
         },
         "verdicts": [verdict_record(verdict) for verdict in outcome.verdicts],
+        "wrong_answers": wrong_answers(outcome.candidate, outcome.baseline),
         "extra_seconds": outcome.extra_seconds,
         "requests_per_month": outcome.requests_per_month,
         "snapshot_written": None

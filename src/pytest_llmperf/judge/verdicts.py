@@ -109,7 +109,17 @@ def settle(verdict: Verdict, rule: str, why: str, what_would_settle: str = "") -
         verdict,
         outcome=outcome,
         decided_by=f"inconclusive at the cap ({why}); {rule_text}",
-        remedy=verdict.remedy if fails else "",
+        remedy=noisy_remedy(rule_text) if fails else "",
+    )
+
+
+def noisy_remedy(rule_text: str) -> str:
+    """A failure the rule at the cap made: the noise, not the model, is what the figures show."""
+    return (
+        "the measurement was too noisy to tell: the interval still straddles the budget at the "
+        f"cap, and the failure comes from the rule ({rule_text}), not from evidence against "
+        "the model; measure on a quieter machine, or allow more runs (--llm-max-pairs, "
+        "--llm-max-seconds)"
     )
 
 
@@ -130,6 +140,10 @@ def _judge_one(limit: Limit, comparison: Comparison) -> Verdict:
             "limits need natural mode",
         )
     candidate = _figure(limit, comparison.candidate, comparison.latency_percentile)
+    if candidate is None and limit.from_default:
+        # A project-wide default applies where the test measures its figure; a test that
+        # does not (no expected answers, no load) is not failed for a limit it never set.
+        return Verdict(limit, Outcome.NOT_COMPARED, note=default_unmeasured_note(limit))
     if candidate is None:
         return Verdict(limit, Outcome.FAIL, note=unmeasured_note(metric))
     statistical = spec.is_statistical and _has_samples(metric, comparison)
@@ -302,6 +316,14 @@ def _capped_note(metric: Metric, comparison: Comparison) -> str:
 
 def unmeasured_note(metric: Metric) -> str:
     return metric.unmeasured or f"no {metric.name} was measured"
+
+
+def default_unmeasured_note(limit: Limit) -> str:
+    return (
+        f"a default limit from [tool.llmperf.budget] that this test cannot be judged on: "
+        f"{unmeasured_note(limit.spec.metric)}; to leave it out of this test, write "
+        f"assert_within_budget({limit.name}=None)"
+    )
 
 
 def remedy_for(metric: Metric, comparison: Comparison) -> str:

@@ -84,6 +84,8 @@ class _Recorder:
                 text=completions[-1].text,
                 runs=tuple(c.run for c in completions),
                 correct=self._is_correct(completions[-1].text, index),
+                prompt=self.workload.prompts[index],
+                expected=None if self.workload.expected is None else self.workload.expected[index],
             )
             for index, completions in enumerate(self.completions)
         )

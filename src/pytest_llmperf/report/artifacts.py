@@ -20,10 +20,16 @@ if TYPE_CHECKING:
 Provenance = Callable[[], tuple[dict[str, Any], dict[str, Any]]]
 
 
-def write_plots(directory: Path, records: Sequence[Mapping[str, Any]]) -> str:
+def write_plots(
+    directory: Path,
+    records: Sequence[Mapping[str, Any]],
+    settings: Settings,
+    environment: Mapping[str, Any] | None,
+) -> str:
+    from pytest_llmperf.report.json_report import settings_record
     from pytest_llmperf.report.plots import render
 
-    files = render(records)
+    files = render(records, settings_record(settings), environment)
     for name, data in files.items():
         write_atomically(directory / name, data)
     return f"plots written to {directory} ({plural(len(files), 'file')}, open index.html)"
@@ -50,13 +56,18 @@ def write_benchmark_json(
 
 
 def write_outputs(
-    settings: Settings, records: Sequence[Mapping[str, Any]], provenance: Provenance
+    settings: Settings,
+    records: Sequence[Mapping[str, Any]],
+    provenance: Provenance,
+    environment: Mapping[str, Any] | None = None,
 ) -> list[tuple[str, bool]]:
     """Write what was asked for; (summary line, whether it failed) for each."""
     jobs: list[tuple[str, Callable[[], str]]] = []
     if settings.plots is not None:
         plots = settings.plots
-        jobs.append((f"plots to {plots}", lambda: write_plots(plots, records)))
+        jobs.append(
+            (f"plots to {plots}", lambda: write_plots(plots, records, settings, environment))
+        )
     if settings.benchmark_json is not None:
         target = settings.benchmark_json
         jobs.append(

@@ -5,10 +5,12 @@ figures of both models side by side, and the remedies of a test's failed limits.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
-from pytest_llmperf.limits import Kind
+from pytest_llmperf.limits import LIMIT_SPECS
 from pytest_llmperf.metrics import DOLLARS, METRICS, METRICS_BY_NAME, Metric, Unit
 
 Record = Mapping[str, Any]
@@ -28,23 +30,10 @@ def change_text(baseline: float | None, candidate: float | None) -> str:
 
 def observed_text(verdict: Mapping[str, Any]) -> str:
     """What was held against the budget, from a verdict record: ' 5.61x [4.90, 6.30]'."""
-    observed, interval = verdict["observed"], verdict["interval"]
-    if observed is None:
-        return ""
-    if verdict["kind"] == Kind.RATIO.value:
-        if interval is not None:
-            return f" {observed:.2f}x [{interval['low']:.2f}, {_upper(interval, '.2f')}]"
-        return f" {observed:.2f}x"
-    if verdict["kind"] == Kind.DROP.value:
-        return f" (drop {observed:.3f})"
-    if interval is not None:
-        return f" [{interval['low']:.1f}, {_upper(interval, '.1f')}]"
-    return ""
-
-
-def _upper(interval: Mapping[str, Any], spec: str) -> str:
-    """An interval's upper end; 'open' where too few runs bound it (a percentile SLA)."""
-    return "open" if interval["high"] is None else format(interval["high"], spec)
+    interval = verdict["interval"]
+    bounds = None if interval is None else (interval["low"], interval["high"])
+    text = LIMIT_SPECS[verdict["limit"]].observed_text(verdict["observed"], bounds)
+    return f" {text}" if text else ""
 
 
 def verdict_row(verdict: Mapping[str, Any]) -> tuple[str, ...]:
@@ -98,6 +87,37 @@ def remedies(record: Record, *, failed_only: bool = True) -> list[tuple[str, lis
         if verdict["remedy"] and (verdict["failed"] or not failed_only):
             grouped.setdefault(verdict["remedy"], []).append(verdict["limit"])
     return list(grouped.items())
+
+
+def relative_path(path: str, rootdir: str | None) -> str:
+    """`path` relative to the repository (pytest's rootdir) when it lies inside it."""
+    if rootdir and Path(path).is_relative_to(rootdir):
+        return Path(path).relative_to(rootdir).as_posix() or "."
+    return path
+
+
+def baseline_source(
+    source: str, settings: Mapping[str, Any], quote: Callable[[str], str] = str
+) -> str:
+    """A record's baseline source for a report: each test's snapshot file becomes the
+    snapshot directory, relative to the repository (`quote`d), so that tests judged
+    against snapshots share one line."""
+    snapshot_dir = settings.get("snapshot_dir")
+    if not snapshot_dir:
+        return source
+    shown = quote(relative_path(snapshot_dir, settings.get("rootdir")).rstrip("/") + "/")
+    one_file = re.escape(snapshot_dir) + r"[/\\].*?\.json(?= \()"
+    return re.sub(f"snapshot {one_file}", lambda _: f"snapshots in {shown}", source)
+
+
+def models_judged(
+    records: Sequence[Record], settings: Mapping[str, Any], quote: Callable[[str], str] = str
+) -> tuple[list[str], list[str]]:
+    """The candidates and the baselines' sources of the judged tests, each once."""
+    judged = [record for record in records if record["judged"]]
+    candidates = sorted({record["candidate"]["name"] for record in judged})
+    sources = {baseline_source(record["baseline"]["source"], settings, quote) for record in judged}
+    return candidates, sorted(sources)
 
 
 def failing_first(records: Sequence[Record]) -> list[Record]:

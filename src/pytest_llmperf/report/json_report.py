@@ -42,6 +42,7 @@ def settings_record(settings: Settings) -> dict[str, Any]:
     }
     record["default_limits"] = dict(settings.default_limits)
     record["snapshot_dir"] = str(settings.snapshot_dir)
+    record["rootdir"] = str(settings.rootdir)
     return record
 
 

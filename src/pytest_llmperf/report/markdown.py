@@ -16,7 +16,9 @@ from pytest_llmperf.report.cells import (
     change_text,
     failing_first,
     figure_values,
+    models_judged,
     observed_text,
+    relative_path,
     remedies,
     verdict_unit,
 )
@@ -89,10 +91,8 @@ def verdict_table(records: Sequence[Mapping[str, Any]]) -> Iterator[str]:
     yield from _table(header, rows)
 
 
-def _models(records: Sequence[Mapping[str, Any]]) -> Iterator[str]:
-    judged = [record for record in records if record["judged"]]
-    candidates = sorted({record["candidate"]["name"] for record in judged})
-    sources = sorted({record["baseline"]["source"] for record in judged})
+def _models(records: Sequence[Mapping[str, Any]], settings: Mapping[str, Any]) -> Iterator[str]:
+    candidates, sources = models_judged(records, settings, code)
     if candidates:
         yield f"**Candidate:** {', '.join(code(name) for name in candidates)}  "
     if sources:
@@ -135,6 +135,53 @@ def advice(records: Sequence[Mapping[str, Any]]) -> Iterator[str]:
         yield from items
 
 
+ANSWER_CELL = 300  # characters of a prompt or an answer in a table cell
+
+
+def wrong_answers_section(records: Sequence[Mapping[str, Any]]) -> Iterator[str]:
+    """Every prompt the candidate answered wrong, per test whose accuracy limit failed: the
+    prompt, the expected answer, both models' answers."""
+    for record in failing_first(records):
+        wrong = record.get("wrong_answers") or []
+        accuracy_failed = any(
+            verdict["failed"] and verdict["metric"] == "accuracy" for verdict in record["verdicts"]
+        )
+        if not (wrong and accuracy_failed):
+            continue
+        prompts = record["candidate"]["figures"]["prompts"]
+        yield (
+            f"<details><summary>Wrong answers of {code(record['test'])}: {len(wrong)} of "
+            f"{plural(prompts, 'prompt')}</summary>"
+        )
+        yield ""
+        rows = [
+            [
+                str(number),
+                _answer(answer["prompt"]),
+                _answer(answer["expected"]),
+                _answer(answer["candidate"]),
+                _baseline_answer(answer),
+            ]
+            for number, answer in enumerate(wrong, 1)
+        ]
+        yield from _table(("#", "prompt", "expected", "candidate", "baseline"), rows)
+        yield ""
+        yield "</details>"
+        yield ""
+
+
+def _answer(text: str | None) -> str:
+    if text is None:
+        return "-"
+    text = text if len(text) <= ANSWER_CELL else text[: ANSWER_CELL - 1] + "…"
+    return code(" ".join(text.split())) if text.strip() else "(empty)"
+
+
+def _baseline_answer(answer: Mapping[str, Any]) -> str:
+    verdict = {True: " ✅", False: " ❌"}.get(answer["baseline_correct"], "")
+    return _answer(answer["baseline"]) + verdict
+
+
 def _measured_on(report: Mapping[str, Any]) -> str:
     settings = report["settings"]
     parts = [
@@ -155,13 +202,16 @@ def render(report: Mapping[str, Any]) -> str:
     records = report["tests"]
     lines = [heading(report["summary"]), ""]
     if any(record["judged"] for record in records):
-        lines += [*_models(records), "", *verdict_table(records), ""]
+        lines += [*_models(records, report["settings"]), "", *verdict_table(records), ""]
         lines += [*figures_section(records), ""]
         if advice_lines := list(advice(records)):
             lines += [*advice_lines, ""]
+        lines += wrong_answers_section(records)
     written = report["summary"]["snapshots_written"]
     if written:
         snapshots = plural(written, "snapshot")
-        lines += [f"{snapshots} written under {code(report['settings']['snapshot_dir'])}", ""]
+        settings = report["settings"]
+        where = relative_path(settings["snapshot_dir"], settings.get("rootdir"))
+        lines += [f"{snapshots} written under {code(where)}", ""]
     lines.append(_measured_on(report))
     return "\n".join(lines) + "\n"

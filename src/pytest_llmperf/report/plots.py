@@ -7,20 +7,17 @@ the Agg canvas: no pyplot state, no GUI, nothing shown.
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import html
 import io
 import re
 import textwrap
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytest_llmperf.metrics import METRICS_BY_NAME, Unit
-from pytest_llmperf.report.cells import change_text, figure_values, verdict_unit
-from pytest_llmperf.text import plural
+from pytest_llmperf.report.cells import observed_text
+from pytest_llmperf.report.plots_page import index_html
+from pytest_llmperf.text import EXACT, number, plural
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -30,14 +27,10 @@ Record = Mapping[str, Any]
 ROLES = ("baseline", "candidate")
 COLORS = {"baseline": "#4C72B0", "candidate": "#DD8452"}
 SLA_COLOR = "#C44E52"
+RATIO_COLOR = "#8172B3"
 TRADEOFF_FILE = "tradeoff.png"
 INDEX_FILE = "index.html"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-# Table columns of index.html's summary: metric rows.
-_COLUMNS = tuple(
-    METRICS_BY_NAME[name]
-    for name in ("latency", "latency_p95", "output_tokens", "accuracy", "cost")
-)
 
 
 def judged(records: Sequence[Record]) -> list[Record]:
@@ -53,16 +46,30 @@ def latency_file(nodeid: str) -> str:
     return f"latency-{stem}-{digest}.png"
 
 
-def render(records: Sequence[Record]) -> dict[str, bytes]:
+def render(
+    records: Sequence[Record],
+    settings: Mapping[str, Any] | None = None,
+    environment: Mapping[str, Any] | None = None,
+) -> dict[str, bytes]:
     """Every file of the plots directory, by name: one latency PNG per judged test, the
-    trade-off PNG (when a test was judged), and index.html showing them all."""
+    trade-off PNG (when a test was judged), and index.html showing them all beside the
+    verdicts, the settings (the JSON report's) and the environment."""
     drawn = judged(records)
     images: dict[str, bytes] = {}
     if drawn:
         images[TRADEOFF_FILE] = png(tradeoff_figure(drawn))
+    image_of = {record["test"]: latency_file(record["test"]) for record in drawn}
     for record in drawn:
-        images[latency_file(record["test"])] = png(latency_figure(record))
-    return {**images, INDEX_FILE: index_html(drawn, images).encode("utf-8")}
+        images[image_of[record["test"]]] = png(latency_figure(record))
+    page = index_html(
+        drawn,
+        images,
+        image_of,
+        settings,
+        environment,
+        tradeoff=TRADEOFF_FILE if drawn else None,
+    )
+    return {**images, INDEX_FILE: page.encode("utf-8")}
 
 
 def png(figure: Figure) -> bytes:
@@ -79,16 +86,32 @@ def model_label(name: str | None, limit: int = 40) -> str:
     return name if len(name) <= limit else name[: limit - 1] + "…"
 
 
-def _ms(value: float) -> str:
-    return f"{value:.0f}" if value >= 100 else f"{value:.1f}" if value >= 10 else f"{value:.2f}"
-
-
 # -- one test: latency distributions -------------------------------------------------------
 
 
-def _sla_budget(record: Record) -> float | None:
-    budgets = [v["budget"] for v in record["verdicts"] if v["limit"] == "latency_ms"]
-    return budgets[0] if budgets else None
+def budget_lines(record: Record) -> list[tuple[float, str, str]]:
+    """(x in ms, legend label, style) of the latency budgets a test judged: the latency_ms
+    SLA where it lies, and latency_ratio as the baseline's median times the budget (where
+    a candidate median about lands when it meets the ratio: the verdict itself is on the
+    median of per-pair ratios)."""
+    lines = []
+    baseline = record["baseline"].get("figures") or {}
+    for verdict in record["verdicts"]:
+        budget = verdict["budget"]
+        if verdict["limit"] == "latency_ms":
+            percentile = (record["candidate"].get("figures") or {}).get(
+                "latency_statistic_percentile"
+            ) or 95.0
+            label = f"latency_ms budget: p{percentile:g} ≤ {number(budget, EXACT, trim=True)} ms"
+            lines.append((budget, label, "sla"))
+        elif verdict["limit"] == "latency_ratio" and baseline.get("latency_p50_ms"):
+            at = baseline["latency_p50_ms"] * budget
+            label = (
+                f"latency_ratio budget: ≤ {number(budget, EXACT, trim=True)}x the baseline's "
+                f"median = {number(at)} ms"
+            )
+            lines.append((at, label, "ratio"))
+    return lines
 
 
 def latency_axis(values: Sequence[float]) -> tuple[bool, float | None]:
@@ -136,8 +159,10 @@ def latency_figure(record: Record) -> Figure:
     log, clip = latency_axis(values)
     rng = np.random.default_rng(0)
     handles: list[Any] = []
+    labels: list[Any] = []
     for y, (role, figures) in zip(range(len(rows) - 1, -1, -1), rows, strict=True):
-        _distribution(axes, y, np.asarray(figures["latencies_ms"], float), role, percentile, rng)
+        data = np.asarray(figures["latencies_ms"], float)
+        labels += _distribution(axes, y, data, role, percentile, rng)
         name = model_label(record[role].get("name") or record[role].get("source"))
         label = f"{role}: {name}" if name else role
         handles.append(
@@ -148,12 +173,12 @@ def latency_figure(record: Record) -> Figure:
     if log:
         log_ticks(axes)
     axes.set_xlim(*_x_limits(values, clip, log))
-    budget = _sla_budget(record)
-    if budget is not None:
-        statistic = f"p{percentile:g}"
-        handles.append(
-            _sla_line(axes, budget, f"latency_ms budget: {statistic} ≤ {_ms(budget)} ms")
-        )
+    drawn = []
+    for index, (x, label, style) in enumerate(budget_lines(record)):
+        handle, shown = _budget_line(axes, x, label, style, index)
+        handles.append(handle)
+        if shown:
+            drawn.append(x)
     handles.append(_key(percentile))
     if clip is not None:
         _clip_note(axes, values, clip)
@@ -162,6 +187,7 @@ def latency_figure(record: Record) -> Figure:
     axes.grid(axis="x", alpha=0.3, which="both" if log else "major")
     axes.set_title(_title(record), fontsize=10, loc="left")
     figure.legend(handles=handles, loc="outside lower center", ncols=2, fontsize=8, frameon=False)
+    clear_of_lines(figure, axes, labels, drawn)
     return figure
 
 
@@ -177,7 +203,7 @@ def _clip_note(axes: Axes, values: Sequence[float], clip: float) -> None:
     axes.text(
         0.995,
         0.02,
-        f"{hidden} run(s) above {_ms(clip)} ms not shown (max {_ms(max(values))} ms)",
+        f"{hidden} run(s) above {number(clip)} ms not shown (max {number(max(values))} ms)",
         transform=axes.transAxes,
         ha="right",
         va="bottom",
@@ -186,7 +212,10 @@ def _clip_note(axes: Axes, values: Sequence[float], clip: float) -> None:
     )
 
 
-def _distribution(axes: Axes, y: float, data: Any, role: str, percentile: float, rng: Any) -> None:
+def _distribution(
+    axes: Axes, y: float, data: Any, role: str, percentile: float, rng: Any
+) -> list[Any]:
+    """One model's runs: dots, box, whiskers, median; returns its two value labels."""
     import numpy as np
     from matplotlib.patches import Rectangle
 
@@ -209,26 +238,54 @@ def _distribution(axes: Axes, y: float, data: Any, role: str, percentile: float,
     axes.hlines([y, y], [p5, q3], [q1, top], color=color, linewidth=1.2, zorder=3)
     axes.vlines([p5, top], y - 0.12, y + 0.12, color=color, linewidth=1.2, zorder=3)
     axes.vlines(median, y - 0.3, y + 0.3, color=color, linewidth=3, zorder=4)
-    axes.annotate(
-        f"p50 {_ms(median)} ms",
-        (median, y + 0.3),
-        xytext=(0, 2),
-        textcoords="offset points",
-        ha="center",
-        va="bottom",
-        fontsize=8,
-        color=color,
-    )
-    axes.annotate(
-        f"p{percentile:g} {_ms(top)} ms",
-        (top, y - 0.12),
-        xytext=(3, -1),
-        textcoords="offset points",
-        ha="left",
-        va="top",
-        fontsize=7,
-        color=color,
-    )
+    return [
+        axes.annotate(
+            f"p50 {number(median)} ms",
+            (median, y + 0.3),
+            xytext=(0, 2),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize=8,
+            color=color,
+        ),
+        axes.annotate(
+            f"p{percentile:g} {number(top)} ms",
+            (top, y - 0.12),
+            xytext=(3, -1),
+            textcoords="offset points",
+            ha="left",
+            va="top",
+            fontsize=7,
+            color=color,
+        ),
+    ]
+
+
+def clear_of_lines(figure: Figure, axes: Axes, labels: Sequence[Any], xs: Sequence[float]) -> None:
+    """Move each value label that a budget line crosses, or that sticks out of the plot, to
+    the side of its point where it is clear (left of it, else right of it); a label no side
+    clears goes back above its point."""
+    if not labels:
+        return
+    figure.draw_without_rendering()  # lays the figure out: label extents are final
+    frame = axes.get_window_extent()
+    lines = [axes.transData.transform((x, 0))[0] for x in xs]
+
+    def crossed(label: Any) -> bool:
+        box = label.get_window_extent()
+        outside = box.x0 < frame.x0 or box.x1 > frame.x1
+        return outside or any(box.x0 - 4 <= line <= box.x1 + 4 for line in lines)
+
+    for label in labels:
+        if not crossed(label):
+            continue
+        _, dy = label.xyann
+        for ha, dx in (("right", -4), ("left", 4), ("center", 0)):
+            label.set_horizontalalignment(ha)
+            label.xyann = (dx, dy)
+            if not crossed(label):
+                break
 
 
 def log_ticks(axes: Axes) -> None:
@@ -237,7 +294,7 @@ def log_ticks(axes: Axes) -> None:
 
     axes.set_xscale("log")
     axes.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-    axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: number(value, EXACT, trim=True)))
     axes.xaxis.set_minor_formatter(NullFormatter())
 
 
@@ -249,28 +306,34 @@ def _x_limits(values: Sequence[float], clip: float | None, log: bool) -> tuple[f
     return max(0.0, low - pad), high + pad
 
 
-def _sla_line(axes: Axes, budget: float, label: str) -> Any:
-    """The SLA as a vertical line; when it lies far right of every run, the axis keeps its
-    scale and an arrow at the edge says where the line is."""
+BUDGET_STYLES = {"sla": (SLA_COLOR, "--"), "ratio": (RATIO_COLOR, ":")}
+
+
+def _budget_line(axes: Axes, budget: float, label: str, style: str, index: int) -> tuple[Any, bool]:
+    """A budget as a vertical line; when it lies far right of every run, the axis keeps its
+    scale and an arrow at the edge says where the line is. Returns (legend handle, whether
+    the line is drawn)."""
     from matplotlib.lines import Line2D
 
+    color, dashes = BUDGET_STYLES[style]
     left, right = axes.get_xlim()
     room = 4.0 if axes.get_xscale() == "log" else 1.5  # how far the axis may grow for it
-    if budget <= right * room:
+    drawn = budget <= right * room
+    if drawn:
         axes.set_xlim(left, max(right, budget * 1.12))
-        axes.axvline(budget, color=SLA_COLOR, linestyle="--", linewidth=1.5, zorder=1)
+        axes.axvline(budget, color=color, linestyle=dashes, linewidth=1.5, zorder=1)
     else:
         axes.text(
             0.995,
-            0.97,
-            f"budget {_ms(budget)} ms →",
+            0.97 - 0.08 * index,
+            f"budget {number(budget)} ms →",
             transform=axes.transAxes,
             ha="right",
             va="top",
             fontsize=8,
-            color=SLA_COLOR,
+            color=color,
         )
-    return Line2D([], [], color=SLA_COLOR, linestyle="--", label=label)
+    return Line2D([], [], color=color, linestyle=dashes, label=label), drawn
 
 
 def _title(record: Record) -> str:
@@ -278,7 +341,7 @@ def _title(record: Record) -> str:
     verdicts = record["verdicts"]
     failed = sum(v["failed"] for v in verdicts)
     state = f"{failed} of {len(verdicts)} limits over budget" if failed else "within budget"
-    limits = ", ".join(f"{v['limit']} {v['outcome']}" for v in verdicts)
+    limits = ", ".join(f"{v['limit']} {v['outcome']}{observed_text(v)}" for v in verdicts)
     detail = "\n".join(textwrap.wrap(f"{state}: {limits}", 110))
     return f"{test}\n{detail}"
 
@@ -325,6 +388,7 @@ def tradeoff_figure(records: Sequence[Record]) -> Figure:
     from matplotlib import colormaps
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
+    from matplotlib.transforms import offset_copy
 
     panels = _panels(records)
     labels = short_test_names(records)
@@ -343,19 +407,22 @@ def tradeoff_figure(records: Sequence[Record]) -> Figure:
     for index, (key, axis_label, title, scale) in enumerate(panels):
         axes = figure.add_subplot(1, len(panels), index + 1)
         shown, tags = 0, {}
-        for number, (record, color) in enumerate(zip(records, colors, strict=True), 1):
-            drawn, end = _arrow(axes, record, key, scale, color)
+        offsets = _apart(records, key, scale)
+        for position, (record, color) in enumerate(zip(records, colors, strict=True), 1):
+            transform = offset_copy(axes.transData, figure, y=offsets[position - 1], units="points")
+            drawn, end = _arrow(axes, record, key, scale, color, transform)
             shown += drawn
             if numbered and end is not None:
                 # Tests that land on the same point share one label: "3, 12".
                 spot = (float(f"{end[0]:.3g}"), float(f"{end[1]:.3g}"))
-                tags.setdefault(spot, []).append(str(number))
+                tags.setdefault(spot, []).append(str(position))
         for spot, numbers in tags.items():
             axes.annotate(
                 ", ".join(numbers), spot, xytext=(5, 4), textcoords="offset points", fontsize=7
             )
         if log:
             log_ticks(axes)
+        axes.autoscale_view()
         axes.margins(0.12)
         if key == "accuracy":
             axes.set_ylim(-0.03, 1.03)
@@ -388,22 +455,55 @@ def tradeoff_figure(records: Sequence[Record]) -> Figure:
     return figure
 
 
+def _apart(records: Sequence[Record], key: str, scale: float) -> list[float]:
+    """A vertical offset in points per test, so that tests whose points coincide (two
+    tests with the same accuracy and latency) are drawn side by side, not on top of each
+    other: 0 for a test alone, a few points up or down for each of a group."""
+    groups: dict[Any, list[int]] = {}
+    for index, record in enumerate(records):
+        points = [_point(record[role].get("figures"), key, scale) for role in ROLES]
+        spot = tuple(
+            None if point is None else tuple(float(f"{value:.3g}") for value in point)
+            for point in points
+        )
+        groups.setdefault(spot, []).append(index)
+    offsets = [0.0] * len(records)
+    for members in groups.values():
+        for rank, index in enumerate(members):
+            offsets[index] = (rank - (len(members) - 1) / 2) * 7.0
+    return offsets
+
+
 def _arrow(
-    axes: Axes, record: Record, key: str, scale: float, color: Any
+    axes: Axes, record: Record, key: str, scale: float, color: Any, transform: Any
 ) -> tuple[int, tuple[float, float] | None]:
-    """Draw one test's two points and the arrow between them: (1 when anything was drawn,
+    """Draw one test's two points and the arrow between them (in `transform`: data
+    coordinates, moved apart from tests on the same spot): (1 when anything was drawn,
     the candidate's point)."""
     start = _point(record["baseline"].get("figures"), key, scale)
     end = _point(record["candidate"].get("figures"), key, scale)
+    known = [point for point in (start, end) if point is not None]
+    if known:  # drawn in an offset transform, which autoscaling does not see
+        axes.update_datalim(known)
     if start is not None:
-        axes.scatter(*start, s=55, facecolors="white", edgecolors=[color], linewidths=1.8, zorder=3)
+        axes.scatter(
+            *start,
+            s=55,
+            facecolors="white",
+            edgecolors=[color],
+            linewidths=1.8,
+            zorder=3,
+            transform=transform,
+        )
     if end is not None:
-        axes.scatter(*end, s=55, color=[color], zorder=4)
+        axes.scatter(*end, s=55, color=[color], zorder=4, transform=transform)
     if start is not None and end is not None and start != end:
         axes.annotate(
             "",
             xy=end,
             xytext=start,
+            xycoords=transform,
+            textcoords=transform,
             zorder=2,
             arrowprops={
                 "arrowstyle": "-|>",
@@ -414,112 +514,3 @@ def _arrow(
             },
         )
     return int(start is not None or end is not None), end
-
-
-# -- index.html ------------------------------------------------------------------------------
-
-_STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
-table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
-th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; }
-th { background: #f3f3f3; }
-td.fail { color: #b00; font-weight: bold; }
-img { max-width: 100%; border: 1px solid #eee; margin: 0.5em 0 1.5em; }
-code { font-size: 0.95em; }
-"""
-
-
-def _change(baseline: Any, candidate: Any) -> str:
-    if not isinstance(baseline, (int, float)) or not isinstance(candidate, (int, float)):
-        return ""
-    return f" ({(candidate - baseline) / baseline:+.0%})" if baseline else ""
-
-
-def _cell(record: Record, key: str, unit: Unit) -> str:
-    baseline = (record["baseline"].get("figures") or {}).get(key)
-    candidate = (record["candidate"].get("figures") or {}).get(key)
-    if baseline is None and candidate is None:
-        return "-"
-    return f"{unit.format(baseline)} → {unit.format(candidate)}{_change(baseline, candidate)}"
-
-
-def _img(name: str, data: bytes, alt: str) -> str:
-    encoded = base64.b64encode(data).decode("ascii")
-    return (
-        f'<a href="{html.escape(name)}"><img alt="{html.escape(alt)}" '
-        f'src="data:image/png;base64,{encoded}"></a>'
-    )
-
-
-def index_html(records: Sequence[Record], images: Mapping[str, bytes]) -> str:
-    """One self-contained page: summary table, verdicts, and every image embedded."""
-    esc = html.escape
-    failed = sum(bool(r["failed"]) for r in records)
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    parts = [
-        "<!doctype html>",
-        '<html lang="en"><head><meta charset="utf-8"><title>pytest-llmperf report</title>',
-        f"<style>{_STYLE}</style></head><body>",
-        "<h1>pytest-llmperf: baseline vs candidate</h1>",
-        f"<p>{len(records)} test(s) judged, {failed} over budget. Written {stamp}.</p>",
-    ]
-    if not records:
-        parts.append("<p>No test was judged in this session: nothing to plot.</p>")
-    else:
-        heads = "".join(f"<th>{esc(m.label)}<br>baseline → candidate</th>" for m in _COLUMNS)
-        parts += ["<h2>Summary</h2><table>", f"<tr><th>test</th><th>verdict</th>{heads}</tr>"]
-        for r in records:
-            state = "over budget" if r["failed"] else "within budget"
-            cells = "".join(f"<td>{esc(_cell(r, m.key, m.unit))}</td>" for m in _COLUMNS)
-            css = ' class="fail"' if r["failed"] else ""
-            parts.append(
-                f'<tr><td><a href="#{esc(latency_file(r["test"]))}"><code>{esc(r["test"])}'
-                f"</code></a></td><td{css}>{state}</td>{cells}</tr>"
-            )
-        parts += [
-            "</table>",
-            "<h2>Verdicts</h2><table>",
-            "<tr><th>test</th><th>limit</th><th>baseline</th><th>candidate</th>"
-            "<th>budget</th><th>verdict</th></tr>",
-        ]
-        for r in records:
-            for v in r["verdicts"]:
-                unit = verdict_unit(v)
-                css = ' class="fail"' if v["failed"] else ""
-                parts.append(
-                    f"<tr><td><code>{esc(r['test'])}</code></td><td>{esc(v['limit'])}</td>"
-                    f"<td>{esc(unit.format(v['baseline']))}</td>"
-                    f"<td>{esc(unit.format(v['candidate']))}</td>"
-                    f"<td>{esc(v.get('budget_text') or str(v['budget']))}</td>"
-                    f"<td{css}>{esc(v['outcome'])}</td></tr>"
-                )
-        parts.append("</table>")
-        parts += _figures_table(records)
-    if TRADEOFF_FILE in images:
-        parts += ["<h2>Trade-off</h2>", _img(TRADEOFF_FILE, images[TRADEOFF_FILE], "trade-off")]
-    if records:
-        parts.append("<h2>Latency per test</h2>")
-    for r in records:
-        name = latency_file(r["test"])
-        parts.append(f'<h3 id="{esc(name)}"><code>{esc(r["test"])}</code></h3>')
-        parts.append(_img(name, images[name], f"latency of {r['test']}"))
-    parts.append("</body></html>")
-    return "\n".join(parts) + "\n"
-
-
-def _figures_table(records: Sequence[Record]) -> list[str]:
-    """Every figure of both models, per test, as in the terminal and the Markdown."""
-    esc = html.escape
-    parts = [
-        "<h2>Figures</h2><table>",
-        "<tr><th>test</th><th>figure</th><th>baseline</th><th>candidate</th><th>change</th></tr>",
-    ]
-    for r in records:
-        for label, unit, baseline, candidate in figure_values(r):
-            parts.append(
-                f"<tr><td><code>{esc(r['test'])}</code></td><td>{esc(label)}</td>"
-                f"<td>{esc(unit.format(baseline))}</td><td>{esc(unit.format(candidate))}</td>"
-                f"<td>{esc(change_text(baseline, candidate))}</td></tr>"
-            )
-    parts.append("</table>")
-    return parts

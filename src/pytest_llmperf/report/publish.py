@@ -90,7 +90,7 @@ def finish(
         report = json_report.build_report(records, settings, environment)
         published = publish(report, settings, os.environ)
     provenance = partial(artifacts.benchmark_provenance, config)
-    for line, failed in artifacts.write_outputs(settings, records, provenance):
+    for line, failed in artifacts.write_outputs(settings, records, provenance, environment):
         published.lines.append(line)
         published.failed = published.failed or failed
     if published.failed and session.exitstatus == pytest.ExitCode.OK:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_llmperf.limits import Kind
+from pytest_llmperf.metrics import METRICS_BY_NAME
 from pytest_llmperf.report.cells import (
     SUMMARY_METRICS,
     Record,
@@ -17,7 +18,7 @@ from pytest_llmperf.report.cells import (
     verdict_unit,
 )
 from pytest_llmperf.results import LoadFigures, TokenCount
-from pytest_llmperf.text import plural
+from pytest_llmperf.text import interval_text, number, plural, quoted
 
 _HEADER = ("limit", "baseline", "candidate", "budget", "verdict")
 NOT_COMPARED = "not compared"
@@ -38,9 +39,8 @@ def _statistics_lines(verdict: Mapping[str, Any]) -> Iterator[str]:
         return
     ratio = verdict["kind"] == Kind.RATIO.value
     unit = "x" if ratio else f" {verdict_unit(verdict).symbol}"
-    estimate = f"{interval['estimate']:.3g}{unit}"
-    high = "open" if interval["high"] is None else f"{interval['high']:.3g}"
-    bounds = f"[{interval['low']:.3g}, {high}]"
+    estimate = f"{number(interval['estimate'])}{unit}"
+    bounds = interval_text(interval["low"], interval["high"])
     widened = interval.get("widened_by") or 0.0
     if widened:
         bounds += f" (widened by {widened:.0%} each side for the shift between processes)"
@@ -129,6 +129,7 @@ def failure_lines(record: Record) -> Iterator[str]:
             yield f"  {verdict['limit']}: {verdict['note']}"
     for remedy, names in remedies(record, failed_only=False):
         yield f"  remedy for {', '.join(names)}: {remedy}"
+    yield from _wrong_answer_lines(record)
     if (
         record["failed"]
         and record["snapshot_written"] is None
@@ -138,6 +139,31 @@ def failure_lines(record: Record) -> Iterator[str]:
             "  If the change is intended, refresh the snapshot: "
             "pytest --llm-baseline=MODEL --llm-update"
         )
+
+
+WRONG_ANSWERS_SHOWN = 3  # in the terminal; the JSON and Markdown reports hold every one
+
+
+def _wrong_answer_lines(record: Record) -> Iterator[str]:
+    """When an accuracy limit failed: the first few prompts the candidate answered wrong."""
+    wrong = record.get("wrong_answers") or []
+    if not wrong or not any(v["failed"] and v["metric"] == "accuracy" for v in record["verdicts"]):
+        return
+    prompts = record["candidate"]["figures"]["prompts"]
+    shown = wrong[:WRONG_ANSWERS_SHOWN]
+    more = (
+        f" ({len(shown)} shown; every one is in the JSON and Markdown reports)"
+        if len(wrong) > len(shown)
+        else ""
+    )
+    yield f"  wrong answers: {len(wrong)} of {plural(prompts, 'prompt')}{more}"
+    for position, answer in enumerate(shown, 1):
+        yield f"    {position}. prompt:    {quoted(answer['prompt'])}"
+        yield f"       expected:  {quoted(answer['expected'] or '')}"
+        yield f"       candidate: {quoted(answer['candidate'])}"
+        if answer["baseline"] is not None:
+            right = {True: " (right)", False: " (wrong too)"}.get(answer["baseline_correct"], "")
+            yield f"       baseline:  {quoted(answer['baseline'])}{right}"
 
 
 def _inconclusive_lines(records: Sequence[Record]) -> Iterator[str]:
@@ -172,9 +198,37 @@ def _token_count_lines(records: Sequence[Mapping[str, Any]]) -> Iterator[str]:
         yield from lines
 
 
+RECORDED_METRICS = tuple(METRICS_BY_NAME[name] for name in ("latency", "output_tokens"))
+
+
+def _recorded_lines(records: Sequence[Record]) -> Iterator[str]:
+    """What --llm-update recorded per test: the model, its runs, latency and tokens."""
+    recorded = [r for r in records if not r["judged"] and r["baseline"]["figures"] is not None]
+    if not recorded:
+        return
+    yield f"{plural(len(recorded), 'baseline')} recorded"
+    rows: list[tuple[str, ...]] = [
+        ("test", "model", "prompts", "runs", *(metric.label for metric in RECORDED_METRICS))
+    ]
+    for record in recorded:
+        figures = record["baseline"]["figures"]
+        rows.append(
+            (
+                record["test"],
+                record["baseline"]["name"],
+                f"{figures['prompts']:,}",
+                f"{figures['runs']:,}",
+                *(metric.unit.format(figures.get(metric.key)) for metric in RECORDED_METRICS),
+            )
+        )
+    yield from table(rows)
+
+
 def summary_lines(records: Sequence[Mapping[str, Any]], snapshot_dir: Path) -> Iterator[str]:
     """The session summary from report records (under xdist, the workers' records):
-    every judged test and its limits (housekeeping.py counts the snapshots)."""
+    every judged test and its limits, what --llm-update recorded (housekeeping.py counts
+    the snapshots)."""
+    yield from _recorded_lines(records)
     judged = [record for record in records if record["judged"]]
     if judged:
         failed = sum(record["failed"] for record in judged)
@@ -192,7 +246,8 @@ def summary_lines(records: Sequence[Mapping[str, Any]], snapshot_dir: Path) -> I
         if not_compared:
             yield (
                 f"{plural(not_compared, 'limit')} not compared: a snapshot from other hardware, "
-                "or token limits in fixed_length mode (see each test's note)"
+                "token limits in fixed_length mode, or a default limit the test does not "
+                "measure (see each test's note)"
             )
         yield from _inconclusive_lines(judged)
         figures: list[tuple[str, ...]] = [("test", "figure", "baseline", "candidate", "change")]

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from pytest_llmperf.judge.verdicts import Comparison, Outcome, Verdict, judge, settle
-from pytest_llmperf.limits import Kind, Limit
+from pytest_llmperf.limits import Limit
 from pytest_llmperf.session.calls import TestCalls
 
 # Measure `repeats` more runs of every call of the test; the round's index seeds its order;
@@ -104,15 +104,9 @@ def _at_cap(
 
 
 def _estimate(verdict: Verdict) -> str:
-    interval, unit = verdict.interval, verdict.limit.spec.unit.symbol
-    if verdict.limit.spec.kind is Kind.RATIO:
-        shown = f"{verdict.observed:.2f}x" if verdict.observed is not None else "?"
-        if interval is not None:
-            shown += f" [{interval.low:.2f}, {interval.high:.2f}]"
-        return shown
-    if interval is not None:
-        return f"{interval.estimate:.1f} {unit} [{interval.low:.1f}, {interval.high:.1f}]"
-    return "?" if verdict.observed is None else f"{verdict.observed:.3g} {unit}".rstrip()
+    interval = verdict.interval
+    bounds = None if interval is None else (interval.low, interval.high)
+    return verdict.limit.spec.observed_text(verdict.observed, bounds) or "?"
 
 
 def progress_line(
