@@ -14,6 +14,7 @@ from pytest_llmperf.errors import LlmPerfError, ModelUnavailableError
 from pytest_llmperf.fixtures import LlmModel
 from pytest_llmperf.limits import Budget, parse_budget, valid_limit_names
 from pytest_llmperf.metrics import METRICS_BY_NAME
+from pytest_llmperf.redaction import redact
 from pytest_llmperf.report import publish
 from pytest_llmperf.report.cells import observed_text
 from pytest_llmperf.report.junit import properties
@@ -25,7 +26,12 @@ from pytest_llmperf.report.terminal import (
     summary_lines,
 )
 from pytest_llmperf.session.session import BASELINE, CANDIDATE, LlmPerfSession
-from pytest_llmperf.settings.settings import OPTIONS, build_settings, read_pyproject_table
+from pytest_llmperf.settings.settings import (
+    OPTIONS,
+    build_settings,
+    read_pyproject_table,
+    register_secrets,
+)
 from pytest_llmperf.snapshots import housekeeping
 
 
@@ -88,6 +94,7 @@ def pytest_configure(config: pytest.Config) -> None:
             config_dir=pyproject.parent,
             rootdir=config.rootpath,
         )
+        register_secrets(settings)
         session = LlmPerfSession(settings)
         _check_local_models(session)
     except LlmPerfError as error:
@@ -273,4 +280,4 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     if lines:
         terminalreporter.section("llmperf")
         for line in lines:
-            terminalreporter.write_line(line)
+            terminalreporter.write_line(redact(line))

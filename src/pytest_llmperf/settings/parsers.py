@@ -109,6 +109,12 @@ def model_name(value: Any) -> str:
     raise ValueError("must be a Hugging Face hub id or a checkpoint directory")
 
 
+def conventional_env_name(name: str) -> bool:
+    """STAGING_API_KEY: a name safe to print. Any other valid name (sk_live_abc123) may be
+    the key itself given where its variable's name goes, and is masked, never printed."""
+    return bool(re.fullmatch(r"[A-Z][A-Z0-9_]*", name))
+
+
 def env_name(value: Any) -> str:
     if isinstance(value, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
         return value

@@ -8,6 +8,7 @@ are built, so nothing downstream asks "which role is this?".
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -17,6 +18,7 @@ from typing import Any
 from pytest_llmperf.errors import BudgetError, ConfigError
 from pytest_llmperf.files import check_writable_file
 from pytest_llmperf.limits import MODES, parse_limits
+from pytest_llmperf.redaction import add_secret
 from pytest_llmperf.results import Pricing
 from pytest_llmperf.settings import parsers
 from pytest_llmperf.settings.endpoint_spec import EndpointSpec, is_endpoint, parse_endpoint
@@ -312,17 +314,20 @@ class Settings:
         None,
         "NAME of the environment variable holding endpoint models' API key",
         parse=parsers.env_name,
+        secret=True,
     )
     baseline_api_key_env: str | None = option(
         None,
         "the baseline endpoint's own API key variable",
         parse=parsers.env_name,
+        secret=True,
         default_text="api_key_env",
     )
     candidate_api_key_env: str | None = option(
         None,
         "the candidate endpoint's own API key variable",
         parse=parsers.env_name,
+        secret=True,
         default_text="api_key_env",
     )
     request_timeout_s: float = option(
@@ -419,6 +424,12 @@ def build_settings(
         try:
             parsed[entry.key] = entry.parse(raw)
         except ValueError as error:
+            if entry.secret:
+                add_secret(str(raw))
+                raise ConfigError(
+                    f"the value given for {where} is not valid (not shown: it may be a secret): "
+                    f"it {error}."
+                ) from None
             raise ConfigError(f"{raw!r} is not a valid value for {where}: it {error}.") from None
     parsed["default_limits"] = _default_limits(file_values.get("budget", {}))
     return _assemble(parsed, from_cli, cwd=cwd, config_dir=config_dir, rootdir=rootdir)
@@ -475,6 +486,18 @@ def _assemble(
             "--llm-update: add --llm-baseline=MODEL --llm-update."
         )
     return with_model_settings(settings)
+
+
+def register_secrets(settings: Settings) -> None:
+    """Mask each endpoint's API key in every output, and a key variable's name that may be
+    the key itself (see parsers.conventional_env_name)."""
+    for role in ROLES:
+        spec = getattr(settings, role)
+        if spec is None or spec.api_key_env is None:
+            continue
+        if not parsers.conventional_env_name(spec.api_key_env):
+            add_secret(spec.api_key_env)
+        add_secret(os.environ.get(spec.api_key_env))
 
 
 def with_model_settings(settings: Settings) -> Settings:

@@ -10,8 +10,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from pytest_llmperf.checks import (
+    optional_positive_time,
+    optional_size,
+    positive_time,
+    real_bool,
+    whole_count,
+)
 from pytest_llmperf.errors import SnapshotError
 from pytest_llmperf.files import write_atomically
+from pytest_llmperf.redaction import redacted
 from pytest_llmperf.results import GenerationResult, Pricing, PromptSample, Run, TokenCount
 
 SCHEMA_VERSION = 1
@@ -94,14 +102,16 @@ def _result_to_json(result: GenerationResult) -> dict[str, Any]:
     }
 
 
-def _float_or_none(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
-def _result_from_json(data: Mapping[str, Any]) -> GenerationResult:
+def _result_from_json(data: Mapping[str, Any], where: str, at_most: int | None) -> GenerationResult:
+    """A call's result, each number checked: ValueError naming the field when one is wrong."""
     samples = []
-    for item in data["samples"]:
+    if not isinstance(data["samples"], list) or not data["samples"]:
+        raise ValueError(f"{where}.samples must be a list of at least one sample")
+    for index, item in enumerate(data["samples"]):
+        at = f"{where}.samples[{index}]"
         latencies = item["latency_ms"]
+        if not isinstance(latencies, list) or not latencies:
+            raise ValueError(f"{at}.latency_ms must be a list of at least one run")
         columns = zip(
             latencies,
             item["ttft_ms"],
@@ -111,18 +121,22 @@ def _result_from_json(data: Mapping[str, Any]) -> GenerationResult:
             strict=True,
         )
         runs = tuple(
-            Run(float(lat), _float_or_none(ttft), int(out), bool(hit), _float_or_none(memory))
-            for lat, ttft, out, hit, memory in columns
+            Run(
+                positive_time(lat, f"{at}.latency_ms[{run}]"),
+                optional_positive_time(ttft, f"{at}.ttft_ms[{run}]"),
+                whole_count(out, f"{at}.output_tokens[{run}]", at_most),
+                real_bool(hit, f"{at}.hit_max_new_tokens[{run}]"),
+                optional_size(memory, f"{at}.peak_memory_mb[{run}]"),
+            )
+            for run, (lat, ttft, out, hit, memory) in enumerate(columns)
         )
-        if not runs:
-            raise ValueError("a sample with no runs")
         correct = item.get("correct")
         if correct is not None and not isinstance(correct, bool):
-            raise ValueError(f"'correct' must be true, false or null, not {correct!r}")
+            raise ValueError(f"{at}.correct must be true, false or null, not {correct!r}")
         samples.append(
             PromptSample(
-                int(item["prompt"]),
-                int(item["input_tokens"]),
+                whole_count(item["prompt"], f"{at}.prompt"),
+                whole_count(item["input_tokens"], f"{at}.input_tokens"),
                 str(item["text"]),
                 runs,
                 correct,
@@ -131,8 +145,15 @@ def _result_from_json(data: Mapping[str, Any]) -> GenerationResult:
     counted = data.get("token_count")
     token_count = TokenCount(**counted) if isinstance(counted, dict) else TokenCount()
     return GenerationResult(
-        tuple(samples), _float_or_none(data["peak_memory_mb"]), token_count=token_count
+        tuple(samples),
+        optional_size(data["peak_memory_mb"], f"{where}.peak_memory_mb"),
+        token_count=token_count,
     )
+
+
+def _max_new_tokens(generation: Any) -> int | None:
+    wanted = generation.get("max_new_tokens") if isinstance(generation, dict) else None
+    return wanted if isinstance(wanted, int) and not isinstance(wanted, bool) else None
 
 
 def snapshot_to_json(snapshot: Snapshot) -> dict[str, Any]:
@@ -170,11 +191,11 @@ def snapshot_from_json(data: Any) -> Snapshot:
     calls = tuple(
         SnapshotCall(
             prompts_sha256=str(call["prompts_sha256"]),
-            prompt_count=int(call["prompt_count"]),
+            prompt_count=whole_count(call["prompt_count"], f"calls[{index}].prompt_count"),
             generation=dict(call["generation"]),
-            result=_result_from_json(call),
+            result=_result_from_json(call, f"calls[{index}]", _max_new_tokens(call["generation"])),
         )
-        for call in data["calls"]
+        for index, call in enumerate(data["calls"])
     )
     if not calls:
         raise ValueError("no calls recorded")
@@ -236,7 +257,9 @@ class SnapshotStore:
             )
         try:
             return snapshot_from_json(data)
-        except (KeyError, TypeError, ValueError) as error:
+        except ValueError as error:
+            raise SnapshotError(f"snapshot {path} is malformed: {error}: {fix}.") from None
+        except (KeyError, TypeError) as error:
             raise SnapshotError(f"snapshot {path} is malformed ({error!r}): {fix}.") from None
 
     def newer_schema(self, nodeid: str) -> int | None:
@@ -251,5 +274,5 @@ class SnapshotStore:
     def save(self, snapshot: Snapshot) -> Path:
         """Write atomically: an interrupted write leaves the previous file whole."""
         path = self.path_for(snapshot.test)
-        write_atomically(path, dumps(snapshot_to_json(snapshot)) + "\n")
+        write_atomically(path, dumps(redacted(snapshot_to_json(snapshot))) + "\n")
         return path

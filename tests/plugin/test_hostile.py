@@ -1,0 +1,143 @@
+"""End to end, as a hostile user and a misbehaving server would run the plugin: no secret in
+any output, no silent pass on bad data, no budget dropped, one clear message per fault."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.plugin.helpers import run
+from tests.servers import fake_server
+
+KEY = "sk-proj/SECRET0123456789abcdefghij"
+FAULT_TEST = """
+import pytest
+
+@pytest.mark.assert_within_budget(output_tokens=100)
+def test_answers(llm_candidate):
+    llm_candidate.generate(["Q: why? A:"], max_new_tokens=8)
+"""
+
+
+def everything_written(pytester: pytest.Pytester, result: pytest.RunResult) -> str:
+    """The terminal, and every file the run left (JUnit, JSON, Markdown, snapshots)."""
+    files = [
+        path.read_text(errors="replace")
+        for path in pytester.path.rglob("*")
+        if path.is_file() and path.suffix in {".json", ".xml", ".md", ".html"}
+    ]
+    return "\n".join([result.stdout.str(), result.stderr.str(), *files])
+
+
+def leaked(text: str, secret: str = KEY, fragment: int = 8) -> list[str]:
+    pieces = {secret[i : i + fragment] for i in range(len(secret) - fragment + 1)}
+    return sorted(piece for piece in pieces if piece in text)
+
+
+def test_a_server_echoing_the_key_shows_no_fragment_of_it(pytester, monkeypatch):
+    monkeypatch.setenv("STAGING_KEY", KEY)
+    pytester.makepyprojecttoml('[tool.llmperf]\napi_key_env = "STAGING_KEY"\n')
+    pytester.makepyfile(test_fault=FAULT_TEST)
+    with fake_server() as server:
+        result = run(
+            pytester,
+            f"--llm-candidate=echo-key@{server.url}",
+            "--junitxml=junit.xml",
+            "--llm-report=report.json",
+            "--llm-markdown=report.md",
+        )
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*answered HTTP 401*the key in STAGING_KEY was not accepted*"])
+    assert server.requests[0]["headers"]["Authorization"] == f"Bearer {KEY}"
+    assert leaked(everything_written(pytester, result)) == []
+
+
+def test_a_rejected_url_never_echoes_its_query(pytester):
+    pytester.makepyfile(test_fault=FAULT_TEST)
+    result = run(pytester, f"--llm-candidate=m@http://127.0.0.1:9/v1?api_key={KEY}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--llm-candidate=m@http://127.0.0.1:9/v1: *query*api_key_env*"])
+    assert leaked(result.stdout.str() + result.stderr.str()) == []
+
+
+@pytest.mark.parametrize("given", ["sk-abc123secretvalue", "sk_abc123secretvalue"])
+def test_a_key_given_as_the_variable_name_is_never_printed(pytester, given):
+    pytester.makepyfile(test_fault=FAULT_TEST)
+    with fake_server() as server:
+        result = run(pytester, f"--llm-candidate=ok@{server.url}", f"--llm-api-key-env={given}")
+    output = result.stdout.str() + result.stderr.str()
+    assert leaked(output, given) == []
+    assert "not shown" in output
+    assert result.ret != pytest.ExitCode.OK
+
+
+@pytest.mark.parametrize(
+    ("model", "message"),
+    [
+        ("negative-usage", "*impossible token usage: usage.completion_tokens must be a whole*-5*"),
+        ("huge-usage", "*usage.completion_tokens is 1000000000000000, more than the 8 asked*"),
+    ],
+)
+def test_impossible_server_usage_fails_the_test(pytester, model, message):
+    pytester.makepyfile(test_fault=FAULT_TEST)
+    with fake_server() as server:
+        result = run(pytester, f"--llm-candidate={model}@{server.url}")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([message])
+
+
+def test_a_trickling_stream_meets_the_whole_request_deadline(pytester):
+    pytester.makepyfile(test_fault=FAULT_TEST)
+    with fake_server() as server:
+        result = run(
+            pytester,
+            f"--llm-candidate=trickle@{server.url}",
+            "--llm-request-timeout=1",
+            "--llm-warmup=0",
+            "--llm-repeats=1",
+        )
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*did not finish answering within 1 s*"])
+    # The server would trickle for 40 s; the run stopped at the deadline, long before.
+    assert server.count["trickle"] == 1
+
+
+def _record_snapshot(pytester: pytest.Pytester, checkpoints: dict[str, Path]) -> Path:
+    pytester.makepyfile(
+        test_snap="""
+        import pytest
+
+        @pytest.mark.assert_within_budget(latency_ratio=1.5)
+        def test_answers(llm_candidate):
+            llm_candidate.generate(["Q: why? A:"], max_new_tokens=4)
+        """
+    )
+    args = ("--llm-repeats=2", "--llm-warmup=0")
+    run(pytester, f"--llm-baseline={checkpoints['baseline']}", "--llm-update", *args)
+    return pytester.path / ".llmperf" / "test_snap" / "test_answers.json"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("latency_ms", float("inf"), "*latency_ms[[]0[]] must be a finite number above 0, not inf*"),
+        ("latency_ms", -3.0, "*latency_ms[[]0[]] must be a finite number above 0, not -3.0*"),
+        ("hit_max_new_tokens", "false", "*hit_max_new_tokens[[]0[]] must be true or false*"),
+        ("output_tokens", -1, "*output_tokens[[]0[]] must be a whole number*"),
+    ],
+)
+def test_a_bad_number_in_a_snapshot_is_an_error_naming_file_and_field(
+    pytester, checkpoints, field, value, message
+):
+    path = _record_snapshot(pytester, checkpoints)
+    data = json.loads(path.read_text())
+    column = data["calls"][0]["samples"][0][field]
+    data["calls"][0]["samples"][0][field] = [value] * len(column)
+    path.write_text(json.dumps(data))  # json writes inf as Infinity, as a hostile file may
+    result = run(pytester, f"--llm-candidate={checkpoints['copy']}", "--llm-repeats=2")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([f"*snapshot {path} is malformed: calls[[]0[]].samples[[]0[]]*"])
+    result.stdout.fnmatch_lines([message])
+    assert "Traceback" not in result.stdout.str()
