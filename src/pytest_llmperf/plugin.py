@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from pytest_llmperf import xdist_support
-from pytest_llmperf.errors import LlmPerfError, ModelUnavailableError
+from pytest_llmperf.errors import BudgetError, LlmPerfError, ModelUnavailableError
 from pytest_llmperf.fixtures import LlmModel
-from pytest_llmperf.limits import Budget, parse_budget, valid_limit_names
+from pytest_llmperf.limits import Budget, merged_markers, parse_budget, valid_limit_names
 from pytest_llmperf.metrics import METRICS_BY_NAME
 from pytest_llmperf.redaction import redact
 from pytest_llmperf.report import publish
@@ -112,14 +112,31 @@ def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, A
     errors = []
     defaults = dict(collector.config.stash[SESSION_KEY].settings.default_limits)
     for item in report.result:
-        if isinstance(item, pytest.Item) and (marker := item.get_closest_marker(MARKER)):
-            try:
-                item.stash[BUDGET_KEY] = parse_budget(marker.args, marker.kwargs, defaults)
-            except LlmPerfError as error:
-                errors.append(f"{item.nodeid}: {error}")
+        markers = (
+            [(m.args, m.kwargs) for m in item.iter_markers(MARKER)]
+            if isinstance(item, pytest.Item)
+            else []
+        )
+        if not markers:
+            continue
+        try:
+            _check_judged(item)
+            item.stash[BUDGET_KEY] = parse_budget(*merged_markers(markers), defaults)
+        except LlmPerfError as error:
+            errors.append(f"{item.nodeid}: {error}")
     if errors:
         report.outcome, report.result, report.longrepr = "failed", [], "\n".join(errors)
     return report
+
+
+def _check_judged(item: pytest.Item) -> None:
+    """A budget judges llm_candidate's calls: a marked test without it would pass unjudged."""
+    if "llm_candidate" not in getattr(item, "fixturenames", ()):
+        raise BudgetError(
+            f"is marked {MARKER} but does not take the llm_candidate fixture, so its budget "
+            "would never be judged (it judges llm_candidate's calls): add llm_candidate to "
+            "the test's arguments, or remove the marker."
+        )
 
 
 def _model(request: pytest.FixtureRequest, role: str) -> LlmModel:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.plugin.helpers import run
+from tests.plugin.helpers import run, summary_verdicts
 from tests.servers import fake_server
 
 KEY = "sk-proj/SECRET0123456789abcdefghij"
@@ -122,7 +122,11 @@ def _record_snapshot(pytester: pytest.Pytester, checkpoints: dict[str, Path]) ->
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("latency_ms", float("inf"), "*latency_ms[[]0[]] must be a finite number above 0, not inf*"),
+        (
+            "latency_ms",
+            float("inf"),
+            "*latency_ms[[]0[]] must be a finite number above 0, not inf*",
+        ),
         ("latency_ms", -3.0, "*latency_ms[[]0[]] must be a finite number above 0, not -3.0*"),
         ("hit_max_new_tokens", "false", "*hit_max_new_tokens[[]0[]] must be true or false*"),
         ("output_tokens", -1, "*output_tokens[[]0[]] must be a whole number*"),
@@ -141,3 +145,57 @@ def test_a_bad_number_in_a_snapshot_is_an_error_naming_file_and_field(
     result.stdout.fnmatch_lines([f"*snapshot {path} is malformed: calls[[]0[]].samples[[]0[]]*"])
     result.stdout.fnmatch_lines([message])
     assert "Traceback" not in result.stdout.str()
+
+
+def test_a_marked_test_without_llm_candidate_is_a_collection_error(pytester):
+    pytester.makepyfile(
+        test_unjudged="""
+        import pytest
+
+        @pytest.mark.assert_within_budget(tokens_ratio=1.1)
+        def test_baseline_only(llm_baseline):
+            pass
+
+        @pytest.mark.assert_within_budget(tokens_ratio=1.1)
+        def test_nothing():
+            pass
+        """
+    )
+    result = run(pytester)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*test_baseline_only: is marked assert_within_budget but does not take the "
+            "llm_candidate fixture*add llm_candidate*",
+            "*test_nothing: is marked*",
+        ]
+    )
+
+
+def test_class_and_stacked_markers_all_count_at_their_strictest(pytester, checkpoints):
+    pytester.makepyfile(
+        test_stacked="""
+        import pytest
+
+        PROMPTS = ["Q: why is the sky blue? A:"]
+
+        @pytest.mark.assert_within_budget(tokens_ratio=0.5)
+        class TestVerbose:
+            @pytest.mark.assert_within_budget(output_tokens=10000)
+            @pytest.mark.assert_within_budget(tokens_ratio=5.0, output_tokens=2)
+            def test_answers(self, llm_candidate):
+                llm_candidate.generate(PROMPTS, max_new_tokens=16)
+        """
+    )
+    result = run(
+        pytester,
+        f"--llm-baseline={checkpoints['baseline']}",
+        f"--llm-candidate={checkpoints['verbose']}",
+        "--llm-repeats=1",
+        "--llm-warmup=0",
+    )
+    result.assert_outcomes(failed=1)
+    verdicts = summary_verdicts(result)
+    test = "test_stacked.py::TestVerbose::test_answers"
+    assert verdicts[(test, "tokens_ratio")] == "FAIL"  # 0.5 from the class marker
+    assert verdicts[(test, "output_tokens")] == "FAIL"  # 2 from the lower stacked marker
