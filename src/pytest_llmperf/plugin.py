@@ -11,7 +11,7 @@ import pytest
 
 from pytest_llmperf import xdist_support
 from pytest_llmperf.errors import BudgetError, LlmPerfError, ModelUnavailableError
-from pytest_llmperf.fixtures import LlmModel
+from pytest_llmperf.fixtures import LlmModel, fail_with
 from pytest_llmperf.limits import Budget, merged_markers, parse_budget, valid_limit_names
 from pytest_llmperf.metrics import METRICS_BY_NAME
 from pytest_llmperf.redaction import redact
@@ -164,7 +164,7 @@ def _model(request: pytest.FixtureRequest, role: str) -> LlmModel:
     except ModelUnavailableError as error:
         pytest.skip(str(error))
     except LlmPerfError as error:
-        pytest.fail(str(error), pytrace=False)
+        fail_with(error)
     mode = budget.mode if budget is not None else None
     return LlmModel(session, request.node.nodeid, role, pair_with_baseline=pair, mode=mode)
 
@@ -259,7 +259,7 @@ def _judge(item: pytest.Item, budget: Budget) -> None:
     try:
         record = item.config.stash[SESSION_KEY].judge(item.nodeid, budget).record
     except LlmPerfError as error:
-        pytest.fail(str(error), pytrace=False)
+        fail_with(error)
     item.user_properties.extend(properties(record))
     notes = {
         verdict["note"]

@@ -24,6 +24,14 @@ def non_negative_int(value: Any) -> int:
     return number
 
 
+def seed(value: Any) -> int:
+    """A seed torch, numpy and servers all take: 0 to 2**63 - 1."""
+    number = non_negative_int(value)
+    if number > 2**63 - 1:
+        raise ValueError(f"must be a whole number from 0 to {2**63 - 1} (64-bit signed)")
+    return number
+
+
 def integer(value: Any) -> int:
     if isinstance(value, bool):
         raise ValueError("must be a whole number, not true/false")

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_llmperf.errors import BudgetError, ConfigError
-from pytest_llmperf.files import check_writable_file
+from pytest_llmperf.files import check_writable_directory, check_writable_file
 from pytest_llmperf.limits import MODES, parse_limits
 from pytest_llmperf.redaction import add_secret
 from pytest_llmperf.results import Pricing
@@ -161,7 +161,7 @@ class Settings:
     seed: int = option(
         0,
         "seed of the run order and of sampling",
-        parse=parsers.non_negative_int,
+        parse=parsers.seed,
         in_report=True,
     )
     trust_remote_code: bool = option(
@@ -480,6 +480,9 @@ def _assemble(
             "--llm-update records the baseline's measurements, but no baseline was given: "
             "add --llm-baseline=MODEL."
         )
+    if settings.update:
+        # Found now, not after every test has been measured.
+        check_writable_directory(settings.snapshot_dir, "--llm-update's snapshot directory")
     if settings.remove_unused and not settings.update:
         raise ConfigError(
             "--llm-remove-unused deletes unused snapshots while updating them, and needs "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -230,7 +231,11 @@ class SnapshotStore:
 
     def path_for(self, nodeid: str) -> Path:
         file_part, _, name_part = nodeid.partition("::")
-        parts = [_safe_part(part) for part in Path(file_part).with_suffix("").parts]
+        # A test file outside the rootdir has a nodeid like '../x/test_a.py' or an absolute
+        # path: its parts are kept inside the store by _safe_part.
+        parts = [_safe_part(part) for part in Path(file_part).parts]
+        if parts:
+            parts[-1] = os.path.splitext(parts[-1])[0] or parts[-1]
         raw_name = name_part.replace("::", ".") or "module"
         name = _UNSAFE.sub("_", raw_name)
         if name != raw_name or len(name) > _MAX_NAME:
