@@ -199,3 +199,90 @@ def test_class_and_stacked_markers_all_count_at_their_strictest(pytester, checkp
     test = "test_stacked.py::TestVerbose::test_answers"
     assert verdicts[(test, "tokens_ratio")] == "FAIL"  # 0.5 from the class marker
     assert verdicts[(test, "output_tokens")] == "FAIL"  # 2 from the lower stacked marker
+
+
+SMALL_TEST = """
+import pytest
+
+@pytest.mark.assert_within_budget(output_tokens=100)
+def test_answers(llm_candidate):
+    llm_candidate.generate(["Q: why? A:"], max_new_tokens=MAX)
+"""
+
+
+def _assert_one_clear_message(result: pytest.RunResult) -> None:
+    output = result.stdout.str() + result.stderr.str()
+    assert "Traceback" not in output
+    assert "During handling of the above exception" not in output
+    assert "pytest_llmperf/" not in output
+
+
+def _broken_copy(source: Path, target: Path, how: str) -> Path:
+    import shutil
+
+    import torch
+
+    shutil.copytree(source, target)
+    if how == "truncated-safetensors":
+        weights = target / "model.safetensors"
+        weights.write_bytes(weights.read_bytes()[:100])
+    elif how == "unsafe-pickle":
+        import datetime
+
+        (target / "model.safetensors").unlink()
+        torch.save({"when": datetime.date(2024, 1, 1)}, target / "pytorch_model.bin")
+    elif how == "auto-map":
+        config = json.loads((target / "config.json").read_text())
+        config["model_type"] = "mine"  # not a transformers model: only its own code loads it
+        config["auto_map"] = {
+            "AutoConfig": "modeling_mine.MyConfig",
+            "AutoModelForCausalLM": "modeling_mine.MyModel",
+        }
+        (target / "config.json").write_text(json.dumps(config))
+    elif how == "no-tokenizer-files":
+        for name in ("tokenizer.json", "vocab.json", "merges.txt"):
+            (target / name).unlink(missing_ok=True)
+    return target
+
+
+@pytest.mark.parametrize(
+    ("how", "fix"),
+    [
+        ("truncated-safetensors", "*damaged or cut short: save or download the checkpoint again*"),
+        ("unsafe-pickle", "*re-save the checkpoint with save_pretrained(DIR)*"),
+        ("auto-map", "*add --llm-trust-remote-code*"),
+        ("no-tokenizer-files", "*tokenizer files*missing*tokenizer.save_pretrained(DIR)*"),
+    ],
+)
+def test_a_broken_checkpoint_fails_once_naming_the_fix(pytester, checkpoints, tmp_path, how, fix):
+    broken = _broken_copy(checkpoints["baseline"], tmp_path / how, how)
+    pytester.makepyfile(test_small=SMALL_TEST.replace("MAX", "4"))
+    result = run(pytester, f"--llm-candidate={broken}")
+    result.assert_outcomes(errors=1)  # the model loads in the fixture
+    result.stdout.fnmatch_lines([fix])
+    assert f"--llm-candidate={broken}" in result.stdout.str()
+    _assert_one_clear_message(result)
+
+
+@pytest.mark.parametrize("max_new_tokens", ["0", "-3", "1.5"])
+def test_a_bad_max_new_tokens_fails_once(pytester, checkpoints, max_new_tokens):
+    pytester.makepyfile(test_small=SMALL_TEST.replace("MAX", max_new_tokens))
+    result = run(pytester, f"--llm-candidate={checkpoints['baseline']}")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*max_new_tokens=* in generate(): it must be a whole number*"])
+    _assert_one_clear_message(result)
+
+
+def test_a_seed_past_64_bits_is_a_usage_error(pytester):
+    pytester.makepyfile(test_small=SMALL_TEST.replace("MAX", "4"))
+    result = run(pytester, f"--llm-seed={2**64}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--llm-seed*from 0 to 9223372036854775807*"])
+
+
+def test_an_unwritable_snapshot_dir_is_found_before_measuring(pytester, checkpoints):
+    pytester.makepyfile(test_small=SMALL_TEST.replace("MAX", "4"))
+    (pytester.path / ".llmperf").write_text("a file where the snapshot directory goes")
+    result = run(pytester, f"--llm-baseline={checkpoints['baseline']}", "--llm-update")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*snapshot directory names *.llmperf, which is a file*"])

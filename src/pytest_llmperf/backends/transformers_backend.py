@@ -328,6 +328,12 @@ def _load_fix(error: BaseException) -> str | None:
             "The checkpoint ships its own model code (auto_map in config.json): if you trust "
             "it, add --llm-trust-remote-code (trust_remote_code = true in [tool.llmperf])."
         )
+    if "tokenizer" in text.lower():
+        return (
+            "Its tokenizer files (tokenizer.json, or vocab.json and merges.txt, or "
+            "tokenizer.model) are missing or broken: save them into the checkpoint with "
+            "tokenizer.save_pretrained(DIR)."
+        )
     return None
 
 
