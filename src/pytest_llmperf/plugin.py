@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from filelock import BaseFileLock
 
 from pytest_llmperf import xdist_support
 from pytest_llmperf.errors import BudgetError, LlmPerfError, ModelUnavailableError
@@ -33,6 +34,7 @@ from pytest_llmperf.settings.settings import (
     register_secrets,
 )
 from pytest_llmperf.snapshots import housekeeping
+from pytest_llmperf.snapshots.lock import hold_update_lock
 
 
 class LlmPerfHardwareWarning(pytest.PytestWarning):
@@ -46,6 +48,7 @@ class LlmPerfInconclusiveWarning(pytest.PytestWarning):
 SESSION_KEY = pytest.StashKey[LlmPerfSession]()
 BUDGET_KEY = pytest.StashKey[Budget]()
 REPORT_LINES_KEY = pytest.StashKey[list[str]]()  # where the reports went, for the summary
+UPDATE_LOCK_KEY = pytest.StashKey[BaseFileLock]()  # held by the --llm-update run
 MARKER = "assert_within_budget"
 
 
@@ -97,6 +100,8 @@ def pytest_configure(config: pytest.Config) -> None:
         register_secrets(settings)
         session = LlmPerfSession(settings)
         _check_local_models(session)
+        if settings.update and not xdist_support.is_worker(config):
+            config.stash[UPDATE_LOCK_KEY] = hold_update_lock(settings.snapshot_dir)
     except LlmPerfError as error:
         raise pytest.UsageError(f"pytest-llmperf: {error}") from None
     session.on_progress = live_printer(config)
@@ -217,9 +222,12 @@ def pytest_deselected(items: list[pytest.Item]) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    """Close the models' connections (endpoint models hold an HTTP pool)."""
+    """Close the models' connections (endpoint models hold an HTTP pool); let go of the
+    snapshot directory's update lock."""
     if SESSION_KEY in config.stash:
         config.stash[SESSION_KEY].close()
+    if UPDATE_LOCK_KEY in config.stash:
+        config.stash[UPDATE_LOCK_KEY].release()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

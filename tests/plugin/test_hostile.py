@@ -286,3 +286,16 @@ def test_an_unwritable_snapshot_dir_is_found_before_measuring(pytester, checkpoi
     result = run(pytester, f"--llm-baseline={checkpoints['baseline']}", "--llm-update")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*snapshot directory names *.llmperf, which is a file*"])
+
+
+def test_a_second_update_run_on_one_directory_is_refused(pytester):
+    from pytest_llmperf.snapshots.lock import hold_update_lock
+
+    pytester.makepyfile(test_small=SMALL_TEST.replace("MAX", "4"))
+    first_run = hold_update_lock(pytester.path / ".llmperf")
+    try:
+        result = run(pytester, "--llm-baseline=gpt2", "--llm-update")
+    finally:
+        first_run.release()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*another --llm-update run is writing snapshots in *.llmperf*"])
