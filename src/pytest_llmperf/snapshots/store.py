@@ -12,7 +12,14 @@ from typing import Any
 
 from pytest_llmperf.errors import SnapshotError
 from pytest_llmperf.files import write_atomically
-from pytest_llmperf.results import GenerationResult, Pricing, PromptSample, Run, TokenCount
+from pytest_llmperf.results import (
+    GenerationResult,
+    ModelFigures,
+    Pricing,
+    PromptSample,
+    Run,
+    TokenCount,
+)
 
 SCHEMA_VERSION = 1
 _UNSAFE = re.compile(r"[^A-Za-z0-9._\-\[\]=+]")
@@ -58,6 +65,7 @@ class Snapshot:
             pricing,
             latency_percentile,
             token_count=combined.token_count,
+            figures=combined.figures,
         )
 
 
@@ -73,9 +81,28 @@ def _token_count_json(result: GenerationResult) -> dict[str, Any]:
     return {"token_count": asdict(result.token_count)}
 
 
+def _figures_json(result: GenerationResult) -> dict[str, Any]:
+    """The machine-independent figures, exact (absent for a served model, which has none)."""
+    if result.figures == ModelFigures():
+        return {}
+    return {"figures": asdict(result.figures)}
+
+
+def _figures_from_json(data: Any) -> ModelFigures:
+    if not isinstance(data, dict):
+        return ModelFigures()
+    return ModelFigures(
+        weights_mb=_float_or_none(data.get("weights_mb")),
+        kv_cache_bytes_per_token=_float_or_none(data.get("kv_cache_bytes_per_token")),
+        counted_flops=_int_or_none(data.get("counted_flops")),
+        counted_tokens=_int_or_none(data.get("counted_tokens")),
+    )
+
+
 def _result_to_json(result: GenerationResult) -> dict[str, Any]:
     return {
         "peak_memory_mb": _round(result.peak_memory_mb),
+        **_figures_json(result),
         **_token_count_json(result),
         "samples": [
             {
@@ -88,6 +115,7 @@ def _result_to_json(result: GenerationResult) -> dict[str, Any]:
                 "latency_ms": [_round(run.latency_ms) for run in sample.runs],
                 "ttft_ms": [_round(run.ttft_ms) for run in sample.runs],
                 "peak_memory_mb": [_round(run.peak_memory_mb) for run in sample.runs],
+                "generation_memory_mb": [_round(run.generation_memory_mb) for run in sample.runs],
             }
             for sample in result.samples
         ],
@@ -96,6 +124,10 @@ def _result_to_json(result: GenerationResult) -> dict[str, Any]:
 
 def _float_or_none(value: Any) -> float | None:
     return None if value is None else float(value)
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 def _result_from_json(data: Mapping[str, Any]) -> GenerationResult:
@@ -108,11 +140,19 @@ def _result_from_json(data: Mapping[str, Any]) -> GenerationResult:
             item["output_tokens"],
             item["hit_max_new_tokens"],
             item.get("peak_memory_mb", [None] * len(latencies)),
+            item.get("generation_memory_mb", [None] * len(latencies)),
             strict=True,
         )
         runs = tuple(
-            Run(float(lat), _float_or_none(ttft), int(out), bool(hit), _float_or_none(memory))
-            for lat, ttft, out, hit, memory in columns
+            Run(
+                float(lat),
+                _float_or_none(ttft),
+                int(out),
+                bool(hit),
+                _float_or_none(memory),
+                _float_or_none(generation),
+            )
+            for lat, ttft, out, hit, memory, generation in columns
         )
         if not runs:
             raise ValueError("a sample with no runs")
@@ -131,7 +171,10 @@ def _result_from_json(data: Mapping[str, Any]) -> GenerationResult:
     counted = data.get("token_count")
     token_count = TokenCount(**counted) if isinstance(counted, dict) else TokenCount()
     return GenerationResult(
-        tuple(samples), _float_or_none(data["peak_memory_mb"]), token_count=token_count
+        tuple(samples),
+        _float_or_none(data["peak_memory_mb"]),
+        token_count=token_count,
+        figures=_figures_from_json(data.get("figures")),
     )
 
 
@@ -151,6 +194,9 @@ def snapshot_to_json(snapshot: Snapshot) -> dict[str, Any]:
             "input_tokens_mean": _round(combined.input_tokens),
             "output_tokens_mean": _round(combined.output_tokens),
             "peak_memory_mb": _round(combined.peak_memory_mb),
+            "weights_mb": _round(combined.weights_mb),
+            "kv_cache_mb": _round(combined.kv_cache_mb),
+            "flops_per_token": _round(combined.flops_per_token),
             "accuracy": _round(combined.accuracy),
         },
         "calls": [
