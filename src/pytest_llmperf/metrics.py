@@ -485,6 +485,7 @@ METRICS: tuple[Metric, ...] = (
         _weights,
         remedy=_weights_remedy,
         unmeasured=_SERVED.format(figure="weights"),
+        in_summary=True,
     ),
     Metric(
         "kv_cache",
@@ -503,6 +504,7 @@ METRICS: tuple[Metric, ...] = (
         _flops_per_token,
         remedy=_flops_remedy,
         unmeasured=_SERVED.format(figure="FLOPs"),
+        in_summary=True,
     ),
     Metric(
         "flops",
