@@ -23,6 +23,7 @@ import tempfile
 from pathlib import Path
 
 import torch
+from transformers import GPT2Config, GPT2LMHeadModel
 
 # The tokenizer and model builders are the repository's tests.models, not in the wheel.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -30,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from pytest_llmperf.backends import load_backend
 from pytest_llmperf.settings.settings import ModelSpec, Settings
 from tests.models.tiny import QUESTIONS, build_tokenizer, prompt_for
-from tests.models.training import gpt2, save_checkpoint
+from tests.models.training import save_checkpoint
 
 # (layers, width, heads, vocabulary or None for the tokenizer's own)
 SHAPES = {
@@ -59,8 +60,17 @@ def check_flops(shape: str, root: Path, new_tokens: int) -> None:
     layers, width, heads, vocab = SHAPES[shape]
     tokenizer = build_tokenizer()
     torch.manual_seed(0)
-    extra = {} if vocab is None else {"vocab_size": vocab}
-    model = gpt2(tokenizer, n_layer=layers, n_embd=width, n_head=heads, **extra)
+    model = GPT2LMHeadModel(
+        GPT2Config(
+            vocab_size=vocab or len(tokenizer),
+            n_positions=128,
+            n_embd=width,
+            n_layer=layers,
+            n_head=heads,
+            bos_token_id=tokenizer.eos_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+        )
+    )
     path = save_checkpoint(model, tokenizer, root / f"{shape}-float32")
     backend = load_backend(ModelSpec(str(path), root), Settings())
     prompt = prompt_for(QUESTIONS[0])

@@ -203,13 +203,27 @@ def _latency_remedy(context: RemedyContext) -> str:
     if tokens and tokens >= per_token:
         return _longer_answers(tokens)
     if context.candidate_quantized:
-        return QUANTIZED_SPEED_REMEDY
+        return _quantized_slower(context)
     if per_token and (compute := context.ratio(_flops_per_token)) is not None:
         # The counted FLOPs tell a bigger model from the same model run less well.
         return _model_grew(compute) if compute > GREW else SAME_COMPUTE_SLOWER_REMEDY
     if per_token or context.baseline is None:
         return SPEED_REMEDY
     return NO_CAUSE_REMEDY
+
+
+def _quantized_slower(context: RemedyContext) -> str:
+    """Quantized and slower: what quantization saved (the weights) beside what it did not
+    (the compute per token), when both models' figures show them."""
+    weights, compute = context.ratio(_weights), context.ratio(_flops_per_token)
+    if weights is None or compute is None:
+        return QUANTIZED_SPEED_REMEDY
+    return (
+        f"the candidate is already quantized and still slower: its weights take "
+        f"{number(weights)}x the baseline's memory, but each token costs {number(compute)}x "
+        "its compute, and on this hardware int8 adds work rather than saving it; prune or "
+        "distil the model, or serve it where int8 kernels pay off (a GPU)"
+    )
 
 
 def _flops_remedy(context: RemedyContext) -> str:

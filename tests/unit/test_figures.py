@@ -193,3 +193,15 @@ def test_figures_of_several_calls_add_their_counts() -> None:
     combined = GenerationResult.combine([make_result(), make_result(other)])
     assert combined.flops_per_token == 8_000_000 / 30
     assert combined.weights_mb == 100.0
+
+
+def test_a_quantized_candidate_slower_shows_its_weight_saving_beside_its_compute() -> None:
+    int8 = replace(FIGURES, weights_mb=30.0)
+    slower = make_result(int8, latencies=(300.0, 301.0, 299.0, 300.0))
+    comparison = Comparison(
+        candidate=slower, baseline=make_result(), baseline_source="live", candidate_quantized=True
+    )
+    remedy = verdicts(comparison, latency_ratio=1.5)["latency_ratio"].remedy
+    assert remedy.startswith("the candidate is already quantized and still slower")
+    assert "weights take 0.300x the baseline's memory" in remedy
+    assert "each token costs 1.00x its compute" in remedy
