@@ -120,3 +120,18 @@ def test_more_compute_fails_against_a_snapshot_from_other_hardware(pytester, che
     same = run(pytester, f"--llm-candidate={checkpoints['copy']}", "-W", "default")
     assert summary_verdicts(same)[(TEST, "flops_ratio")] == "pass"
     assert summary_verdicts(same)[(TEST, "weights_ratio")] == "pass"
+
+
+def test_an_int8_copy_counts_the_same_flops_in_a_quarter_of_the_weights(checkpoints, tmp_path):
+    pytest.importorskip("bitsandbytes")
+    pytest.importorskip("accelerate")
+    from example_project.qa_models import build_int8
+
+    full = backend(checkpoints["baseline"])
+    int8 = backend(build_int8(checkpoints["baseline"], tmp_path / "int8"))
+    counted_full, counted_int8 = count(full), count(int8)
+    assert counted_int8.counted_tokens == counted_full.counted_tokens
+    # The int8 products count as their float counterparts: the work is the same.
+    assert counted_int8.counted_flops == counted_full.counted_flops
+    # Float16 embeddings and norms, int8 matrices: well under half the float32 weights.
+    assert counted_int8.weights_mb < 0.5 * counted_full.weights_mb
