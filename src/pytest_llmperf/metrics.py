@@ -184,7 +184,8 @@ def _generation_memory(result: GenerationResult) -> float | None:
 def _model_grew(ratio: float) -> str:
     return (
         f"more compute per token: the model grew ({number(ratio)}x the baseline's FLOPs per "
-        "token); distil or prune it, or fine-tune a smaller base"
+        "token); distil or prune it, fine-tune a smaller base, or quantize it where int8 "
+        "kernels pay off (a GPU)"
     )
 
 
