@@ -43,3 +43,26 @@ echo "== which candidate to ship"
 for candidate in "${candidates[@]}"; do
   printf '  %-11s %s\n' "$candidate" "${verdict[$candidate]}"
 done
+echo
+echo "== what each candidate saves and costs: weights and compute per token (the same on any"
+echo "   machine) beside latency (this machine's), from reports/<candidate>.json"
+"$python" - "${candidates[@]}" <<'PY'
+import json, sys
+from pathlib import Path
+from pytest_llmperf.metrics import METRICS_BY_NAME as M
+
+rows = [("model", "weights", "FLOPs/token", "latency p50")]
+for name in sys.argv[1:]:
+    path = Path("reports") / f"{name}.json"
+    if not path.is_file():
+        continue
+    test = json.loads(path.read_text())["tests"][0]
+    for role, label in (("baseline", "baseline"), ("candidate", name)):
+        figures = test[role]["figures"] or {}
+        if role == "baseline" and len(rows) > 1:
+            continue
+        rows.append((label, *(M[m].unit.format(figures.get(M[m].key)) for m in ("weights", "flops_per_token", "latency"))))
+widths = [max(len(row[i]) for row in rows) for i in range(4)]
+for row in rows:
+    print(("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths))).rstrip())
+PY

@@ -25,7 +25,7 @@ class Unit:
     """How a figure is written: its symbol and number format."""
 
     symbol: str
-    style: str = "decimal"  # decimal | ratio | money | share
+    style: str = "decimal"  # decimal | ratio | money | share | scaled (k, M, G, T prefixes)
 
     def format(self, value: float | None, *, exact: bool = False) -> str:
         """`value` in this unit for people (text.number): three significant digits for a
@@ -41,7 +41,21 @@ class Unit:
             return f"${number(value, digits, trim=exact)}"
         if self.style == "share":
             return number(value, digits, trim=True) if exact else number(value, decimals=3)
+        if self.style == "scaled":
+            return _scaled(value, self.symbol, digits, exact)
         return f"{number(value, digits, trim=exact)} {self.symbol}"
+
+
+_PREFIXES = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
+
+
+def _scaled(value: float, symbol: str, digits: int, exact: bool) -> str:
+    """'250 MFLOP', '1.23 GFLOP': a count too large to read digit by digit, with the SI
+    prefix that leaves one to three digits before the point."""
+    for size, prefix in _PREFIXES:
+        if abs(value) >= size:
+            return f"{number(value / size, digits, trim=exact)} {prefix}{symbol}"
+    return f"{number(value, digits, trim=exact)} {symbol}"
 
 
 MS = Unit("ms")
@@ -52,6 +66,8 @@ SHARE = Unit("", "share")
 REQUESTS_PER_S = Unit("req/s")
 TOKENS_PER_S = Unit("tok/s")
 RATIO = Unit("x", "ratio")
+FLOPS = Unit("FLOP", "scaled")
+FLOPS_PER_TOKEN = Unit("FLOP/tok", "scaled")
 
 
 @dataclass(frozen=True)
@@ -113,6 +129,13 @@ NO_CAUSE_REMEDY = (
     "Measure both in alternating pairs on a quiet machine before changing the model"
 )
 MEMORY_REMEDY = "quantize the candidate or load it in bfloat16/float16 (--llm-dtype)"
+SAME_COMPUTE_SLOWER_REMEDY = (
+    "same compute per token, slower: a kernel or dtype problem, not the model's size (check "
+    "the dtype, the attention implementation, and that the weights are on the device)"
+)
+QUANTIZE_REMEDY = (
+    "quantize the candidate (int8, 4-bit) or load it in bfloat16/float16 (--llm-dtype)"
+)
 ERROR_REMEDY = (
     "requests failed under this load: see the errors listed; lower the load or give the "
     "server more capacity (replicas, batch size, KV-cache memory)"
@@ -142,6 +165,30 @@ def _input_tokens(result: GenerationResult) -> float:
     return result.input_tokens
 
 
+def _flops_per_token(result: GenerationResult) -> float | None:
+    return result.flops_per_token
+
+
+def _weights(result: GenerationResult) -> float | None:
+    return result.weights_mb
+
+
+def _kv_cache(result: GenerationResult) -> float | None:
+    return result.kv_cache_mb
+
+
+def _generation_memory(result: GenerationResult) -> float | None:
+    return result.generation_memory_mb
+
+
+def _model_grew(ratio: float) -> str:
+    return (
+        f"more compute per token: the model grew ({number(ratio)}x the baseline's FLOPs per "
+        "token); distil or prune it, fine-tune a smaller base, or quantize it where int8 "
+        "kernels pay off (a GPU)"
+    )
+
+
 def _longer_answers(tokens: float) -> str:
     return (
         f"{VERBOSITY_REMEDY} (its answers are {number(tokens)}x as long, and latency grows "
@@ -157,10 +204,86 @@ def _latency_remedy(context: RemedyContext) -> str:
     if tokens and tokens >= per_token:
         return _longer_answers(tokens)
     if context.candidate_quantized:
-        return QUANTIZED_SPEED_REMEDY
+        return _quantized_slower(context)
+    if per_token and (compute := context.ratio(_flops_per_token)) is not None:
+        # The counted FLOPs tell a bigger model from the same model run less well.
+        return _model_grew(compute) if compute > GREW else SAME_COMPUTE_SLOWER_REMEDY
     if per_token or context.baseline is None:
         return SPEED_REMEDY
     return NO_CAUSE_REMEDY
+
+
+def _quantized_slower(context: RemedyContext) -> str:
+    """Quantized and slower: what quantization saved (the weights) beside what it did not
+    (the compute per token), when both models' figures show them."""
+    weights, compute = context.ratio(_weights), context.ratio(_flops_per_token)
+    if weights is None or compute is None:
+        return QUANTIZED_SPEED_REMEDY
+    return (
+        f"the candidate is already quantized and still slower: its weights take "
+        f"{number(weights)}x the baseline's memory, but each token costs {number(compute)}x "
+        "its compute, and on this hardware int8 adds work rather than saving it; prune or "
+        "distil the model, or serve it where int8 kernels pay off (a GPU)"
+    )
+
+
+def _flops_remedy(context: RemedyContext) -> str:
+    """More FLOPs per token or per request: a bigger model, or longer requests."""
+    compute = context.grew(_flops_per_token)
+    if compute:
+        return _model_grew(compute)
+    tokens = context.grew(_output_tokens)
+    if tokens:
+        return _longer_answers(tokens)
+    if context.grew(_input_tokens):
+        return PROMPT_REMEDY
+    if context.baseline is None:
+        return (
+            "the model does more work per request than the limit: distil or prune it, shorten "
+            "the prompts, or cap max_new_tokens"
+        )
+    return NO_CAUSE_REMEDY
+
+
+def _weights_text(ratio: float) -> str:
+    return f"weights {number(ratio)}x larger: {QUANTIZE_REMEDY}"
+
+
+def _weights_remedy(context: RemedyContext) -> str:
+    ratio = context.grew(_weights)
+    if ratio:
+        return _weights_text(ratio)
+    if context.candidate_quantized:
+        return "the weights are already quantized: prune or distil the model"
+    return QUANTIZE_REMEDY
+
+
+def _kv_cache_remedy(context: RemedyContext) -> str:
+    """A larger KV cache: longer requests, or more of it per token (layers, heads, dtype)."""
+    tokens = context.grew(_output_tokens)
+    if tokens:
+        return _longer_answers(tokens)
+    if context.grew(_input_tokens):
+        return PROMPT_REMEDY
+    return (
+        "more KV cache per token: more layers or key/value heads, or a wider dtype; load it in "
+        "bfloat16/float16 (--llm-dtype) or use grouped-query attention"
+    )
+
+
+def _memory_remedy(context: RemedyContext) -> str:
+    """More memory in use: the weights when they grew, else what generating holds."""
+    weights = context.grew(_weights)
+    if weights:
+        return _weights_text(weights)
+    if context.grew(_kv_cache):
+        return _kv_cache_remedy(context)
+    if context.grew(_generation_memory):
+        return (
+            "generating holds more memory (activations, KV cache) while the weights are no "
+            f"larger: cap max_new_tokens or lower the batch size; {MEMORY_REMEDY}"
+        )
+    return MEMORY_REMEDY
 
 
 def _first_token_remedy(context: RemedyContext) -> str:
@@ -269,6 +392,12 @@ class Metric:
         return [self.per_run(run) for run in result.runs]
 
 
+_SERVED = (
+    "no {figure} was measured: not measured for a served model (an endpoint holds its model "
+    "on the server, out of the plugin's reach)"
+)
+
+
 def _under_load(figure: Callable[[GenerationResult], float | None]) -> Callable:
     return lambda result: None if result.load is None else figure(result)
 
@@ -349,9 +478,57 @@ METRICS: tuple[Metric, ...] = (
         lambda result: result.peak_memory_mb,
         per_run=lambda run: run.peak_memory_mb,
         hardware_bound=True,
-        remedy=_always(MEMORY_REMEDY),
-        unmeasured="no memory was measured: a model served by an endpoint holds its memory on "
-        "the server; watch it there (e.g. vLLM's /metrics)",
+        remedy=_memory_remedy,
+        unmeasured=_SERVED.format(figure="memory") + "; watch it there (e.g. vLLM's /metrics)",
+    ),
+    Metric(
+        "generation_memory",
+        "generation memory",
+        "generation_memory_mb",
+        MEGABYTES,
+        _generation_memory,
+        per_run=lambda run: run.generation_memory_mb,
+        hardware_bound=True,
+        unmeasured=_SERVED.format(figure="memory"),
+    ),
+    # Machine-independent figures: exact, compared against a snapshot from any hardware.
+    Metric(
+        "weights",
+        "weights",
+        "weights_mb",
+        MEGABYTES,
+        _weights,
+        remedy=_weights_remedy,
+        unmeasured=_SERVED.format(figure="weights"),
+        in_summary=True,
+    ),
+    Metric(
+        "kv_cache",
+        "KV cache/request",
+        "kv_cache_mb",
+        MEGABYTES,
+        _kv_cache,
+        remedy=_kv_cache_remedy,
+        unmeasured=_SERVED.format(figure="KV cache"),
+    ),
+    Metric(
+        "flops_per_token",
+        "FLOPs/token",
+        "flops_per_token",
+        FLOPS_PER_TOKEN,
+        _flops_per_token,
+        remedy=_flops_remedy,
+        unmeasured=_SERVED.format(figure="FLOPs"),
+        in_summary=True,
+    ),
+    Metric(
+        "flops",
+        "FLOPs/request",
+        "flops",
+        FLOPS,
+        lambda result: result.flops,
+        remedy=_flops_remedy,
+        unmeasured=_SERVED.format(figure="FLOPs"),
     ),
     # Requests sent under load (an endpoint model's concurrency or rate) only.
     Metric(

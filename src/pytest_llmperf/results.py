@@ -18,7 +18,8 @@ class Run:
     ttft_ms: float | None
     output_tokens: int
     hit_max_new_tokens: bool
-    peak_memory_mb: float | None = None  # weights + the call's high-water mark above its start
+    peak_memory_mb: float | None = None  # the whole model in use: weights + generation_memory_mb
+    generation_memory_mb: float | None = None  # the call's high-water mark above its start
 
     @property
     def tpot_ms(self) -> float | None:
@@ -52,6 +53,51 @@ class PromptSample:
     @property
     def output_tokens(self) -> float:
         return float(np.mean([run.output_tokens for run in self.runs]))
+
+
+_MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ModelFigures:
+    """What a model is and does apart from the machine it runs on: exact, the same on any
+    hardware. None where it cannot be told (a model served by an endpoint).
+
+    `counted_flops` are the floating-point operations torch's FlopCounterMode counted over
+    the forward passes of one request, which read `counted_tokens` tokens (the prompt's and
+    every generated token but the last, which is never fed back).
+    """
+
+    weights_mb: float | None = None
+    kv_cache_bytes_per_token: float | None = None
+    counted_flops: int | None = None
+    counted_tokens: int | None = None
+
+    def merged(self, other: ModelFigures) -> ModelFigures:
+        """Two calls' figures of one model: counted FLOPs and tokens add up."""
+        counted = (self.counted_flops, other.counted_flops)
+        tokens = (self.counted_tokens, other.counted_tokens)
+        both = None not in counted and None not in tokens
+        return ModelFigures(
+            weights_mb=largest_known((self.weights_mb, other.weights_mb)),
+            kv_cache_bytes_per_token=largest_known(
+                (self.kv_cache_bytes_per_token, other.kv_cache_bytes_per_token)
+            ),
+            counted_flops=sum(counted) if both else self.counted_flops or other.counted_flops,
+            counted_tokens=sum(tokens) if both else self.counted_tokens or other.counted_tokens,
+        )
+
+    @property
+    def flops_per_token(self) -> float | None:
+        if not self.counted_flops or not self.counted_tokens:
+            return None
+        return self.counted_flops / self.counted_tokens
+
+
+def tokens_read(input_tokens: float, output_tokens: float) -> float:
+    """Tokens one request's forward passes read: the prompt, then each generated token but
+    the last; also the tokens its KV cache holds at the end."""
+    return input_tokens + max(output_tokens - 1, 0)
 
 
 @dataclass(frozen=True)
@@ -192,6 +238,7 @@ class GenerationResult:
     latency_percentile: float = 95.0
     token_count: TokenCount = field(default_factory=TokenCount)
     load: LoadFigures | None = None  # set when the requests were sent under load
+    figures: ModelFigures = field(default_factory=ModelFigures)
 
     @classmethod
     def combine(cls, results: Sequence[GenerationResult]) -> GenerationResult:
@@ -199,9 +246,11 @@ class GenerationResult:
         if not results:
             raise ValueError("combine needs at least one result")
         token_count, load = results[0].token_count, results[0].load
+        figures = results[0].figures
         for result in results[1:]:
             token_count = token_count.merged(result.token_count)
             load = _merge_optional(load, result.load)
+            figures = figures.merged(result.figures)
         return cls(
             samples=tuple(sample for result in results for sample in result.samples),
             peak_memory_mb=largest_known(result.peak_memory_mb for result in results),
@@ -209,6 +258,7 @@ class GenerationResult:
             latency_percentile=results[0].latency_percentile,
             token_count=token_count,
             load=load,
+            figures=figures,
         )
 
     def extended(self, more: GenerationResult) -> GenerationResult:
@@ -240,6 +290,48 @@ class GenerationResult:
         return np.array(
             [r.peak_memory_mb for r in self.runs if r.peak_memory_mb is not None], dtype=float
         )
+
+    @property
+    def generation_memory_mb(self) -> float | None:
+        """The largest increase of memory during one request, above its level at the start:
+        activations and the KV cache, without the weights."""
+        return largest_known(run.generation_memory_mb for run in self.runs)
+
+    @property
+    def weights_mb(self) -> float | None:
+        """Memory of the loaded parameters and buffers, as stored (int8, 4-bit, adapters)."""
+        return self.figures.weights_mb
+
+    @property
+    def tokens_read(self) -> float:
+        """Mean tokens a request's forward passes read (see `tokens_read`)."""
+        return float(
+            np.mean(
+                [
+                    tokens_read(sample.input_tokens, run.output_tokens)
+                    for sample in self.samples
+                    for run in sample.runs
+                ]
+            )
+        )
+
+    @property
+    def kv_cache_mb(self) -> float | None:
+        """Mean KV cache per request at its end: bytes per token (from the model's config and
+        dtype) times the tokens it holds."""
+        per_token = self.figures.kv_cache_bytes_per_token
+        return None if per_token is None else per_token * self.tokens_read / _MB
+
+    @property
+    def flops_per_token(self) -> float | None:
+        """FLOPs per token read, counted over the forward passes of one request."""
+        return self.figures.flops_per_token
+
+    @property
+    def flops(self) -> float | None:
+        """Mean FLOPs per request: the counted FLOPs per token times the tokens it reads."""
+        per_token = self.flops_per_token
+        return None if per_token is None else per_token * self.tokens_read
 
     @property
     def ttfts_ms(self) -> np.ndarray:

@@ -115,6 +115,10 @@ def test_documented_limit_names() -> None:
         "memory_ratio",
         "min_accuracy",
         "accuracy_drop",
+        "weights_mb",
+        "weights_ratio",
+        "kv_cache_ratio",
+        "flops_ratio",
     }
 
 

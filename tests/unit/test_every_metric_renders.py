@@ -15,18 +15,26 @@ from pytest_llmperf.report import json_report, markdown
 from pytest_llmperf.report.benchmark_export import model_benchmark
 from pytest_llmperf.report.junit import properties
 from pytest_llmperf.report.terminal import failure_lines
-from pytest_llmperf.results import GenerationResult, LoadFigures, Pricing, PromptSample, Run
+from pytest_llmperf.results import (
+    GenerationResult,
+    LoadFigures,
+    ModelFigures,
+    Pricing,
+    PromptSample,
+    Run,
+)
 from pytest_llmperf.settings.settings import Settings
 
 
 def result(scale: float) -> GenerationResult:
     """A result with a figure for every metric: scored, priced, sent under load."""
     runs = tuple(
-        Run(10.0 * scale + i, 2.0 * scale, 6, False, peak_memory_mb=100.0 * scale) for i in range(4)
+        Run(10.0 * scale + i, 2.0 * scale, 6, False, 100.0 * scale, 2.0 * scale) for i in range(4)
     )
+    figures = ModelFigures(98.0 * scale, 1024.0 * scale, int(2e6 * scale), 10)
     samples = (PromptSample(0, 5, "Paris.", runs, correct=True),)
     load = LoadFigures(4, None, requests=8, errors=1, wall_seconds=2.0, output_tokens=42)
-    return GenerationResult(samples, 100.0 * scale, Pricing(1.0, 2.0), load=load)
+    return GenerationResult(samples, 100.0 * scale, Pricing(1.0, 2.0), load=load, figures=figures)
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pytest_llmperf.backends.memory import PeakMemoryTracker
-from pytest_llmperf.results import Run
+from pytest_llmperf.results import ModelFigures, Run
 
 
 @dataclass(frozen=True)
@@ -64,8 +64,16 @@ class Backend(ABC):
 
     @property
     @abstractmethod
-    def weights_mb(self) -> float:
-        """Memory held by the parameters and buffers."""
+    def weights_mb(self) -> float | None:
+        """Memory held by the parameters and buffers; None when they are not ours to see."""
+
+    def count_figures(
+        self, prompt: str, generation: Mapping[str, Any], seed: int
+    ) -> ModelFigures | None:
+        """Run one untimed request (a warm-up) and return the figures that do not depend on
+        the machine: weights, KV cache per token, FLOPs counted over its forward passes.
+        None, with nothing run, for a model whose insides are out of reach (a server)."""
+        return None
 
     @abstractmethod
     def input_token_counts(self, prompts: Sequence[str], max_new_tokens: int) -> list[int]:

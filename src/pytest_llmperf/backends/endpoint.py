@@ -127,8 +127,8 @@ class EndpointBackend(Backend):
         }
 
     @property
-    def weights_mb(self) -> float:
-        return 0.0
+    def weights_mb(self) -> None:
+        return None
 
     def memory_tracker(self) -> PeakMemoryTracker:
         return NotMeasured()

@@ -25,7 +25,7 @@ from pytest_llmperf.backends.checkpoint import (
 from pytest_llmperf.backends.memory import CudaPeakMemory, PeakMemoryTracker, ProcessPeakMemory
 from pytest_llmperf.backends.threads import apply_threads
 from pytest_llmperf.errors import GenerationError, ModelLoadError, ModelUnavailableError
-from pytest_llmperf.results import Run
+from pytest_llmperf.results import ModelFigures, Run, tokens_read
 from pytest_llmperf.settings.settings import ModelSpec, Settings
 
 # Token ids are part of a model's identity; everything else in a checkpoint's
@@ -218,8 +218,21 @@ class TransformersBackend(Backend):
 
     @property
     def weights_mb(self) -> float:
-        tensors = [*self._model.parameters(), *self._model.buffers()]
-        return sum(t.numel() * t.element_size() for t in tensors) / (1024 * 1024)
+        """Bytes of the parameters and buffers as stored: int8 and packed 4-bit weights at
+        their own size, an unmerged adapter's matrices beside its base's."""
+        return weights_bytes(self._model) / (1024 * 1024)
+
+    def count_figures(self, prompt: str, generation: Mapping[str, Any], seed: int) -> ModelFigures:
+        from pytest_llmperf.backends.flops import flop_counter
+
+        with flop_counter() as counter:
+            completion = self.complete(prompt, generation, seed)
+        return ModelFigures(
+            weights_mb=self.weights_mb,
+            kv_cache_bytes_per_token=kv_cache_bytes_per_token(self._model),
+            counted_flops=int(counter.get_total_flops()),
+            counted_tokens=int(tokens_read(completion.input_tokens, completion.run.output_tokens)),
+        )
 
     @property
     def context_length(self) -> int | None:
@@ -277,6 +290,27 @@ class TransformersBackend(Backend):
         )
         text = self._tokenizer.decode(new_tokens, skip_special_tokens=True)
         return Completion(text=text, input_tokens=input_tokens, run=run)
+
+
+def weights_bytes(model: Any) -> int:
+    """Bytes of a model's parameters and buffers, each tensor counted once (tied weights)."""
+    tensors = {id(t): t for t in (*model.parameters(), *model.buffers())}
+    return sum(t.numel() * t.element_size() for t in tensors.values())
+
+
+def kv_cache_bytes_per_token(model: Any) -> float | None:
+    """Bytes the KV cache holds per token, from the config: keys and values of every layer's
+    key/value heads, in the dtype the model computes in. None for a config that does not
+    say (no layer or head counts)."""
+    config = model.config.get_text_config()
+    layers = getattr(config, "num_hidden_layers", None)
+    heads = getattr(config, "num_attention_heads", None)
+    if not layers or not heads:
+        return None
+    kv_heads = getattr(config, "num_key_value_heads", None) or heads
+    head_dim = getattr(config, "head_dim", None) or config.hidden_size // heads
+    element = torch.empty((), dtype=model.dtype).element_size()
+    return float(2 * layers * kv_heads * head_dim * element)
 
 
 def _source(spec: ModelSpec) -> str:

@@ -15,6 +15,7 @@ from pytest_llmperf.measure.workload import Workload
 from pytest_llmperf.results import (
     GenerationResult,
     LoadFigures,
+    ModelFigures,
     Pricing,
     PromptSample,
     TokenCount,
@@ -34,6 +35,9 @@ class Protocol:
     # time.monotonic() after which no further pass over the prompts starts (extra runs
     # within --llm-max-seconds); the first pass always runs, so every prompt has a run.
     deadline: float | None = None
+    # Count the machine-independent figures in one untimed run (off for runs added later
+    # to a result that has them).
+    count_figures: bool = True
 
     def may_start(self, repeat: int) -> bool:
         return repeat == 0 or self.deadline is None or time.monotonic() < self.deadline
@@ -49,10 +53,19 @@ class _Recorder:
         backend.input_token_counts(workload.prompts, workload.max_new_tokens)
         self.completions: list[list[Completion]] = [[] for _ in workload.prompts]
         self._tracker = backend.memory_tracker()
+        self.figures = ModelFigures()
 
-    def warm_up(self, runs: int, seed: int) -> None:
+    def warm_up(self, runs: int, seed: int, count_figures: bool = True) -> None:
+        """The first warm-up run is also the counted one (FLOPs, weights): untimed, like
+        every warm-up run, and deterministic; an in-process model runs it even with no
+        warm-up asked for, so that its figures are never missing."""
+        prompt, generation = self.workload.prompts[0], self.workload.generation
+        counted = self.backend.count_figures(prompt, generation, seed) if count_figures else None
+        if counted is not None:
+            self.figures = counted
+            runs -= 1
         for _ in range(runs):
-            self.backend.complete(self.workload.prompts[0], self.workload.generation, seed)
+            self.backend.complete(prompt, generation, seed)
 
     def measure(self, prompt_index: int, seed: int) -> None:
         """One timed run; its memory high-water mark is read outside the timed region."""
@@ -60,8 +73,10 @@ class _Recorder:
         prompt = self.workload.prompts[prompt_index]
         completion = self.backend.complete(prompt, self.workload.generation, seed)
         increase = self._tracker.peak_increase_mb()
+        weights = self.backend.weights_mb
         if increase is not None:
-            run = replace(completion.run, peak_memory_mb=self.backend.weights_mb + increase)
+            whole = None if weights is None else weights + increase
+            run = replace(completion.run, peak_memory_mb=whole, generation_memory_mb=increase)
             completion = replace(completion, run=run)
         self.completions[prompt_index].append(completion)
 
@@ -96,6 +111,7 @@ class _Recorder:
             pricing=protocol.pricing,
             latency_percentile=protocol.latency_percentile,
             token_count=token_count(every),
+            figures=self.figures,
         )
 
 
@@ -116,7 +132,7 @@ def measure(backend: Backend, workload: Workload, protocol: Protocol) -> Generat
     if workload.load is not None:
         return measure_load(backend, workload, workload.load, protocol)
     recorder = _Recorder(backend, workload)
-    recorder.warm_up(protocol.warmup, protocol.seed)
+    recorder.warm_up(protocol.warmup, protocol.seed, protocol.count_figures)
     for repeat in range(protocol.repeats):
         if not protocol.may_start(repeat):
             break
@@ -143,7 +159,7 @@ def measure_paired(
         return measure(baseline, workload, protocol), cand
     recorders = (_Recorder(baseline, workload), _Recorder(candidate, workload))
     for recorder in recorders:
-        recorder.warm_up(protocol.warmup, protocol.seed)
+        recorder.warm_up(protocol.warmup, protocol.seed, protocol.count_figures)
     coin = random.Random(protocol.seed)
     for repeat in range(protocol.repeats):
         if not protocol.may_start(repeat):
@@ -166,7 +182,7 @@ def measure_load(
             "in-process model answers one request at a time."
         )
     recorder = _Recorder(backend, workload)
-    recorder.warm_up(protocol.warmup, protocol.seed)
+    recorder.warm_up(protocol.warmup, protocol.seed, protocol.count_figures)
 
     def send(index: int, seed: int) -> Completion:
         return backend.complete(workload.prompts[index], workload.generation, seed)

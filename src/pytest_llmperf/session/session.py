@@ -243,6 +243,7 @@ class LlmPerfSession:
             self.protocol,
             repeats=repeats,
             warmup=0,
+            count_figures=False,
             seed=self.protocol.seed + 7919 * round_index,
             deadline=deadline,
         )

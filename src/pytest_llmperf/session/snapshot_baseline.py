@@ -67,7 +67,8 @@ class SnapshotBaseline:
         if changed:
             note = (
                 f"the snapshot was measured on other hardware ({'; '.join(changed)}): latency and "
-                "memory are not compared across machines. Re-record the snapshot on this machine "
+                "memory are not compared across machines (weights, KV cache and FLOPs are: they "
+                "do not depend on the machine). Re-record the snapshot on this machine "
                 "with --llm-update, or run baseline and candidate live."
             )
         latency_percentile = common["latency_percentile"]

@@ -21,7 +21,14 @@ from pytest_llmperf.checks import (
 from pytest_llmperf.errors import SnapshotError
 from pytest_llmperf.files import write_atomically
 from pytest_llmperf.redaction import redacted
-from pytest_llmperf.results import GenerationResult, Pricing, PromptSample, Run, TokenCount
+from pytest_llmperf.results import (
+    GenerationResult,
+    ModelFigures,
+    Pricing,
+    PromptSample,
+    Run,
+    TokenCount,
+)
 
 SCHEMA_VERSION = 1
 _UNSAFE = re.compile(r"[^A-Za-z0-9._\-\[\]=+]")
@@ -67,6 +74,7 @@ class Snapshot:
             pricing,
             latency_percentile,
             token_count=combined.token_count,
+            figures=combined.figures,
         )
 
 
@@ -82,9 +90,35 @@ def _token_count_json(result: GenerationResult) -> dict[str, Any]:
     return {"token_count": asdict(result.token_count)}
 
 
+def _figures_json(result: GenerationResult) -> dict[str, Any]:
+    """The machine-independent figures, exact (absent for a served model, which has none)."""
+    if result.figures == ModelFigures():
+        return {}
+    return {"figures": asdict(result.figures)}
+
+
+def _figures_from_json(data: Any, where: str) -> ModelFigures:
+    if not isinstance(data, dict):
+        return ModelFigures()
+    counted_flops, counted_tokens = data.get("counted_flops"), data.get("counted_tokens")
+    return ModelFigures(
+        weights_mb=optional_size(data.get("weights_mb"), f"{where}.weights_mb"),
+        kv_cache_bytes_per_token=optional_size(
+            data.get("kv_cache_bytes_per_token"), f"{where}.kv_cache_bytes_per_token"
+        ),
+        counted_flops=None
+        if counted_flops is None
+        else whole_count(counted_flops, f"{where}.counted_flops"),
+        counted_tokens=None
+        if counted_tokens is None
+        else whole_count(counted_tokens, f"{where}.counted_tokens"),
+    )
+
+
 def _result_to_json(result: GenerationResult) -> dict[str, Any]:
     return {
         "peak_memory_mb": _round(result.peak_memory_mb),
+        **_figures_json(result),
         **_token_count_json(result),
         "samples": [
             {
@@ -97,6 +131,7 @@ def _result_to_json(result: GenerationResult) -> dict[str, Any]:
                 "latency_ms": [_round(run.latency_ms) for run in sample.runs],
                 "ttft_ms": [_round(run.ttft_ms) for run in sample.runs],
                 "peak_memory_mb": [_round(run.peak_memory_mb) for run in sample.runs],
+                "generation_memory_mb": [_round(run.generation_memory_mb) for run in sample.runs],
             }
             for sample in result.samples
         ],
@@ -119,6 +154,7 @@ def _result_from_json(data: Mapping[str, Any], where: str, at_most: int | None) 
             item["output_tokens"],
             item["hit_max_new_tokens"],
             item.get("peak_memory_mb", [None] * len(latencies)),
+            item.get("generation_memory_mb", [None] * len(latencies)),
             strict=True,
         )
         runs = tuple(
@@ -128,8 +164,9 @@ def _result_from_json(data: Mapping[str, Any], where: str, at_most: int | None) 
                 whole_count(out, f"{at}.output_tokens[{run}]", at_most),
                 real_bool(hit, f"{at}.hit_max_new_tokens[{run}]"),
                 optional_size(memory, f"{at}.peak_memory_mb[{run}]"),
+                optional_size(generation, f"{at}.generation_memory_mb[{run}]"),
             )
-            for run, (lat, ttft, out, hit, memory) in enumerate(columns)
+            for run, (lat, ttft, out, hit, memory, generation) in enumerate(columns)
         )
         correct = item.get("correct")
         if correct is not None and not isinstance(correct, bool):
@@ -149,6 +186,7 @@ def _result_from_json(data: Mapping[str, Any], where: str, at_most: int | None) 
         tuple(samples),
         optional_size(data["peak_memory_mb"], f"{where}.peak_memory_mb"),
         token_count=token_count,
+        figures=_figures_from_json(data.get("figures"), f"{where}.figures"),
     )
 
 
@@ -173,6 +211,9 @@ def snapshot_to_json(snapshot: Snapshot) -> dict[str, Any]:
             "input_tokens_mean": _round(combined.input_tokens),
             "output_tokens_mean": _round(combined.output_tokens),
             "peak_memory_mb": _round(combined.peak_memory_mb),
+            "weights_mb": _round(combined.weights_mb),
+            "kv_cache_mb": _round(combined.kv_cache_mb),
+            "flops_per_token": _round(combined.flops_per_token),
             "accuracy": _round(combined.accuracy),
         },
         "calls": [
