@@ -251,6 +251,8 @@ class Metric:
     remedy: Remedy = _no_remedy
     unmeasured: str = ""  # why a verdict on it has no figure, and how to get one
     in_summary: bool = False  # shown in the session summary's side-by-side table
+    ranked: bool = False  # a trade-off figure of the candidates' ranking
+    higher_is_better: bool = False  # for the ranking's Pareto front and best pick
 
     def central(self, result: GenerationResult) -> float | None:
         """What a ratio compares: the median of the per-run values when there are any,
@@ -284,6 +286,8 @@ METRICS: tuple[Metric, ...] = (
         unmeasured="no accuracy was measured: pass expected=[...] to generate(), one answer "
         "per prompt",
         in_summary=True,
+        ranked=True,
+        higher_is_better=True,
     ),
     Metric(
         "latency",
@@ -296,6 +300,7 @@ METRICS: tuple[Metric, ...] = (
         hardware_bound=True,
         remedy=_latency_remedy,
         in_summary=True,
+        ranked=True,
     ),
     Metric("latency_p95", "latency p95", "latency_p95_ms", MS, lambda r: r.latency_at(95.0)),
     Metric(
@@ -321,6 +326,7 @@ METRICS: tuple[Metric, ...] = (
         length_dependent=True,
         remedy=_tokens_remedy,
         in_summary=True,
+        ranked=True,
     ),
     Metric(
         "tokens_per_s",
@@ -340,6 +346,7 @@ METRICS: tuple[Metric, ...] = (
         priced=True,
         remedy=_cost_remedy,
         in_summary=True,
+        ranked=True,
     ),
     Metric(
         "memory",
@@ -352,6 +359,7 @@ METRICS: tuple[Metric, ...] = (
         remedy=_always(MEMORY_REMEDY),
         unmeasured="no memory was measured: a model served by an endpoint holds its memory on "
         "the server; watch it there (e.g. vLLM's /metrics)",
+        ranked=True,
     ),
     # Requests sent under load (an endpoint model's concurrency or rate) only.
     Metric(
@@ -388,6 +396,7 @@ METRICS: tuple[Metric, ...] = (
     ),
 )
 METRICS_BY_NAME: dict[str, Metric] = {metric.name: metric for metric in METRICS}
+RANKED_FIGURES: tuple[str, ...] = tuple(metric.name for metric in METRICS if metric.ranked)
 
 
 def metric_named(name: str) -> Metric:
