@@ -18,10 +18,12 @@ from pytest_llmperf.report import publish
 from pytest_llmperf.report.cells import observed_text
 from pytest_llmperf.report.junit import properties
 from pytest_llmperf.report.progress import live_printer
+from pytest_llmperf.report.ranking import ranking
 from pytest_llmperf.report.terminal import (
     INCONCLUSIVE,
     NOT_COMPARED,
     failure_lines,
+    ranking_lines,
     summary_lines,
 )
 from pytest_llmperf.session.session import BASELINE, CANDIDATE, LlmPerfSession
@@ -303,8 +305,10 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     session = config.stash.get(SESSION_KEY, None)
     if session is None:
         return
+    records = session.report_records()
     lines = [
-        *summary_lines(session.report_records(), session.settings.snapshot_dir),
+        *summary_lines(records, session.settings.snapshot_dir),
+        *ranking_lines(ranking(records, session.settings.rank_by)),
         *session.snapshots.summary_lines(session.settings.snapshot_dir),
         *config.stash.get(REPORT_LINES_KEY, []),
     ]

@@ -31,10 +31,18 @@ def test_every_test_is_judged_per_candidate_with_ids_naming_them(project, checkp
         f"--llm-candidate=same={checkpoints['copy']}",
         f"--llm-candidate={checkpoints['verbose']}",
         "--llm-report=report.json",
+        "--llm-markdown=report.md",
     )
     result.assert_outcomes(passed=2, failed=1)
     records = report_records(project)
     assert set(records) == {f"{TEST}[same]", f"{TEST}[verbose]"}
+    # The session ends with the tool's recommendation, in every output.
+    result.stdout.fnmatch_lines(["*candidates ranked (2)*", "*recommended: same (of those*"])
+    ranking = json.loads((project.path / "report.json").read_text())["ranking"]
+    assert ranking["best"] == "same"
+    verbose = next(row for row in ranking["candidates"] if row["candidate"] == "verbose")
+    assert verbose["limits"]["tokens_ratio"] == "fail" and not verbose["passes_every_limit"]
+    assert "recommended: same" in (project.path / "report.md").read_text()
     assert records[f"{TEST}[same]"]["candidate"]["id"] == "same"
     assert not records[f"{TEST}[same]"]["failed"]
     assert records[f"{TEST}[verbose]"]["failed"]

@@ -106,4 +106,5 @@ class ModelPool:
 
 
 def _candidate_key(spec: ModelSpec) -> str:
-    return f"{CANDIDATE}:{spec.candidate_name}"
+    """A candidate's key among the loaded models (a spec built without a name: the role's)."""
+    return f"{CANDIDATE}:{spec.candidate_name}" if spec.candidate_name else CANDIDATE
