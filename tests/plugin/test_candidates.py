@@ -32,6 +32,7 @@ def test_every_test_is_judged_per_candidate_with_ids_naming_them(project, checkp
         f"--llm-candidate={checkpoints['verbose']}",
         "--llm-report=report.json",
         "--llm-markdown=report.md",
+        "--llm-plots=plots",
     )
     result.assert_outcomes(passed=2, failed=1)
     records = report_records(project)
@@ -43,6 +44,8 @@ def test_every_test_is_judged_per_candidate_with_ids_naming_them(project, checkp
     verbose = next(row for row in ranking["candidates"] if row["candidate"] == "verbose")
     assert verbose["limits"]["tokens_ratio"] == "fail" and not verbose["passes_every_limit"]
     assert "recommended: same" in (project.path / "report.md").read_text()
+    assert (project.path / "plots" / "ranking.png").stat().st_size > 0
+    assert "ranking.png" in (project.path / "plots" / "index.html").read_text()
     assert records[f"{TEST}[same]"]["candidate"]["id"] == "same"
     assert not records[f"{TEST}[same]"]["failed"]
     assert records[f"{TEST}[verbose]"]["failed"]

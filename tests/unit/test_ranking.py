@@ -96,3 +96,40 @@ def test_the_best_is_pareto_optimal_and_the_front_is_never_empty(points):
     ranked = ranking(records, (("max", "accuracy"), ("min", "cost"), ("min", "latency")))
     assert ranked["pareto_optimal"]
     assert ranked["best"] in ranked["pareto_optimal"]
+
+
+def test_the_ranking_plot_shades_the_budget_and_marks_the_best():
+    pytest.importorskip("matplotlib")
+    from pytest_llmperf.report.ranking_plot import budget_on, ranking_figure
+
+    records = [dict(r) for r in RECORDS]
+    for r in records:
+        r["verdicts"] = [
+            {
+                "limit": "latency_ratio",
+                "metric": "latency",
+                "kind": "ratio",
+                "budget": 1.5,
+                "baseline": 40.0,
+                "outcome": "pass",
+            },
+            {
+                "limit": "min_accuracy",
+                "metric": "accuracy",
+                "kind": "floor",
+                "budget": 0.6,
+                "baseline": None,
+                "outcome": "pass",
+            },
+        ]
+    assert budget_on(records, "latency") == (60.0, None)
+    assert budget_on(records, "accuracy") == (None, 0.6)
+    figure = ranking_figure(ranking(records, RULE), records)
+    latency_panel, cost_panel = figure.axes
+    assert latency_panel.get_title() == "accuracy vs latency p50"
+    assert cost_panel.get_title() == "accuracy vs cost/request"
+    shaded = latency_panel.collections[-1].get_paths()[0].vertices
+    assert shaded[:, 0].max() == pytest.approx(60.0)
+    assert shaded[:, 1].min() == pytest.approx(0.6)
+    labels = {text.get_text() for text in latency_panel.texts}
+    assert labels == {"a", "b", "c", "d"}
