@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_llmperf.errors import BudgetError, ConfigError
-from pytest_llmperf.files import check_writable_file
+from pytest_llmperf.files import check_writable_directory, check_writable_file
 from pytest_llmperf.limits import MODES, parse_limits
 from pytest_llmperf.results import Pricing
 from pytest_llmperf.settings import lineup, parsers
@@ -326,6 +326,12 @@ class Settings:
         "write latency and trade-off PNGs and an index.html to this directory (matplotlib)",
         parse=parsers.directory,
     )
+    history: Path | None = option(
+        None,
+        "append each judged run's JSON report to this directory, named by time and git "
+        "commit; see the trend with: python -m pytest_llmperf.report.trend DIR",
+        parse=parsers.directory,
+    )
     benchmark_json: Path | None = option(
         None,
         "write pytest-benchmark JSON to this file (or storage directory if DIR/)",
@@ -489,6 +495,9 @@ def _assemble(
         if key in parsed:
             parsed[key] = base(key) / Path(parsed[key]).expanduser()
             check_writable_file(parsed[key], where(key))
+    if "history" in parsed:
+        parsed["history"] = base("history") / Path(parsed["history"]).expanduser()
+        check_writable_directory(parsed["history"], where("history"))
     for key in ("plots", "benchmark_json"):
         if key in parsed:
             parsed.update(resolve_output(key, parsed[key], base(key), where(key)))
