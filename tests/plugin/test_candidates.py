@@ -42,7 +42,7 @@ def test_every_test_is_judged_per_candidate_with_ids_naming_them(project, checkp
     ranking = json.loads((project.path / "report.json").read_text())["ranking"]
     assert ranking["best"] == "same"
     verbose = next(row for row in ranking["candidates"] if row["candidate"] == "verbose")
-    assert verbose["limits"]["tokens_ratio"] == "fail" and not verbose["passes_every_limit"]
+    assert verbose["limits"]["tokens_ratio"] == "FAIL" and not verbose["passes_every_limit"]
     assert "recommended: same" in (project.path / "report.md").read_text()
     assert (project.path / "plots" / "ranking.png").stat().st_size > 0
     assert "ranking.png" in (project.path / "plots" / "index.html").read_text()

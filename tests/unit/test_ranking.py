@@ -25,7 +25,7 @@ def record(name: str, accuracy: float, cost: float, latency: float, *outcomes: s
     verdicts = [{"limit": f"limit_{i}", "outcome": o} for i, o in enumerate(outcomes)]
     return {
         "judged": True,
-        "failed": "fail" in outcomes,
+        "failed": "FAIL" in outcomes,
         "candidate": {"id": name, "name": f"./{name}", "figures": figures},
         "verdicts": verdicts,
     }
@@ -34,7 +34,7 @@ def record(name: str, accuracy: float, cost: float, latency: float, *outcomes: s
 RECORDS = [
     record("a", 0.8, 2.0, 50.0, "pass", "pass"),
     record("b", 0.8, 1.0, 50.0, "pass", "pass"),
-    record("c", 0.9, 3.0, 50.0, "pass", "fail"),
+    record("c", 0.9, 3.0, 50.0, "pass", "FAIL"),
     record("d", 0.5, 1.0, 60.0, "pass", "inconclusive"),
 ]
 
@@ -44,7 +44,7 @@ def test_best_passes_every_limit_and_wins_by_the_rule():
     rows = {row["candidate"]: row for row in ranked["candidates"]}
     assert [name for name, row in rows.items() if row["passes_every_limit"]] == ["a", "b"]
     assert ranked["best"] == "b"
-    assert rows["c"]["limits"] == {"limit_0": "pass", "limit_1": "fail"}
+    assert rows["c"]["limits"] == {"limit_0": "pass", "limit_1": "FAIL"}
 
 
 def test_the_rule_decides_which_figure_comes_first():
@@ -60,7 +60,7 @@ def test_pareto_front_names_the_undominated():
 
 
 def test_no_candidate_passing_recommends_none():
-    failing = [record("a", 0.8, 1.0, 50.0, "fail"), record("b", 0.8, 1.0, 50.0, "fail")]
+    failing = [record("a", 0.8, 1.0, 50.0, "FAIL"), record("b", 0.8, 1.0, 50.0, "FAIL")]
     ranked = ranking(failing, RULE)
     assert ranked["best"] is None
     assert "recommended: none" in "\n".join(ranking_lines(ranked))

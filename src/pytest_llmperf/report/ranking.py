@@ -14,7 +14,7 @@ Record = Mapping[str, Any]
 RankRule = Sequence[tuple[str, str]]  # ((max|min, figure), ...), most important first
 
 # The worst outcome of a limit across a candidate's tests is its outcome.
-_WORST_FIRST = ("fail", "inconclusive", "not compared", "pass")
+_WORST_FIRST = ("FAIL", "inconclusive", "not compared", "pass")
 
 
 def candidate_of(record: Record) -> str:
