@@ -27,7 +27,7 @@ from pytest_llmperf.report.terminal import (
     summary_lines,
 )
 from pytest_llmperf.session.session import BASELINE, CANDIDATE, LlmPerfSession
-from pytest_llmperf.settings.lineup import test_without_candidate
+from pytest_llmperf.settings.lineup import id_without_candidate
 from pytest_llmperf.settings.settings import OPTIONS, build_settings, read_pyproject_table
 from pytest_llmperf.snapshots import housekeeping
 
@@ -139,7 +139,7 @@ def _without_candidate(item: pytest.Item) -> str:
     callspec = getattr(item, "callspec", None)
     if callspec is None or CANDIDATE_PARAM not in callspec.params:
         return item.nodeid
-    return test_without_candidate(item.nodeid, callspec.id, callspec.params[CANDIDATE_PARAM])
+    return id_without_candidate(item.nodeid, callspec.id, callspec.params[CANDIDATE_PARAM])
 
 
 @pytest.fixture(scope="session")

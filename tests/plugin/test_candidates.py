@@ -33,6 +33,7 @@ def test_every_test_is_judged_per_candidate_with_ids_naming_them(project, checkp
         "--llm-report=report.json",
         "--llm-markdown=report.md",
         "--llm-plots=plots",
+        "--llm-history=history",
     )
     result.assert_outcomes(passed=2, failed=1)
     records = report_records(project)
@@ -46,6 +47,8 @@ def test_every_test_is_judged_per_candidate_with_ids_naming_them(project, checkp
     assert "recommended: same" in (project.path / "report.md").read_text()
     assert (project.path / "plots" / "ranking.png").stat().st_size > 0
     assert "ranking.png" in (project.path / "plots" / "index.html").read_text()
+    (entry,) = (project.path / "history").glob("*.json")
+    assert json.loads(entry.read_text())["ranking"]["best"] == "same"
     assert records[f"{TEST}[same]"]["candidate"]["id"] == "same"
     assert not records[f"{TEST}[same]"]["failed"]
     assert records[f"{TEST}[verbose]"]["failed"]

@@ -80,7 +80,7 @@ def check_unique(names: Sequence[str]) -> None:
         )
 
 
-def test_without_candidate(nodeid: str, params_id: str, candidate_name: str) -> str:
+def id_without_candidate(nodeid: str, params_id: str, candidate_name: str) -> str:
     """`t.py::test[x-short]` -> `t.py::test[x]`: a test's id as judged against the
     baseline, its candidate's id (the last of its parameters) taken away."""
     if params_id == candidate_name and nodeid.endswith(f"[{params_id}]"):
