@@ -143,3 +143,25 @@ def test_bad_candidates_are_one_clear_error(project, checkpoints, tmp_path, args
 def test_one_candidate_keeps_its_test_ids(project, checkpoints):
     result = run(project, f"--llm-candidate=named={checkpoints['copy']}", "--collect-only", "-q")
     assert f"{TEST}" in result.outlines
+
+
+def test_the_candidate_is_the_last_part_of_a_parametrized_tests_id(pytester, checkpoints):
+    pytester.makepyfile(
+        test_p="""
+import pytest
+
+@pytest.mark.parametrize("size", [1, 2])
+def test_p(llm_candidate, size):
+    pass
+"""
+    )
+    result = run(
+        pytester,
+        f"--llm-candidate=a={checkpoints['copy']}",
+        f"--llm-candidate=b={checkpoints['copy']}",
+        "--collect-only",
+        "-q",
+    )
+    ids = [line for line in result.outlines if line.startswith("test_p.py")]
+    # Each candidate's tests together, so that one candidate at a time is loaded.
+    assert ids == [f"test_p.py::test_p[{n}-{c}]" for c in "ab" for n in (1, 2)]
