@@ -66,6 +66,19 @@ def test_no_candidate_passing_recommends_none():
     assert "recommended: none" in "\n".join(ranking_lines(ranked))
 
 
+def test_not_compared_decides_nothing_and_inconclusive_is_named():
+    records = [
+        record("a", 0.8, 1.0, 50.0, "pass", "not compared"),
+        record("b", 0.9, 1.0, 50.0, "pass", "inconclusive"),
+    ]
+    ranked = ranking(records, RULE)
+    assert ranked["best"] == "a"
+    assert "not: limit_1?" in "\n".join(ranking_lines(ranked))
+    unsure = ranking([records[1], record("c", 0.9, 1.0, 50.0, "FAIL")], RULE)
+    assert unsure["best"] is None
+    assert "no limit failed, some inconclusive (?): b:" in "\n".join(ranking_lines(unsure))
+
+
 def test_one_candidate_has_no_ranking():
     assert ranking(RECORDS[:1], RULE) is None
 

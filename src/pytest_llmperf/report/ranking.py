@@ -15,6 +15,7 @@ RankRule = Sequence[tuple[str, str]]  # ((max|min, figure), ...), most important
 
 # The worst outcome of a limit across a candidate's tests is its outcome.
 _WORST_FIRST = ("FAIL", "inconclusive", "not compared", "pass")
+_DECIDES_NOTHING = ("pass", "not compared")
 
 
 def candidate_of(record: Record) -> str:
@@ -60,7 +61,9 @@ def _row(name: str, records: Sequence[Record]) -> dict[str, Any]:
         "tests": len(records),
         "tests_failed": sum(bool(record["failed"]) for record in records),
         "limits": limits,
-        "passes_every_limit": all(outcome == "pass" for outcome in limits.values()),
+        # A limit not compared (tokens in fixed_length mode, other hardware) decides nothing.
+        "passes_every_limit": all(outcome in _DECIDES_NOTHING for outcome in limits.values()),
+        "fails_no_limit": "FAIL" not in limits.values(),
         "figures": {figure: _mean(records, METRICS_BY_NAME[figure]) for figure in RANKED_FIGURES},
     }
 
@@ -132,7 +135,11 @@ def table_rows(ranked: Mapping[str, Any]) -> list[tuple[str, ...]]:
     )
     rows = [header]
     for row in ranked["candidates"]:
-        failing = [limit for limit, outcome in row["limits"].items() if outcome != "pass"]
+        failing = [
+            limit + ("?" if outcome == "inconclusive" else "")
+            for limit, outcome in row["limits"].items()
+            if outcome not in _DECIDES_NOTHING
+        ]
         limits = "all pass" if row["passes_every_limit"] else "not: " + ", ".join(failing)
         mark = "best" if row["best"] else ("ok" if row["passes_every_limit"] else "")
         name = row["candidate"] + (" *" if row["pareto_optimal"] else "")
@@ -147,5 +154,12 @@ def verdict_lines(ranked: Mapping[str, Any]) -> Iterator[str]:
     yield f"Pareto-optimal (*): {', '.join(ranked['pareto_optimal'])}"
     if ranked["best"] is None:
         yield "recommended: none: no candidate passes every limit"
+        unsure = [row for row in ranked["candidates"] if row["fails_no_limit"]]
+        if unsure:
+            names = ", ".join(row["candidate"] for row in unsure)
+            yield (
+                f"no limit failed, some inconclusive (?): {names}: more runs or a quieter "
+                "machine would settle them"
+            )
     else:
         yield f"recommended: {ranked['best']} (of those passing, {ranked['rule_text']})"
