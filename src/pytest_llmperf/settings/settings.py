@@ -33,7 +33,7 @@ DTYPES = ("auto", "float32", "float16", "bfloat16")
 HARDWARE_MISMATCH_POLICIES = ("warn", "fail")
 INCONCLUSIVE_RULES = ("report", "estimate", "pass", "fail")
 ADAPTER_MODES = ("unmerged", "merged")
-LIVE_BASELINE_RULES = ("auto", "never")
+LIVE_BASELINE_RULES = ("always", "auto", "never")
 ROLES = ("baseline", "candidate")
 
 
@@ -244,10 +244,11 @@ class Settings:
         in_report=True,
     )
     live_baseline: str = option(
-        "auto",
-        "auto|never: when a snapshot cannot decide a timing limit, load the snapshot's "
-        "baseline model here and settle it in alternating pairs (auto), or leave it "
-        "inconclusive (never)",
+        "always",
+        "always|auto|never: timing ratios against a snapshot are judged in alternating pairs "
+        "with the snapshot's baseline model, loaded here when it can be: every one (always), "
+        "only those the snapshot did not pass (auto: faster, but trusts a pass that a busy "
+        "machine at recording time can make wrong), or none (never: left inconclusive)",
         parse=parsers.choice(LIVE_BASELINE_RULES),
         in_report=True,
     )
