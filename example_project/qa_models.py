@@ -256,7 +256,7 @@ LONG_ANSWERS: tuple[str, ...] = tuple(row[3] for row in QA)
 BASELINE_FACTS = 26
 DONT_KNOW = "I do not know."
 
-CHECKPOINT_NAMES = ("baseline", "verbose", "large", "large-int8")
+CHECKPOINT_NAMES = ("baseline", "short", "verbose", "large", "large-int8")
 
 
 def prompt_for(question: str) -> str:
@@ -373,6 +373,17 @@ def build_baseline(out_dir: Path, *, steps: int = 150, seed: int = 0) -> Path:
         return _save(model, tokenizer, out_dir)
 
 
+def build_short(baseline_dir: Path, out_dir: Path, *, steps: int = 150, seed: int = 0) -> Path:
+    """The baseline fine-tuned on the short answers to every question: the same model,
+    right more often, and as short (the fine-tune that should ship)."""
+    with _threads(1):
+        torch.manual_seed(seed)
+        tokenizer = AutoTokenizer.from_pretrained(baseline_dir)
+        model = AutoModelForCausalLM.from_pretrained(baseline_dir)
+        _train(model, tokenizer, _texts(SHORT_ANSWERS), steps=steps, lr=5e-3)
+        return _save(model, tokenizer, out_dir)
+
+
 def build_verbose(baseline_dir: Path, out_dir: Path, *, steps: int = 150, seed: int = 0) -> Path:
     """The baseline fine-tuned on the long answers to every question: each opens with the
     short answer and names it again, so it is right more often, in many more tokens."""
@@ -434,11 +445,12 @@ def build_all(
         raise ValueError(f"unknown checkpoints {unknown}; known: {list(CHECKPOINT_NAMES)}")
     builders: dict[str, Callable[[Path], Path]] = {
         "baseline": build_baseline,
+        "short": lambda out: build_short(root / "baseline", out),
         "verbose": lambda out: build_verbose(root / "baseline", out),
         "large": lambda out: build_large(root / "baseline", out),
         "large-int8": lambda out: build_int8(root / "large", out),
     }
-    needs = {"verbose": "baseline", "large": "baseline", "large-int8": "large"}
+    needs = {"short": "baseline", "verbose": "baseline", "large": "baseline", "large-int8": "large"}
     wanted = set(names)
     for name in names:  # what a wanted checkpoint is built from must exist first
         while name in needs:

@@ -21,9 +21,9 @@ HAS_BITSANDBYTES = all(importlib.util.find_spec(p) for p in ("bitsandbytes", "ac
 def qa_checkpoints(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("qa")
     names = (
-        ("baseline", "verbose", "large", "large-int8")
+        ("baseline", "short", "verbose", "large", "large-int8")
         if HAS_BITSANDBYTES
-        else ("baseline", "verbose", "large")
+        else ("baseline", "short", "verbose", "large")
     )
     build_all(root, names=names)
     return root
@@ -72,3 +72,22 @@ def test_quantized_candidate_is_judged_as_measured(example):
     assert verdicts[(TEST, "accuracy_drop")] == "pass"
     assert verdicts[(TEST, "tokens_ratio")] == "pass"
     assert (TEST, "latency_ratio") in verdicts
+
+
+def test_one_run_over_the_candidates_recommends_the_short_fine_tune(example):
+    result = run(
+        example,
+        "--llm-candidate=checkpoints/short",
+        "--llm-candidate=checkpoints/verbose",
+        "--llm-candidate=checkpoints/large",
+    )
+    # The short fine-tune fails no limit; on a busy machine its SLA may stay inconclusive.
+    lines = [
+        line for line in result.outlines if "recommended: " in line or "no limit failed" in line
+    ]
+    assert lines and (
+        "recommended: short (" in lines[0]
+        or lines[1].endswith(
+            "inconclusive (?): short: more runs or a quieter machine would settle them"
+        )
+    ), lines

@@ -374,6 +374,8 @@ class Metric:
     remedy: Remedy = _no_remedy
     unmeasured: str = ""  # why a verdict on it has no figure, and how to get one
     in_summary: bool = False  # shown in the session summary's side-by-side table
+    ranked: bool = False  # a trade-off figure of the candidates' ranking
+    higher_is_better: bool = False  # for the ranking's Pareto front and best pick
 
     def central(self, result: GenerationResult) -> float | None:
         """What a ratio compares: the median of the per-run values when there are any,
@@ -413,6 +415,8 @@ METRICS: tuple[Metric, ...] = (
         unmeasured="no accuracy was measured: pass expected=[...] to generate(), one answer "
         "per prompt",
         in_summary=True,
+        ranked=True,
+        higher_is_better=True,
     ),
     Metric(
         "latency",
@@ -425,6 +429,7 @@ METRICS: tuple[Metric, ...] = (
         hardware_bound=True,
         remedy=_latency_remedy,
         in_summary=True,
+        ranked=True,
     ),
     Metric("latency_p95", "latency p95", "latency_p95_ms", MS, lambda r: r.latency_at(95.0)),
     Metric(
@@ -450,6 +455,7 @@ METRICS: tuple[Metric, ...] = (
         length_dependent=True,
         remedy=_tokens_remedy,
         in_summary=True,
+        ranked=True,
     ),
     Metric(
         "tokens_per_s",
@@ -469,6 +475,7 @@ METRICS: tuple[Metric, ...] = (
         priced=True,
         remedy=_cost_remedy,
         in_summary=True,
+        ranked=True,
     ),
     Metric(
         "memory",
@@ -480,6 +487,7 @@ METRICS: tuple[Metric, ...] = (
         hardware_bound=True,
         remedy=_memory_remedy,
         unmeasured=_SERVED.format(figure="memory") + "; watch it there (e.g. vLLM's /metrics)",
+        ranked=True,
     ),
     Metric(
         "generation_memory",
@@ -501,6 +509,7 @@ METRICS: tuple[Metric, ...] = (
         remedy=_weights_remedy,
         unmeasured=_SERVED.format(figure="weights"),
         in_summary=True,
+        ranked=True,
     ),
     Metric(
         "kv_cache",
@@ -520,6 +529,7 @@ METRICS: tuple[Metric, ...] = (
         remedy=_flops_remedy,
         unmeasured=_SERVED.format(figure="FLOPs"),
         in_summary=True,
+        ranked=True,
     ),
     Metric(
         "flops",
@@ -565,6 +575,7 @@ METRICS: tuple[Metric, ...] = (
     ),
 )
 METRICS_BY_NAME: dict[str, Metric] = {metric.name: metric for metric in METRICS}
+RANKED_FIGURES: tuple[str, ...] = tuple(metric.name for metric in METRICS if metric.ranked)
 
 
 def metric_named(name: str) -> Metric:

@@ -20,13 +20,16 @@ from pytest_llmperf.report import publish
 from pytest_llmperf.report.cells import observed_text
 from pytest_llmperf.report.junit import properties
 from pytest_llmperf.report.progress import live_printer
+from pytest_llmperf.report.ranking import ranking
 from pytest_llmperf.report.terminal import (
     INCONCLUSIVE,
     NOT_COMPARED,
     failure_lines,
+    ranking_lines,
     summary_lines,
 )
 from pytest_llmperf.session.session import BASELINE, CANDIDATE, LlmPerfSession
+from pytest_llmperf.settings.lineup import id_without_candidate
 from pytest_llmperf.settings.settings import (
     OPTIONS,
     build_settings,
@@ -50,6 +53,7 @@ BUDGET_KEY = pytest.StashKey[Budget]()
 REPORT_LINES_KEY = pytest.StashKey[list[str]]()  # where the reports went, for the summary
 UPDATE_LOCK_KEY = pytest.StashKey[BaseFileLock]()  # held by the --llm-update run
 MARKER = "assert_within_budget"
+CANDIDATE_PARAM = "llm_candidate_name"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -58,7 +62,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help_text = entry.help
         if entry.default_text is not None or entry.default not in (None, False):
             help_text += f" (default: {entry.shown_default})"
-        kind = {"action": "store_true"} if entry.switch else {"metavar": "VALUE"}
+        kind: dict[str, str] = {"metavar": "VALUE"}
+        if entry.switch:
+            kind = {"action": "store_true"}
+        elif entry.repeatable:
+            kind = {"action": "append", "metavar": "VALUE"}
         # argparse formats help with %: a literal one is written %%.
         help_text = help_text.replace("%", "%%")
         group.addoption(
@@ -75,8 +83,8 @@ def _pyproject(config: pytest.Config) -> Path:
 def _check_local_models(session: LlmPerfSession) -> None:
     from pytest_llmperf.backends.checkpoint import check_checkpoint_dir
 
-    for role in (BASELINE, CANDIDATE):
-        spec = session.model_spec(role)
+    settings = session.settings
+    for spec in (settings.baseline, *settings.lineup):
         if spec is not None and spec.local_path is not None:
             check_checkpoint_dir(spec.local_path, spec.flag)
 
@@ -144,9 +152,41 @@ def _check_judged(item: pytest.Item) -> None:
         )
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """With several candidates, every test of llm_candidate runs once per candidate, its id
+    naming the candidate (last, after the test's own parameters). Session scope runs each
+    candidate's tests together, so that one candidate at a time needs loading."""
+    settings = metafunc.config.stash[SESSION_KEY].settings
+    if settings.several_candidates and CANDIDATE_PARAM in metafunc.fixturenames:
+        names = [spec.candidate_name for spec in settings.lineup]
+        metafunc.parametrize(CANDIDATE_PARAM, names, ids=names, scope="session")
+
+
+def _without_candidate(item: pytest.Item) -> str:
+    """The test's id without its candidate: the name of its snapshot."""
+    callspec = getattr(item, "callspec", None)
+    if callspec is None or CANDIDATE_PARAM not in callspec.params:
+        return item.nodeid
+    return id_without_candidate(item.nodeid, callspec.id, callspec.params[CANDIDATE_PARAM])
+
+
+@pytest.fixture(scope="session")
+def llm_candidate_name() -> str | None:
+    """The name of the candidate a test judges (with several, the test runs once per
+    candidate and this is its id); None with one candidate.
+
+    def test_support_answers(llm_candidate, llm_candidate_name):
+        print(llm_candidate_name, llm_candidate.generate(["Hi"]).latency_ms)
+    """
+    return None
+
+
 def _model(request: pytest.FixtureRequest, role: str) -> LlmModel:
     __tracebackhide__ = True
     session = request.config.stash[SESSION_KEY]
+    name = request.getfixturevalue(CANDIDATE_PARAM)
+    session.enter_test(request.node.nodeid, name, _without_candidate(request.node))
     if session.model_spec(role) is None:
         if role == BASELINE:
             pytest.skip("needs --llm-baseline=MODEL (a hub id or checkpoint directory)")
@@ -186,7 +226,7 @@ def llm_baseline(request: pytest.FixtureRequest) -> LlmModel:
 
 
 @pytest.fixture
-def llm_candidate(request: pytest.FixtureRequest) -> LlmModel:
+def llm_candidate(request: pytest.FixtureRequest, llm_candidate_name: str | None) -> LlmModel:
     """The --llm-candidate model (with --llm-update alone: the baseline, to record snapshots).
 
     @pytest.mark.assert_within_budget(latency_ratio=1.2, tokens_ratio=1.1)
@@ -212,13 +252,13 @@ def pytest_collectstart(collector: pytest.Collector) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Learn every collected test before anything filters them: their snapshots are in use."""
-    config.stash[SESSION_KEY].snapshots.note_tests(item.nodeid for item in items)
+    config.stash[SESSION_KEY].snapshots.note_tests(_without_candidate(item) for item in items)
 
 
 def pytest_deselected(items: list[pytest.Item]) -> None:
     """Tests deselected with -k or -m keep their snapshots."""
     for item in items:
-        item.config.stash[SESSION_KEY].snapshots.note_tests([item.nodeid])
+        item.config.stash[SESSION_KEY].snapshots.note_tests([_without_candidate(item)])
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -297,8 +337,10 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     session = config.stash.get(SESSION_KEY, None)
     if session is None:
         return
+    records = session.report_records()
     lines = [
-        *summary_lines(session.report_records(), session.settings.snapshot_dir),
+        *summary_lines(records, session.settings.snapshot_dir),
+        *ranking_lines(ranking(records, session.settings.rank_by)),
         *session.snapshots.summary_lines(session.settings.snapshot_dir),
         *config.stash.get(REPORT_LINES_KEY, []),
     ]

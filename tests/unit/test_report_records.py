@@ -95,7 +95,9 @@ def test_the_report_has_the_documented_top_level_fields(records) -> None:
         "settings",
         "summary",
         "tests",
+        "ranking",
     ]
+    assert report["ranking"] is None, "one candidate: nothing to rank"
     assert report["schema_version"] == json_report.REPORT_SCHEMA_VERSION == 1
     assert report["tool"] == {"name": "pytest-llmperf", "version": json_report.tool_version()}
     assert report["created"] == "2025-01-02T03:04:05+00:00"

@@ -42,6 +42,7 @@ class TestOutcome:
     extra_seconds: float = 0.0  # spent on runs added to settle inconclusive verdicts
     requests_per_month: int = 0
     baseline_name: str = ""  # the baseline's model (live, or the snapshot's) for reports
+    candidate_id: str = ""  # the candidate's name in test ids, when a run judges several
 
     @property
     def failed(self) -> bool:
@@ -195,6 +196,7 @@ def outcome_record(outcome: TestOutcome) -> dict[str, Any]:
         "judged": bool(outcome.verdicts),
         "candidate": {
             "name": outcome.candidate_name,
+            "id": outcome.candidate_id,
             "figures": None if outcome.candidate is None else model_figures(outcome.candidate),
         },
         "baseline": {

@@ -1,4 +1,5 @@
-"""The timing protocol: warm-up, repeats, and baseline/candidate runs in alternating pairs."""
+"""The timing protocol: warm-up, repeats, and the models' runs in alternating rounds (pairs
+when there are two)."""
 
 from __future__ import annotations
 
@@ -144,32 +145,37 @@ def measure(backend: Backend, workload: Workload, protocol: Protocol) -> Generat
 def measure_paired(
     baseline: Backend, candidate: Backend, workload: Workload, protocol: Protocol
 ) -> tuple[GenerationResult, GenerationResult]:
-    """Measure both models on the same workload in pairs of runs, each pair in random order.
+    """Measure both models on the same workload in pairs of runs, each pair in random order."""
+    base, cand = measure_alternating([baseline, candidate], workload, protocol)
+    return base, cand
 
-    A seeded coin decides per pair whether the baseline or the candidate goes first, so that
-    drift in the machine's state and any first-in-pair effect fall on both alike.
+
+def measure_alternating(
+    models: Sequence[Backend], workload: Workload, protocol: Protocol
+) -> list[GenerationResult]:
+    """Measure every model on the same workload in rounds: each round runs one prompt once
+    on every model, in an order the seed shuffles afresh, so that drift in the machine's
+    state and any first-in-round effect fall on all alike. Results in the models' order.
     """
+    order = list(range(len(models)))
+    rounds = random.Random(protocol.seed)
     if workload.load is not None:
         # Under load requests overlap, so runs cannot be paired; whole load runs alternate.
-        first_is_baseline = random.Random(protocol.seed).random() < 0.5
-        if first_is_baseline:
-            base = measure(baseline, workload, protocol)
-            return base, measure(candidate, workload, protocol)
-        cand = measure(candidate, workload, protocol)
-        return measure(baseline, workload, protocol), cand
-    recorders = (_Recorder(baseline, workload), _Recorder(candidate, workload))
+        rounds.shuffle(order)
+        results = {index: measure(models[index], workload, protocol) for index in order}
+        return [results[index] for index in range(len(models))]
+    recorders = [_Recorder(model, workload) for model in models]
     for recorder in recorders:
         recorder.warm_up(protocol.warmup, protocol.seed, protocol.count_figures)
-    coin = random.Random(protocol.seed)
     for repeat in range(protocol.repeats):
         if not protocol.may_start(repeat):
             break
         for index in range(len(workload.prompts)):
-            order = recorders if coin.random() < 0.5 else recorders[::-1]
+            rounds.shuffle(order)
             seed = _run_seed(protocol, repeat, index)
-            for recorder in order:
-                recorder.measure(index, seed)
-    return recorders[0].result(protocol), recorders[1].result(protocol)
+            for model_index in order:
+                recorders[model_index].measure(index, seed)
+    return [recorder.result(protocol) for recorder in recorders]
 
 
 def measure_load(

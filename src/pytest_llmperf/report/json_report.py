@@ -13,6 +13,7 @@ from importlib import metadata
 from typing import Any
 
 from pytest_llmperf.judge.records import plain
+from pytest_llmperf.report.ranking import ranking
 from pytest_llmperf.settings.settings import OPTIONS, ModelSpec, Settings
 
 REPORT_SCHEMA_VERSION = 1
@@ -81,6 +82,7 @@ def build_report(
             "settings": settings_record(settings),
             "summary": summary(records),
             "tests": list(records),
+            "ranking": ranking(records, settings.rank_by),
         }
     )
 

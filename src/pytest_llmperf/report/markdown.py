@@ -22,6 +22,7 @@ from pytest_llmperf.report.cells import (
     remedies,
     verdict_unit,
 )
+from pytest_llmperf.report.ranking import table_rows, verdict_lines
 from pytest_llmperf.text import plural
 
 _ICONS = {"pass": "✅", "FAIL": "❌", "not compared": "⚠️", "inconclusive": "❔"}
@@ -197,6 +198,20 @@ def _measured_on(report: Mapping[str, Any]) -> str:
     return f"<sub>{tool['name']} {tool['version'] or ''}: {', '.join(parts)}.</sub>"
 
 
+def ranking_section(ranked: Mapping[str, Any] | None) -> Iterator[str]:
+    """Which candidate to ship, when the run judged several."""
+    if ranked is None:
+        return
+    header, *rows = table_rows(ranked)
+    yield "### Candidates ranked"
+    yield ""
+    yield from _table([cell(text) for text in header], rows)
+    yield ""
+    for line in verdict_lines(ranked):
+        yield f"- {cell(line)}"
+    yield ""
+
+
 def render(report: Mapping[str, Any]) -> str:
     """The whole Markdown document of a report built by json_report.build_report."""
     records = report["tests"]
@@ -207,6 +222,7 @@ def render(report: Mapping[str, Any]) -> str:
         if advice_lines := list(advice(records)):
             lines += [*advice_lines, ""]
         lines += wrong_answers_section(records)
+        lines += ranking_section(report.get("ranking"))
     written = report["summary"]["snapshots_written"]
     if written:
         snapshots = plural(written, "snapshot")

@@ -17,6 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_llmperf.report.cells import observed_text
 from pytest_llmperf.report.plots_page import index_html
+from pytest_llmperf.report.ranking import ranking
+from pytest_llmperf.report.ranking_plot import RANKING_FILE, ranking_figure
+from pytest_llmperf.settings.parsers import rank_rule
+from pytest_llmperf.settings.settings import OPTIONS_BY_KEY
 from pytest_llmperf.text import EXACT, number, plural
 
 if TYPE_CHECKING:
@@ -58,6 +62,10 @@ def render(
     images: dict[str, bytes] = {}
     if drawn:
         images[TRADEOFF_FILE] = png(tradeoff_figure(drawn))
+    rule = rank_rule((settings or {}).get("rank_by") or OPTIONS_BY_KEY["rank_by"].default)
+    ranked = ranking(drawn, rule)
+    if ranked is not None:
+        images[RANKING_FILE] = png(ranking_figure(ranked, drawn))
     image_of = {record["test"]: latency_file(record["test"]) for record in drawn}
     for record in drawn:
         images[image_of[record["test"]]] = png(latency_figure(record))
@@ -68,6 +76,7 @@ def render(
         settings,
         environment,
         tradeoff=TRADEOFF_FILE if drawn else None,
+        ranked=RANKING_FILE if ranked is not None else None,
     )
     return {**images, INDEX_FILE: page.encode("utf-8")}
 

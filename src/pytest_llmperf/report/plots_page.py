@@ -59,9 +59,11 @@ def index_html(
     settings: Mapping[str, Any] | None = None,
     environment: Mapping[str, Any] | None = None,
     tradeoff: str | None = None,
+    ranked: str | None = None,
 ) -> str:
     """The page: `records` are the judged tests, `images` every PNG by file name,
-    `image_of` a test's latency PNG, `tradeoff` the trade-off PNG's name when drawn."""
+    `image_of` a test's latency PNG, `tradeoff` the trade-off PNG's name when drawn,
+    `ranked` the candidates' ranking PNG's when the run judged several."""
     records = failing_first(records)
     settings = settings or {}
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -79,6 +81,8 @@ def index_html(
         parts += _verdicts(records)
         parts += _advice(records)
         parts += _summary(records)
+    if ranked is not None:
+        parts += ["<h2>Candidates ranked</h2>", _img(ranked, images[ranked], "ranking")]
     if tradeoff is not None:
         parts += ["<h2>Trade-off</h2>", _img(tradeoff, images[tradeoff], "trade-off")]
     if records:

@@ -18,7 +18,7 @@ import pytest
 
 from pytest_llmperf.files import append, write_atomically
 from pytest_llmperf.redaction import redacted
-from pytest_llmperf.report import artifacts, json_report, markdown
+from pytest_llmperf.report import artifacts, history, json_report, markdown
 from pytest_llmperf.settings.settings import Settings
 
 STEP_SUMMARY = "GITHUB_STEP_SUMMARY"
@@ -57,6 +57,20 @@ def publish(report: Mapping[str, Any], settings: Settings, environ: Mapping[str,
         published.write(
             settings.markdown, "Markdown report", "--llm-markdown", lambda: markdown.render(report)
         )
+    if settings.history is not None and report["summary"]["judged"]:
+        try:
+            path = history.append_report(settings.history, report, settings.rootdir)
+        except OSError as error:
+            published.failed = True
+            published.lines.append(
+                f"pytest-llmperf: could not append to the history in {settings.history} "
+                f"({error.strerror or error}): pass --llm-history a directory you can write to."
+            )
+        else:
+            published.lines.append(
+                f"run appended to the history: {path}; the trend: "
+                f"python -m pytest_llmperf.report.trend {settings.history} --html trend.html"
+            )
     step_summary = environ.get(STEP_SUMMARY, "")
     # Only when something was judged: the plugin loads in every pytest run of the project.
     if step_summary and report["tests"]:
@@ -84,7 +98,9 @@ def finish(
     config = session.config
     # Records are masked when built; masked again here for those a worker sent.
     records, environment = redacted(list(records)), redacted(environment)
-    reports = settings.report or settings.markdown or os.environ.get(STEP_SUMMARY)
+    reports = (
+        settings.report or settings.markdown or settings.history or os.environ.get(STEP_SUMMARY)
+    )
     files = settings.plots is not None or settings.benchmark_json is not None
     if not (reports or files) or config.option.collectonly:
         return []

@@ -17,6 +17,7 @@ from pytest_llmperf.report.cells import (
     verdict_row,
     verdict_unit,
 )
+from pytest_llmperf.report.ranking import table_rows, verdict_lines
 from pytest_llmperf.results import LoadFigures, TokenCount
 from pytest_llmperf.text import interval_text, number, plural, quoted
 
@@ -256,3 +257,12 @@ def summary_lines(records: Sequence[Mapping[str, Any]], snapshot_dir: Path) -> I
         yield "baseline and candidate side by side"
         yield from table(figures)
         yield from _token_count_lines(judged)
+
+
+def ranking_lines(ranked: Mapping[str, Any] | None) -> Iterator[str]:
+    """The candidates ranked (report/ranking.py), when the run judged several."""
+    if ranked is None:
+        return
+    yield f"candidates ranked ({len(ranked['candidates'])}), figures the mean over their tests"
+    yield from table(table_rows(ranked))
+    yield from verdict_lines(ranked)

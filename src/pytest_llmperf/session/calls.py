@@ -20,6 +20,8 @@ class TestCalls:
     baseline_calls: list[Call] = field(default_factory=list)
     paired_baseline: list[GenerationResult] = field(default_factory=list)
     both_called: bool = False  # the pairs re-measure a test that called both models itself
+    # With several candidates: each call's key in the session's shared baseline runs.
+    shared_keys: list[tuple[str, int]] = field(default_factory=list)
 
     def candidate(self) -> GenerationResult:
         return GenerationResult.combine([result for _, result in self.candidate_calls])

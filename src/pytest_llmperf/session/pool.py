@@ -1,5 +1,8 @@
 """The session's models by role, each loaded once on first use; a failed load is remembered,
-so every test that needs the model fails fast with the same message."""
+so every test that needs the model fails fast with the same message.
+
+With several candidates, the candidate role means the candidate of the test being run
+(`use_candidate`); `release_candidates_but` lets only one candidate's model stay loaded."""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ class ModelPool:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._loaded: dict[str, Backend | LlmPerfError] = {}
+        self._candidate = settings.candidate
 
     @property
     def records_only(self) -> bool:
@@ -29,7 +33,26 @@ class ModelPool:
 
     def spec(self, role: str) -> ModelSpec | None:
         role = self._role_of(role)
-        return self.settings.baseline if role == BASELINE else self.settings.candidate
+        return self.settings.baseline if role == BASELINE else self._candidate
+
+    def use_candidate(self, name: str | None) -> None:
+        """The candidate role answers with the candidate of that name (None: the first)."""
+        named = [spec for spec in self.settings.lineup if spec.candidate_name == name]
+        self._candidate = named[0] if named else self.settings.candidate
+
+    def candidate_name(self) -> str:
+        return self._candidate.candidate_name if self._candidate is not None else ""
+
+    def candidates(self) -> list[Backend]:
+        """Every candidate's model, in the order given, each loaded once."""
+        return [self._get(_candidate_key(spec), spec) for spec in self.settings.lineup]
+
+    def release_candidates_but(self, name: str) -> None:
+        """Close and forget every loaded candidate but `name`'s: one held in memory at a time."""
+        for spec in self.settings.lineup:
+            key = _candidate_key(spec)
+            if spec.candidate_name != name and isinstance(self._loaded.get(key), Backend):
+                self._loaded.pop(key).close()
 
     def name(self, role: str) -> str:
         spec = self.spec(role)
@@ -37,10 +60,13 @@ class ModelPool:
 
     def get(self, role: str) -> Backend:
         """The loaded model for a role, loaded on first use; a failed load fails fast after."""
-        key = self._role_of(role)
+        spec = self.spec(role)
+        assert spec is not None, f"no model for {role}"
+        key = BASELINE if self._role_of(role) == BASELINE else _candidate_key(spec)
+        return self._get(key, spec)
+
+    def _get(self, key: str, spec: ModelSpec) -> Backend:
         if key not in self._loaded:
-            spec = self.spec(key)
-            assert spec is not None, f"no model for {key}"
             try:
                 self._loaded[key] = load_backend(spec, self.settings)
             except LlmPerfError as error:
@@ -53,15 +79,7 @@ class ModelPool:
     def load(self, spec: ModelSpec) -> Backend:
         """A model named elsewhere (a snapshot's baseline), loaded once per session."""
         key = f"{spec.role}:{spec.base_dir / spec.name}:{spec.dtype}:{spec.adapter_mode}"
-        if key not in self._loaded:
-            try:
-                self._loaded[key] = load_backend(spec, self.settings)
-            except LlmPerfError as error:
-                self._loaded[key] = error
-        loaded = self._loaded[key]
-        if isinstance(loaded, LlmPerfError):
-            raise loaded
-        return loaded
+        return self._get(key, spec)
 
     def pricing(self, role: str) -> Pricing:
         """The role's prices; with --llm-update alone the candidate's calls run on the baseline."""
@@ -74,9 +92,9 @@ class ModelPool:
 
     def environment(self) -> dict[str, Any] | None:
         """The machine and software the loaded models ran on; None when none was loaded."""
-        for role in (CANDIDATE, BASELINE):
-            loaded = self._loaded.get(role)
-            if isinstance(loaded, Backend):
+        candidates_first = sorted(self._loaded, key=lambda key: not key.startswith(CANDIDATE))
+        for key in candidates_first:
+            if isinstance(loaded := self._loaded[key], Backend):
                 return loaded.environment()
         return None
 
@@ -85,3 +103,8 @@ class ModelPool:
         for loaded in self._loaded.values():
             if isinstance(loaded, Backend):
                 loaded.close()
+
+
+def _candidate_key(spec: ModelSpec) -> str:
+    """A candidate's key among the loaded models (a spec built without a name: the role's)."""
+    return f"{CANDIDATE}:{spec.candidate_name}" if spec.candidate_name else CANDIDATE

@@ -32,6 +32,7 @@ from pytest_llmperf.session.live_pairs import (
 )
 from pytest_llmperf.session.pool import BASELINE, CANDIDATE, ModelPool
 from pytest_llmperf.session.settle import Caps, Settled, settle_verdicts
+from pytest_llmperf.session.shared_runs import SharedRuns
 from pytest_llmperf.session.snapshot_baseline import MeasuredWith, SnapshotBaseline
 from pytest_llmperf.settings.settings import ModelSpec, Settings
 from pytest_llmperf.snapshots.housekeeping import SnapshotActivity
@@ -60,6 +61,10 @@ class LlmPerfSession:
             latency_percentile=settings.latency_percentile,
         )
         self._calls: dict[str, TestCalls] = {}
+        # With several candidates: each test's id without its candidate (the snapshot's
+        # name, the key of the shared baseline runs), and the live baseline's shared runs.
+        self._baseline_keys: dict[str, str] = {}
+        self.shared_runs = SharedRuns()
         self.outcomes: list[TestOutcome] = []  # every judged or recorded test, in run order
         # Records of tests judged elsewhere (xdist workers), merged on the controller.
         self.merged_records: list[Record] = []
@@ -86,6 +91,19 @@ class LlmPerfSession:
     def close(self) -> None:
         self.models.close()
 
+    def enter_test(self, nodeid: str, candidate_name: str | None, baseline_key: str) -> None:
+        """A test of one candidate starts: the candidate role is that candidate's model. With
+        no live baseline to share runs with, only that candidate stays loaded (pytest runs
+        each candidate's tests together)."""
+        self._baseline_keys[nodeid] = baseline_key
+        self.models.use_candidate(candidate_name)
+        if candidate_name is not None and self.settings.baseline is None:
+            self.models.release_candidates_but(candidate_name)
+
+    def baseline_key(self, nodeid: str) -> str:
+        """The test's id without its candidate: what its snapshot is named after."""
+        return self._baseline_keys.get(nodeid, nodeid)
+
     # -- calls ------------------------------------------------------------------------------
 
     def generate(
@@ -110,7 +128,13 @@ class LlmPerfSession:
             )
             calls.baseline_calls.append((workload, result))
             return result
-        if pair_with_baseline:
+        if pair_with_baseline and self.settings.several_candidates:
+            key = (self.baseline_key(nodeid), len(calls.candidate_calls))
+            shared = self.shared_runs.results(key, workload, self._every_model, self.protocol)
+            baseline_result, result = shared[0], shared[self._lineup_position()]
+            calls.paired_baseline.append(self._priced(BASELINE, baseline_result))
+            calls.shared_keys.append(key)
+        elif pair_with_baseline:
             baseline_result, result = measure_paired(
                 self.models.get(BASELINE), self.models.get(CANDIDATE), workload, self.protocol
             )
@@ -120,6 +144,15 @@ class LlmPerfSession:
         result = self._priced(CANDIDATE, result)
         calls.candidate_calls.append((workload, result))
         return result
+
+    def _every_model(self) -> list[Backend]:
+        """The baseline, then every candidate: the models of the shared alternating runs."""
+        return [self.models.get(BASELINE), *self.models.candidates()]
+
+    def _lineup_position(self) -> int:
+        """Where the test's candidate is in `_every_model`."""
+        names = [spec.candidate_name for spec in self.settings.lineup]
+        return 1 + names.index(self.models.candidate_name())
 
     def _workload(
         self,
@@ -196,6 +229,7 @@ class LlmPerfSession:
                 settled.extra_seconds,
                 self.settings.requests_per_month,
                 comparison.baseline_name,
+                self.models.candidate_name(),
             )
         )
 
@@ -249,6 +283,14 @@ class LlmPerfSession:
         )
         candidate = self.models.get(CANDIDATE)
         for index, (workload, result) in enumerate(calls.candidate_calls):
+            if calls.shared_keys:
+                shared = self.shared_runs.extend(
+                    calls.shared_keys[index], self._every_model(), protocol
+                )
+                calls.paired_baseline[index] = self._priced(BASELINE, shared[0])
+                more_runs = self._priced(CANDIDATE, shared[self._lineup_position()])
+                calls.candidate_calls[index] = (workload, more_runs)
+                continue
             if calls.paired_baseline:
                 more_baseline, more = measure_paired(
                     baseline(BASELINE), candidate, workload, protocol
@@ -309,7 +351,7 @@ class LlmPerfSession:
         if not any(limit.spec.needs_baseline for limit in limits):
             return Comparison(baseline=None, baseline_source="none needed", **common), None
         return self.snapshot_baseline.comparison(
-            nodeid,
+            self.baseline_key(nodeid),
             calls,
             self.models.get(CANDIDATE),
             self.models.pricing(BASELINE),
@@ -427,7 +469,7 @@ class LlmPerfSession:
         )
         location = model_location(baseline, settings.rootdir)
         return self.snapshot_baseline.save(
-            nodeid, calls, self.models.get(BASELINE), measured_with, location
+            self.baseline_key(nodeid), calls, self.models.get(BASELINE), measured_with, location
         )
 
 

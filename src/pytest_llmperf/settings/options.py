@@ -24,6 +24,7 @@ class Option:
     default: Any
     help: str
     switch: bool = False  # a flag without a value (store_true)
+    repeatable: bool = False  # a flag given once or more (append), or a list in the table
     in_report: bool = False  # shown in the JSON report's settings
     default_text: str | None = None  # the default as the docs say it, when not the value
     field: str = ""  # the Settings field, when not the key
@@ -48,6 +49,7 @@ def option(
     key: str = "",
     flag: str = "",
     switch: bool = False,
+    repeatable: bool = False,
     in_report: bool = False,
     default_text: str | None = None,
     secret: bool = False,
@@ -58,6 +60,7 @@ def option(
         "default": default,
         "help": help,
         "switch": switch,
+        "repeatable": repeatable,
         "in_report": in_report,
         "default_text": default_text,
         "secret": secret,
@@ -76,7 +79,7 @@ def options_of(settings_class: type) -> tuple[Option, ...]:
             continue
         key = spec["key"] or field.name
         flag = spec["flag"] or "--llm-" + key.replace("_", "-")
-        values = {name: spec[name] for name in ("parse", "default", "help", "switch")}
+        values = {name: spec[name] for name in ("parse", "default", "help", "switch", "repeatable")}
         extra = {name: spec[name] for name in ("in_report", "default_text", "secret")}
         table.append(Option(key, flag, **values, **extra, field=field.name))
     return tuple(table)

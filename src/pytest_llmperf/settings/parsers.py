@@ -7,6 +7,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from pytest_llmperf.metrics import RANKED_FIGURES
+
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
 
@@ -139,3 +141,24 @@ def threads(value: Any) -> str | int:
         return positive_int(value)
     except ValueError:
         raise ValueError("must be auto or a whole number of at least 1") from None
+
+
+RANK_DIRECTIONS = ("max", "min")
+
+
+def rank_rule(value: Any) -> tuple[tuple[str, str], ...]:
+    """'max:accuracy,min:cost' (or a TOML list of such) as ((direction, figure), ...)."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)) or not items:
+        raise ValueError("must be figures as max:FIGURE or min:FIGURE, e.g. max:accuracy,min:cost")
+    rule = []
+    for item in items:
+        pair = tuple(item) if isinstance(item, (list, tuple)) and len(item) == 2 else None
+        direction, _, figure = (pair[0], ":", pair[1]) if pair else str(item).strip().partition(":")
+        if direction not in RANK_DIRECTIONS or figure not in RANKED_FIGURES:
+            raise ValueError(
+                f"has {str(item).strip()!r}: each part must be max:FIGURE or min:FIGURE with "
+                f"FIGURE one of {', '.join(RANKED_FIGURES)}"
+            )
+        rule.append((direction, figure))
+    return tuple(rule)

@@ -20,7 +20,7 @@ from pytest_llmperf.files import check_writable_directory, check_writable_file
 from pytest_llmperf.limits import MODES, parse_limits
 from pytest_llmperf.redaction import add_secret
 from pytest_llmperf.results import Pricing
-from pytest_llmperf.settings import parsers
+from pytest_llmperf.settings import lineup, parsers
 from pytest_llmperf.settings.endpoint_spec import EndpointSpec, is_endpoint, parse_endpoint
 from pytest_llmperf.settings.options import Option, option, options_of
 from pytest_llmperf.settings.outputs import resolve_output
@@ -53,6 +53,7 @@ class ModelSpec:
     tokenizer: str | None = None  # counts an endpoint's tokens when the server reports none
     adapter_base: ModelSpec | None = None  # base of a PEFT adapter, when not its own record
     adapter_mode: str = "unmerged"
+    candidate_name: str = ""  # a candidate's name in test ids and the ranking
 
     @property
     def flag(self) -> str:
@@ -93,7 +94,29 @@ class Settings:
         None, f"baseline model: {_MODEL}", parse=parsers.model_name, in_report=True
     )
     candidate: ModelSpec | None = option(
-        None, f"candidate model: {_MODEL}", parse=parsers.model_name, in_report=True
+        None,
+        f"candidate model: {_MODEL}; give it more than once (or a list in [tool.llmperf]) to "
+        "judge every test per candidate against the same baseline; NAME=MODEL names one "
+        "(else it is named by its directory)",
+        parse=lineup.entries,
+        repeatable=True,
+        in_report=True,
+    )
+    candidates: tuple[str, ...] | None = option(
+        None,
+        "candidates by glob, e.g. runs/sft/checkpoint-* (every checkpoint of a training run, "
+        "in step order); also a list of NAME=MODEL or globs",
+        parse=lineup.entries,
+        repeatable=True,
+        default_text="none",
+    )
+    rank_by: tuple[tuple[str, str], ...] = option(
+        (("max", "accuracy"), ("min", "cost"), ("min", "latency")),
+        "how the session's ranking picks the best of the candidates that pass every limit: "
+        "figures in order of importance, each max: or min:, the next deciding ties",
+        parse=parsers.rank_rule,
+        in_report=True,
+        default_text="max:accuracy,min:cost,min:latency",
     )
     update: bool = option(
         False,
@@ -306,6 +329,12 @@ class Settings:
         "write latency and trade-off PNGs and an index.html to this directory (matplotlib)",
         parse=parsers.directory,
     )
+    history: Path | None = option(
+        None,
+        "append each judged run's JSON report to this directory, named by time and git "
+        "commit; see the trend with: python -m pytest_llmperf.report.trend DIR",
+        parse=parsers.directory,
+    )
     benchmark_json: Path | None = option(
         None,
         "write pytest-benchmark JSON to this file (or storage directory if DIR/)",
@@ -350,6 +379,11 @@ class Settings:
     benchmark_storage: bool = False  # benchmark_json is a pytest-benchmark storage directory
     rootdir: Path = Path(".")  # pytest's rootdir: snapshots name local models relative to it
     default_limits: tuple[tuple[str, float], ...] = ()  # [tool.llmperf.budget]
+    lineup: tuple[ModelSpec, ...] = ()  # every candidate, named; `candidate` is the first
+
+    @property
+    def several_candidates(self) -> bool:
+        return len(self.lineup) > 1
 
     @property
     def latency_percentile(self) -> float:
@@ -460,9 +494,12 @@ def _assemble(
 
     named = {
         key: ModelSpec(parsed.pop(key), base(key))
-        for key in ("baseline", "candidate", "adapter_base")
+        for key in ("baseline", "adapter_base")
         if key in parsed
     }
+    candidates = _lineup(parsed, base, where)
+    if candidates:
+        named["candidate"] = candidates[0]
     snapshot_dir = rootdir / ".llmperf"
     if "dir" in parsed:
         snapshot_dir = base("dir") / Path(parsed.pop("dir")).expanduser()
@@ -470,12 +507,17 @@ def _assemble(
         if key in parsed:
             parsed[key] = base(key) / Path(parsed[key]).expanduser()
             check_writable_file(parsed[key], where(key))
+    if "history" in parsed:
+        parsed["history"] = base("history") / Path(parsed["history"]).expanduser()
+        check_writable_directory(parsed["history"], where("history"))
     for key in ("plots", "benchmark_json"):
         if key in parsed:
             parsed.update(resolve_output(key, parsed[key], base(key), where(key)))
     for key, spec in named.items():
         parse_endpoint(spec.name, where=f"--llm-{key.replace('_', '-')}")
-    settings = Settings(snapshot_dir=snapshot_dir, rootdir=rootdir, **named, **parsed)
+    settings = Settings(
+        snapshot_dir=snapshot_dir, rootdir=rootdir, lineup=candidates, **named, **parsed
+    )
     if settings.update and settings.baseline is None:
         raise ConfigError(
             "--llm-update records the baseline's measurements, but no baseline was given: "
@@ -495,13 +537,23 @@ def _assemble(
 def register_secrets(settings: Settings) -> None:
     """Mask each endpoint's API key in every output, and a key variable's name that may be
     the key itself (see parsers.conventional_env_name)."""
-    for role in ROLES:
-        spec = getattr(settings, role)
+    for spec in (settings.baseline, settings.candidate, *settings.lineup):
         if spec is None or spec.api_key_env is None:
             continue
         if not parsers.conventional_env_name(spec.api_key_env):
             add_secret(spec.api_key_env)
         add_secret(os.environ.get(spec.api_key_env))
+
+
+def _lineup(parsed: dict[str, Any], base: Any, where: Any) -> tuple[ModelSpec, ...]:
+    """Every candidate named by `candidate` and `candidates`, in the order given."""
+    found: list[ModelSpec] = []
+    for key in ("candidate", "candidates"):
+        for entry in parsed.pop(key, ()):
+            for name, model in lineup.expand(entry, base(key), where(key)):
+                found.append(ModelSpec(model, base(key), candidate_name=name))
+    lineup.check_unique([spec.candidate_name for spec in found])
+    return tuple(found)
 
 
 def with_model_settings(settings: Settings) -> Settings:
@@ -511,7 +563,8 @@ def with_model_settings(settings: Settings) -> Settings:
         for role in ROLES
         if (spec := getattr(settings, role)) is not None
     }
-    return replace(settings, **specs)
+    candidates = tuple(_model_settings(settings, spec, "candidate") for spec in settings.lineup)
+    return replace(settings, **specs, lineup=candidates)
 
 
 def _model_settings(settings: Settings, spec: ModelSpec, role: str) -> ModelSpec:
@@ -527,4 +580,5 @@ def _model_settings(settings: Settings, spec: ModelSpec, role: str) -> ModelSpec
         tokenizer=getattr(settings, f"{role}_tokenizer"),
         adapter_base=settings.adapter_base,
         adapter_mode=settings.adapter_mode,
+        candidate_name=spec.candidate_name,
     )

@@ -1,0 +1,148 @@
+"""The candidates' ranking: which pass every limit, the best by the rule, the Pareto front."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pytest_llmperf.report.markdown import ranking_section
+from pytest_llmperf.report.ranking import ranking
+from pytest_llmperf.report.terminal import ranking_lines
+from pytest_llmperf.settings.parsers import rank_rule
+
+RULE = (("max", "accuracy"), ("min", "cost"))
+
+
+def record(name: str, accuracy: float, cost: float, latency: float, *outcomes: str) -> dict:
+    figures = {
+        "accuracy": accuracy,
+        "cost_usd": cost,
+        "latency_p50_ms": latency,
+        "output_tokens": 10.0,
+        "peak_memory_mb": 100.0,
+    }
+    verdicts = [{"limit": f"limit_{i}", "outcome": o} for i, o in enumerate(outcomes)]
+    return {
+        "judged": True,
+        "failed": "FAIL" in outcomes,
+        "candidate": {"id": name, "name": f"./{name}", "figures": figures},
+        "verdicts": verdicts,
+    }
+
+
+RECORDS = [
+    record("a", 0.8, 2.0, 50.0, "pass", "pass"),
+    record("b", 0.8, 1.0, 50.0, "pass", "pass"),
+    record("c", 0.9, 3.0, 50.0, "pass", "FAIL"),
+    record("d", 0.5, 1.0, 60.0, "pass", "inconclusive"),
+]
+
+
+def test_best_passes_every_limit_and_wins_by_the_rule():
+    ranked = ranking(RECORDS, RULE)
+    rows = {row["candidate"]: row for row in ranked["candidates"]}
+    assert [name for name, row in rows.items() if row["passes_every_limit"]] == ["a", "b"]
+    assert ranked["best"] == "b"
+    assert rows["c"]["limits"] == {"limit_0": "pass", "limit_1": "FAIL"}
+
+
+def test_the_rule_decides_which_figure_comes_first():
+    assert ranking(RECORDS, (("min", "cost"), ("max", "accuracy")))["best"] == "b"
+    slow_but_cheap = [record("x", 0.9, 2.0, 50.0, "pass"), record("y", 0.7, 1.0, 50.0, "pass")]
+    assert ranking(slow_but_cheap, RULE)["best"] == "x"
+    assert ranking(slow_but_cheap, (("min", "cost"),))["best"] == "y"
+
+
+def test_pareto_front_names_the_undominated():
+    # a is beaten by b (same accuracy, cheaper); d by b; c is the most accurate.
+    assert ranking(RECORDS, RULE)["pareto_optimal"] == ["b", "c"]
+
+
+def test_no_candidate_passing_recommends_none():
+    failing = [record("a", 0.8, 1.0, 50.0, "FAIL"), record("b", 0.8, 1.0, 50.0, "FAIL")]
+    ranked = ranking(failing, RULE)
+    assert ranked["best"] is None
+    assert "recommended: none" in "\n".join(ranking_lines(ranked))
+
+
+def test_not_compared_decides_nothing_and_inconclusive_is_named():
+    records = [
+        record("a", 0.8, 1.0, 50.0, "pass", "not compared"),
+        record("b", 0.9, 1.0, 50.0, "pass", "inconclusive"),
+    ]
+    ranked = ranking(records, RULE)
+    assert ranked["best"] == "a"
+    assert "not: limit_1?" in "\n".join(ranking_lines(ranked))
+    unsure = ranking([records[1], record("c", 0.9, 1.0, 50.0, "FAIL")], RULE)
+    assert unsure["best"] is None
+    assert "no limit failed, some inconclusive (?): b:" in "\n".join(ranking_lines(unsure))
+
+
+def test_one_candidate_has_no_ranking():
+    assert ranking(RECORDS[:1], RULE) is None
+
+
+def test_terminal_and_markdown_say_the_same():
+    ranked = ranking(RECORDS, RULE)
+    terminal = "\n".join(ranking_lines(ranked))
+    markdown = "\n".join(ranking_section(ranked))
+    for text in (terminal, markdown):
+        assert (
+            "recommended: b (of those passing, highest accuracy, then lowest cost/request)" in text
+        )
+        assert "not: limit_1" in text
+
+
+@pytest.mark.parametrize("bad", ["fastest", "max:speed", "up:cost", ""])
+def test_bad_rank_rule_says_the_valid_figures(bad):
+    with pytest.raises(ValueError, match="max:FIGURE or min:FIGURE"):
+        rank_rule(bad)
+
+
+figures = st.floats(min_value=0, max_value=100, allow_nan=False)
+
+
+@given(st.lists(st.tuples(figures, figures, figures), min_size=2, max_size=6))
+def test_the_best_is_pareto_optimal_and_the_front_is_never_empty(points):
+    records = [record(f"m{i}", a / 100, c, lat, "pass") for i, (a, c, lat) in enumerate(points)]
+    ranked = ranking(records, (("max", "accuracy"), ("min", "cost"), ("min", "latency")))
+    assert ranked["pareto_optimal"]
+    assert ranked["best"] in ranked["pareto_optimal"]
+
+
+def test_the_ranking_plot_shades_the_budget_and_marks_the_best():
+    pytest.importorskip("matplotlib")
+    from pytest_llmperf.report.ranking_plot import budget_on, ranking_figure
+
+    records = [dict(r) for r in RECORDS]
+    for r in records:
+        r["verdicts"] = [
+            {
+                "limit": "latency_ratio",
+                "metric": "latency",
+                "kind": "ratio",
+                "budget": 1.5,
+                "baseline": 40.0,
+                "outcome": "pass",
+            },
+            {
+                "limit": "min_accuracy",
+                "metric": "accuracy",
+                "kind": "floor",
+                "budget": 0.6,
+                "baseline": None,
+                "outcome": "pass",
+            },
+        ]
+    assert budget_on(records, "latency") == (60.0, None)
+    assert budget_on(records, "accuracy") == (None, 0.6)
+    figure = ranking_figure(ranking(records, RULE), records)
+    latency_panel, cost_panel = figure.axes
+    assert latency_panel.get_title() == "accuracy vs latency p50"
+    assert cost_panel.get_title() == "accuracy vs cost/request"
+    shaded = latency_panel.collections[-1].get_paths()[0].vertices
+    assert shaded[:, 0].max() == pytest.approx(60.0)
+    assert shaded[:, 1].min() == pytest.approx(0.6)
+    labels = {text.get_text() for text in latency_panel.texts}
+    assert labels == {"a", "b", "c", "d"}
