@@ -5,13 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from pytest_llmperf.errors import SnapshotError
 from pytest_llmperf.files import write_atomically
+from pytest_llmperf.prompts import text_digest
 from pytest_llmperf.results import GenerationResult, Pricing, PromptSample, Run, TokenCount
 
 SCHEMA_VERSION = 1
@@ -24,8 +25,7 @@ def _safe_part(part: str) -> str:
     return "__" if part in ("..", ".", "/") else _UNSAFE.sub("_", part)
 
 
-def prompts_digest(prompts: Sequence[str]) -> str:
-    return hashlib.sha256(json.dumps(list(prompts)).encode()).hexdigest()
+prompts_digest = text_digest
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,7 @@ class Snapshot:
             pricing,
             latency_percentile,
             token_count=combined.token_count,
+            rendered_sha256=combined.rendered_sha256,
         )
 
 
@@ -73,10 +74,19 @@ def _token_count_json(result: GenerationResult) -> dict[str, Any]:
     return {"token_count": asdict(result.token_count)}
 
 
+def _rendered_json(result: GenerationResult) -> dict[str, Any]:
+    """Conversations: the digest of the prompts as the model's chat template rendered them,
+    so that a changed template shows in the diff and is told apart when judging."""
+    if result.rendered_sha256 is None:
+        return {}
+    return {"rendered_sha256": result.rendered_sha256}
+
+
 def _result_to_json(result: GenerationResult) -> dict[str, Any]:
     return {
         "peak_memory_mb": _round(result.peak_memory_mb),
         **_token_count_json(result),
+        **_rendered_json(result),
         "samples": [
             {
                 "prompt": sample.prompt_index,
@@ -130,8 +140,12 @@ def _result_from_json(data: Mapping[str, Any]) -> GenerationResult:
         )
     counted = data.get("token_count")
     token_count = TokenCount(**counted) if isinstance(counted, dict) else TokenCount()
+    rendered = data.get("rendered_sha256")
     return GenerationResult(
-        tuple(samples), _float_or_none(data["peak_memory_mb"]), token_count=token_count
+        tuple(samples),
+        _float_or_none(data["peak_memory_mb"]),
+        token_count=token_count,
+        rendered_sha256=None if rendered is None else str(rendered),
     )
 
 
