@@ -292,17 +292,19 @@ class EndpointBackend(Backend):
         if self._tokenizer is None:
             return None
         output = len(self._tokenizer(answer.text, add_special_tokens=False)["input_ids"])
-        if generation.get("stop") and answer.finish_reason == "stop":
+        stops = generation.get("stop") or ()
+        stops = [stops] if isinstance(stops, str) else list(stops)
+        cut = not any(answer.text.endswith(stop) for stop in stops)
+        if stops and answer.finish_reason == "stop" and cut:
             # The server generated the stop string's tokens and cut them from the text.
-            output += self._stop_tokens(answer.text, generation["stop"])
+            output += self._stop_tokens(answer.text, stops)
         stopped_at_eos = answer.finish_reason == "stop" and not generation.get("stop")
         if stopped_at_eos and self._tokenizer.eos_token_id is not None:
             output += 1
         return self._prompt_tokens(prompt) or 0, output
 
-    def _stop_tokens(self, text: str, stop: str | Sequence[str]) -> int:
+    def _stop_tokens(self, text: str, stops: Sequence[str]) -> int:
         """Tokens the stop string added after `text`: what the server cut from the answer."""
-        stops = [stop] if isinstance(stop, str) else list(stop)
         before = len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
         most = 0
         for string in stops:

@@ -311,12 +311,10 @@ class TransformersBackend(Backend):
             ) from None
         return output, started
 
-    def _answer(self, new_tokens: Sequence[int], config: GenerationConfig) -> str:
-        """The answer's text, cut before a stop string as OpenAI-compatible servers cut it."""
-        text = self._tokenizer.decode(new_tokens, skip_special_tokens=True)
-        for stop in config.stop_strings or ():
-            text = text.split(stop, 1)[0]
-        return text
+    def _answer(self, new_tokens: Sequence[int]) -> str:
+        """The answer's text; a stop string it ended on stays in it, as generate and
+        transformers serve leave it (some servers cut it; the token counts agree)."""
+        return self._tokenizer.decode(new_tokens, skip_special_tokens=True)
 
     def complete(self, prompt: Prompt, generation: Mapping[str, Any], seed: int) -> Completion:
         config = self._generation_config(generation)
@@ -339,7 +337,7 @@ class TransformersBackend(Backend):
             hit_max_new_tokens=config.max_new_tokens is not None
             and int(new_tokens.shape[0]) >= config.max_new_tokens,
         )
-        return Completion(self._answer(new_tokens.tolist(), config), input_tokens, run)
+        return Completion(self._answer(new_tokens.tolist()), input_tokens, run)
 
     def complete_batch(
         self, prompts: Sequence[Prompt], generation: Mapping[str, Any], seed: int
@@ -370,7 +368,7 @@ class TransformersBackend(Backend):
                 hit_max_new_tokens=config.max_new_tokens is not None
                 and len(tokens) >= config.max_new_tokens,
             )
-            completions.append(Completion(self._answer(tokens, config), len(ids), run))
+            completions.append(Completion(self._answer(tokens), len(ids), run))
         return completions
 
     def _unpadded(self, tokens: list[int], config: GenerationConfig) -> list[int]:
