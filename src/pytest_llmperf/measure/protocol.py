@@ -7,6 +7,7 @@ import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from time import perf_counter
 
 from pytest_llmperf.backends.base import Backend, Completion
 from pytest_llmperf.errors import GenerationError
@@ -69,9 +70,9 @@ class _Recorder:
         """One timed run of a prompt, or of a batch of them; the memory high-water mark is
         read outside the timed region."""
         self._tracker.start()
-        started = time.perf_counter()
+        started = perf_counter()
         completions = self._complete(group, seed)
-        wall_seconds = time.perf_counter() - started
+        wall_seconds = perf_counter() - started
         increase = self._tracker.peak_increase_mb()
         for index, completion in zip(group, completions, strict=True):
             if increase is not None:
