@@ -123,6 +123,38 @@ class _Handler(BaseHTTPRequestHandler):
     def _http401(self, body: dict[str, Any]) -> None:
         self._json(401, {"error": {"message": "invalid api key"}})
 
+    def _echo_key(self, body: dict[str, Any]) -> None:
+        """A 401 whose body echoes the key past its 300th character, raw and JSON-escaped
+        (`\\/` for `/`, as PHP and some proxies write it)."""
+        key = self.headers.get("Authorization", "").removeprefix("Bearer ")
+        escaped = key.replace("/", "\\/")
+        data = ("x" * 290 + f" key {key} or {escaped}").encode()
+        self.send_response(401)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _trickle(self, body: dict[str, Any]) -> None:
+        """One byte every 0.2 s and never a newline: only a whole-request deadline stops it."""
+        self._start_stream()
+        for _ in range(200):
+            self._send(b"d", 0.2)
+
+    def _negative_usage(self, body: dict[str, Any]) -> None:
+        self._start_stream()
+        self._send(_chunk(" The sky is blue."))
+        usage = {"prompt_tokens": 7, "completion_tokens": -5, "total_tokens": 2}
+        self._send(_chunk("", "stop", usage=usage))
+        self._send(b"data: [DONE]\n\n")
+
+    def _huge_usage(self, body: dict[str, Any]) -> None:
+        self._start_stream()
+        self._send(_chunk(" The sky is blue."))
+        usage = {"prompt_tokens": 7, "completion_tokens": 10**15, "total_tokens": 10**15 + 7}
+        self._send(_chunk("", "length", usage=usage))
+        self._send(b"data: [DONE]\n\n")
+
     def _malformed(self, body: dict[str, Any]) -> None:
         self._start_stream()
         self._send(_chunk(" The"))

@@ -1,8 +1,14 @@
 """The errors the plugin raises on bad input; each message names the problem and the fix."""
 
+from pytest_llmperf.redaction import redact
+
 
 class LlmPerfError(Exception):
-    """Base class: a message meant for the user, shown without a traceback."""
+    """Base class: a message meant for the user, shown without a traceback, with every
+    known secret masked however it is printed."""
+
+    def __str__(self) -> str:
+        return redact(super().__str__())
 
 
 class ConfigError(LlmPerfError):

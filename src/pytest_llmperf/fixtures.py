@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -69,6 +69,11 @@ class LlmModel:
                 scorer=scorer,
             )
         except LlmPerfError as error:
-            message = str(error)
-        # Outside the except block: the message is shown once, not chained to the error.
-        pytest.fail(message, pytrace=False)
+            fail_with(error)
+
+
+def fail_with(error: LlmPerfError) -> NoReturn:
+    """Fail the test with the error's message alone, printed once: raised outside the
+    `except` chain, or pytest prints the error, then "During handling...", then it again."""
+    __tracebackhide__ = True
+    raise pytest.fail.Exception(str(error), pytrace=False) from None

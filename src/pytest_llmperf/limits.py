@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import math
 import numbers
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
@@ -157,6 +157,44 @@ def parse_budget(
         )
     parsed = parse_limits(args, limits)
     return Budget([replace(lim, from_default=lim.name not in own) for lim in parsed], mode)
+
+
+def merged_markers(
+    markers: Sequence[tuple[tuple[Any, ...], Mapping[str, Any]]],
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """The arguments of several assert_within_budget markers on one test (stacked, or on its
+    class or module) as one marker's: each limit at its strictest value (the lowest bound,
+    the highest floor); a limit one marker drops with None stays when another sets it. Two
+    different modes are refused: no value of one is stricter than the other."""
+    args: tuple[Any, ...] = ()
+    merged: dict[str, Any] = {}
+    modes = set()
+    for marker_args, kwargs in markers:
+        args += tuple(marker_args)
+        for name, value in kwargs.items():
+            if name == "mode":
+                modes.add(value)
+                continue
+            if value is None:
+                _spec_named(name)
+                merged.setdefault(name, None)
+                continue
+            limit = _parse_limit(name, value)
+            current = merged.get(name)
+            if current is None:
+                merged[name] = value
+            elif limit.spec.kind is Kind.FLOOR:
+                merged[name] = max(current, value)
+            else:
+                merged[name] = min(current, value)
+    if len(modes) > 1:
+        raise BudgetError(
+            f"the assert_within_budget markers on this test ask for different modes "
+            f"({', '.join(sorted(map(repr, modes)))}): keep mode= on one marker only."
+        )
+    if modes:
+        merged["mode"] = modes.pop()
+    return args, merged
 
 
 def parse_limits(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> list[Limit]:

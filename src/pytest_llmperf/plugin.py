@@ -8,12 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from filelock import BaseFileLock
 
 from pytest_llmperf import xdist_support
-from pytest_llmperf.errors import LlmPerfError, ModelUnavailableError
-from pytest_llmperf.fixtures import LlmModel
-from pytest_llmperf.limits import Budget, parse_budget, valid_limit_names
+from pytest_llmperf.errors import BudgetError, LlmPerfError, ModelUnavailableError
+from pytest_llmperf.fixtures import LlmModel, fail_with
+from pytest_llmperf.limits import Budget, merged_markers, parse_budget, valid_limit_names
 from pytest_llmperf.metrics import METRICS_BY_NAME
+from pytest_llmperf.redaction import redact
 from pytest_llmperf.report import publish
 from pytest_llmperf.report.cells import observed_text
 from pytest_llmperf.report.junit import properties
@@ -25,8 +27,14 @@ from pytest_llmperf.report.terminal import (
     summary_lines,
 )
 from pytest_llmperf.session.session import BASELINE, CANDIDATE, LlmPerfSession
-from pytest_llmperf.settings.settings import OPTIONS, build_settings, read_pyproject_table
+from pytest_llmperf.settings.settings import (
+    OPTIONS,
+    build_settings,
+    read_pyproject_table,
+    register_secrets,
+)
 from pytest_llmperf.snapshots import housekeeping
+from pytest_llmperf.snapshots.lock import hold_update_lock
 
 
 class LlmPerfHardwareWarning(pytest.PytestWarning):
@@ -40,6 +48,7 @@ class LlmPerfInconclusiveWarning(pytest.PytestWarning):
 SESSION_KEY = pytest.StashKey[LlmPerfSession]()
 BUDGET_KEY = pytest.StashKey[Budget]()
 REPORT_LINES_KEY = pytest.StashKey[list[str]]()  # where the reports went, for the summary
+UPDATE_LOCK_KEY = pytest.StashKey[BaseFileLock]()  # held by the --llm-update run
 MARKER = "assert_within_budget"
 
 
@@ -88,8 +97,11 @@ def pytest_configure(config: pytest.Config) -> None:
             config_dir=pyproject.parent,
             rootdir=config.rootpath,
         )
+        register_secrets(settings)
         session = LlmPerfSession(settings)
         _check_local_models(session)
+        if settings.update and not xdist_support.is_worker(config):
+            config.stash[UPDATE_LOCK_KEY] = hold_update_lock(settings.snapshot_dir)
     except LlmPerfError as error:
         raise pytest.UsageError(f"pytest-llmperf: {error}") from None
     session.on_progress = live_printer(config)
@@ -105,14 +117,31 @@ def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, A
     errors = []
     defaults = dict(collector.config.stash[SESSION_KEY].settings.default_limits)
     for item in report.result:
-        if isinstance(item, pytest.Item) and (marker := item.get_closest_marker(MARKER)):
-            try:
-                item.stash[BUDGET_KEY] = parse_budget(marker.args, marker.kwargs, defaults)
-            except LlmPerfError as error:
-                errors.append(f"{item.nodeid}: {error}")
+        markers = (
+            [(m.args, m.kwargs) for m in item.iter_markers(MARKER)]
+            if isinstance(item, pytest.Item)
+            else []
+        )
+        if not markers:
+            continue
+        try:
+            _check_judged(item)
+            item.stash[BUDGET_KEY] = parse_budget(*merged_markers(markers), defaults)
+        except LlmPerfError as error:
+            errors.append(f"{item.nodeid}: {error}")
     if errors:
         report.outcome, report.result, report.longrepr = "failed", [], "\n".join(errors)
     return report
+
+
+def _check_judged(item: pytest.Item) -> None:
+    """A budget judges llm_candidate's calls: a marked test without it would pass unjudged."""
+    if "llm_candidate" not in getattr(item, "fixturenames", ()):
+        raise BudgetError(
+            f"is marked {MARKER} but does not take the llm_candidate fixture, so its budget "
+            "would never be judged (it judges llm_candidate's calls): add llm_candidate to "
+            "the test's arguments, or remove the marker."
+        )
 
 
 def _model(request: pytest.FixtureRequest, role: str) -> LlmModel:
@@ -140,7 +169,7 @@ def _model(request: pytest.FixtureRequest, role: str) -> LlmModel:
     except ModelUnavailableError as error:
         pytest.skip(str(error))
     except LlmPerfError as error:
-        pytest.fail(str(error), pytrace=False)
+        fail_with(error)
     mode = budget.mode if budget is not None else None
     return LlmModel(session, request.node.nodeid, role, pair_with_baseline=pair, mode=mode)
 
@@ -193,9 +222,12 @@ def pytest_deselected(items: list[pytest.Item]) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    """Close the models' connections (endpoint models hold an HTTP pool)."""
+    """Close the models' connections (endpoint models hold an HTTP pool); let go of the
+    snapshot directory's update lock."""
     if SESSION_KEY in config.stash:
         config.stash[SESSION_KEY].close()
+    if UPDATE_LOCK_KEY in config.stash:
+        config.stash[UPDATE_LOCK_KEY].release()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -235,7 +267,7 @@ def _judge(item: pytest.Item, budget: Budget) -> None:
     try:
         record = item.config.stash[SESSION_KEY].judge(item.nodeid, budget).record
     except LlmPerfError as error:
-        pytest.fail(str(error), pytrace=False)
+        fail_with(error)
     item.user_properties.extend(properties(record))
     notes = {
         verdict["note"]
@@ -273,4 +305,4 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     if lines:
         terminalreporter.section("llmperf")
         for line in lines:
-            terminalreporter.write_line(line)
+            terminalreporter.write_line(redact(line))

@@ -17,7 +17,7 @@ import pytest_llmperf
 PACKAGE = Path(pytest_llmperf.__file__).parent
 LAYERS: tuple[tuple[str, ...], ...] = (
     # lowest first
-    ("errors", "text", "files"),
+    ("redaction", "checks", "errors", "text", "files"),
     ("prompts", "results", "metrics", "limits"),
     ("settings",),
     ("backends",),

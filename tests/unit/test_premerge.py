@@ -132,6 +132,37 @@ def test_a_real_slowdown_is_caught_live(tmp_path, monkeypatch) -> None:
     assert verdict.observed == pytest.approx(1.3, rel=0.1)
 
 
+def test_a_pass_against_a_snapshot_is_confirmed_live(tmp_path, monkeypatch) -> None:
+    """Seen in benchmarks/premerge.py: the snapshot was recorded on a busy machine, so a
+    1.2x slower candidate judged later read 0.67x and passed on the snapshot alone. With
+    live_baseline=always (the default) a pass is confirmed in live pairs too."""
+    record(tmp_path, TimedFake(2.0, 40))  # recorded while the machine was busy
+    outcome, loaded = judge(tmp_path, TimedFake(1.3, 41), monkeypatch, live=TimedFake(1.0, 42))
+    (verdict,) = outcome.verdicts
+    assert loaded == ["fake"]
+    assert verdict.outcome is Outcome.FAIL and verdict.interval.paired
+    assert verdict.observed == pytest.approx(1.3, rel=0.1)
+
+
+def test_live_baseline_auto_trusts_a_snapshot_pass(tmp_path, monkeypatch) -> None:
+    """The cheaper rule keeps the snapshot's pass and never loads the baseline for it."""
+    record(tmp_path, TimedFake(2.0, 43))
+    outcome, loaded = judge(
+        tmp_path, TimedFake(1.3, 44), monkeypatch, live=TimedFake(1.0, 45), live_baseline="auto"
+    )
+    (verdict,) = outcome.verdicts
+    assert loaded == [] and verdict.outcome is Outcome.PASS and not verdict.interval.paired
+
+
+def test_a_pass_that_cannot_be_confirmed_says_so(tmp_path, monkeypatch) -> None:
+    record(tmp_path, TimedFake(2.0, 46))
+    outcome, loaded = judge(tmp_path, TimedFake(1.0, 47), monkeypatch)
+    (verdict,) = outcome.verdicts
+    assert loaded == ["fake"] and verdict.outcome is Outcome.PASS
+    assert "passed on the snapshot alone" in verdict.note
+    assert "not confirmed in live pairs" in verdict.note
+
+
 def test_live_baseline_never_leaves_it_inconclusive(tmp_path, monkeypatch) -> None:
     record(tmp_path, TimedFake(1.0, 11))
     outcome, loaded = judge(

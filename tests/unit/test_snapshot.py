@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pytest_llmperf.errors import SnapshotError
 from pytest_llmperf.results import GenerationResult, Pricing, PromptSample, Run, TokenCount
@@ -418,3 +420,19 @@ def test_a_served_models_token_source_survives_the_round_trip(store: SnapshotSto
     loaded = store.load(NODEID)
     assert loaded is not None
     assert loaded.result(Pricing(), 95.0).token_count == counted
+
+
+@given(st.text(max_size=60))
+def test_every_nodeid_has_a_path_inside_the_store(nodeid: str) -> None:
+    root = Path("/store")
+    path = SnapshotStore(root).path_for(nodeid)
+    assert path.is_relative_to(root)
+    assert ".." not in path.relative_to(root).parts
+
+
+@pytest.mark.parametrize(
+    "nodeid", [".::t", "..::t", "../outside/test_a.py::t", "/abs/test_a.py::t"]
+)
+def test_a_test_file_outside_the_rootdir_has_a_snapshot_path(nodeid: str) -> None:
+    path = SnapshotStore(Path("/store")).path_for(nodeid)
+    assert path.name == "t.json"

@@ -19,11 +19,14 @@ import httpx
 
 from pytest_llmperf.backends.base import Backend, Completion
 from pytest_llmperf.backends.memory import NotMeasured, PeakMemoryTracker
-from pytest_llmperf.backends.openai_stream import StreamedAnswer
+from pytest_llmperf.backends.openai_stream import DeadlinePassed, StreamedAnswer, timed_lines
+from pytest_llmperf.checks import whole_count
 from pytest_llmperf.errors import ConfigError, GenerationError, ModelLoadError
 from pytest_llmperf.prompts import Conversation, Prompt
+from pytest_llmperf.redaction import add_secret, redact
 from pytest_llmperf.results import Run
 from pytest_llmperf.settings.endpoint_spec import EndpointSpec
+from pytest_llmperf.settings.parsers import conventional_env_name
 
 # generate() keyword arguments an endpoint understands, and the request field each becomes.
 _REQUEST_FIELDS = {
@@ -166,17 +169,6 @@ class EndpointBackend(Backend):
         return len(self._tokenizer(text, add_special_tokens=add_special)["input_ids"])
 
     def complete(self, prompt: Prompt, generation: Mapping[str, Any], seed: int) -> Completion:
-        try:
-            return self._complete(prompt, generation, seed)
-        except GenerationError as error:
-            raise GenerationError(self._scrubbed(str(error))) from None
-
-    def _scrubbed(self, message: str) -> str:
-        """The message with the API key masked, should a server ever echo it back."""
-        key = os.environ.get(self._key_env) if self._key_env else None
-        return message.replace(key, "***") if key else message
-
-    def _complete(self, prompt: Prompt, generation: Mapping[str, Any], seed: int) -> Completion:
         body = self._request_body(prompt, generation, seed)
         route = "chat/completions" if isinstance(prompt, Conversation) else "completions"
         url = f"{self._spec.base_url}/{route}"
@@ -185,12 +177,10 @@ class EndpointBackend(Backend):
         try:
             with self._client.stream("POST", url, json=body) as response:
                 self._check_response(response, url)
-                for line in response.iter_lines():
-                    now = time.perf_counter()
+                deadline = started + self._timeout_s
+                for line, now in timed_lines(response.iter_text(), deadline):
                     answer.feed(line, now)
-                    if now - started > self._timeout_s:
-                        raise GenerationError(self._too_slow(url))
-        except httpx.TimeoutException:
+        except (httpx.TimeoutException, DeadlinePassed):
             raise GenerationError(self._too_slow(url)) from None
         except httpx.ConnectError as error:
             raise GenerationError(_unreachable(url, self._flag, error)) from None
@@ -244,7 +234,7 @@ class EndpointBackend(Backend):
             raise GenerationError(
                 f"{url} answered with {kind or 'no content type'} instead of a stream: the "
                 "server must support stream=true (time to first token needs it). "
-                f"It said: {response.text[:200]!r}"
+                f"It said: {redact(response.text)[:200]!r}"
             )
 
     def _completion(
@@ -256,10 +246,11 @@ class EndpointBackend(Backend):
                 "no [DONE]): the server closed the connection early."
             )
         ended = answer.last_chunk_at or answer.started
+        max_tokens = int(generation.get("max_new_tokens", 0))
         usage = answer.usage or {}
         counted = self._tokenizer_counts(prompt, answer, generation)
-        server_output = usage.get("completion_tokens")
-        if isinstance(server_output, int):
+        server_output = _usage_count(usage, "completion_tokens", url, max_tokens or None)
+        if server_output is not None:
             output_tokens, source = server_output, "server usage"
             second = counted[1] if counted else None
         elif counted:
@@ -270,9 +261,8 @@ class EndpointBackend(Backend):
                 f"of {self._served_model}: set {self._flag.removeprefix('--llm-')}_tokenizer "
                 "in [tool.llmperf] (a hub id or local directory of the served model's tokenizer)."
             )
-        server_input = usage.get("prompt_tokens")
-        input_tokens = server_input if isinstance(server_input, int) else (counted or (0, 0))[0]
-        max_tokens = int(generation.get("max_new_tokens", 0))
+        server_input = _usage_count(usage, "prompt_tokens", url)
+        input_tokens = server_input if server_input is not None else (counted or (0, 0))[0]
         _check_fixed_length(generation, output_tokens, url)
         run = Run(
             latency_ms=(ended - answer.started) * 1000,
@@ -319,6 +309,23 @@ class EndpointBackend(Backend):
         )
 
 
+def _usage_count(
+    usage: Mapping[str, Any], field: str, url: str, at_most: int | None = None
+) -> int | None:
+    """A token count from the server's usage block, None when it sent none; a negative,
+    fractional or impossible one is an error, never a measurement."""
+    value = usage.get(field)
+    if value is None:
+        return None
+    try:
+        return whole_count(value, f"usage.{field}", at_most)
+    except ValueError as error:
+        raise GenerationError(
+            f"{url} reported impossible token usage: {error}. The server's usage is wrong; "
+            "fix or upgrade the server (its token counts judge the tokens and cost limits)."
+        ) from None
+
+
 def _check_fixed_length(generation: Mapping[str, Any], output_tokens: int, url: str) -> None:
     wanted = generation.get("min_new_tokens")
     if wanted is not None and output_tokens < int(wanted):
@@ -335,10 +342,19 @@ def _auth_headers(key_env: str | None, flag: str) -> dict[str, str]:
     key = os.environ.get(key_env)
     if not key:
         raise ConfigError(
-            f"{flag}: the API key variable {key_env} (api_key_env) is not set in the "
-            "environment: export it, or remove api_key_env if the server needs no key."
+            f"{flag}: the API key variable {_shown_name(key_env)} (api_key_env) is not set in "
+            "the environment: export it, or remove api_key_env if the server needs no key."
         )
+    add_secret(key)
     return {"Authorization": f"Bearer {key}"}
+
+
+def _shown_name(key_env: str) -> str:
+    """The variable's name when it reads as one; a name that may be the key is not shown."""
+    if conventional_env_name(key_env):
+        return key_env
+    add_secret(key_env)
+    return "(name not shown: it is not in CAPITALS and may be the key itself)"
 
 
 def _only_served_model(client: httpx.Client, spec: EndpointSpec, flag: str) -> str:
@@ -407,7 +423,7 @@ _STATUS_HINTS = {
 def _http_error(response: httpx.Response, url: str, flag: str, key_env: str | None) -> str:
     hint = _STATUS_HINTS.get(response.status_code, "")
     if response.status_code == 401 and key_env is not None:
-        hint = f"the key in {key_env} was not accepted"
-    said = " ".join(response.text.split())[:300]
+        hint = f"the key in {_shown_name(key_env)} was not accepted"
+    said = redact(" ".join(response.text.split()))[:300]  # masked before it is cut
     text = f"{url} answered HTTP {response.status_code}: {said or '(no body)'}"
     return f"{text} ({hint}; model from {flag})" if hint else f"{text} (model from {flag})"

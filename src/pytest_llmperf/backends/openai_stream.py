@@ -9,14 +9,40 @@ choices (vLLM with stream_options.include_usage), or not at all.
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_llmperf.errors import GenerationError
+from pytest_llmperf.redaction import redact
 
 
 class MalformedStreamError(GenerationError):
     """A chunk that is not the JSON an OpenAI-compatible stream sends."""
+
+
+class DeadlinePassed(Exception):
+    """The whole request took longer than its deadline."""
+
+
+def timed_lines(
+    pieces: Iterable[str], deadline: float, clock: Callable[[], float] = time.perf_counter
+) -> Iterator[tuple[str, float]]:
+    """The lines of a stream that arrives in `pieces` of any size, each with the time its
+    end arrived. The deadline is checked at every piece, not every line: a server that
+    trickles one byte a second with no newline is stopped at the deadline."""
+    pending = ""
+    for piece in pieces:
+        now = clock()
+        if now > deadline:
+            raise DeadlinePassed
+        pending += piece
+        *complete, pending = pending.split("\n")
+        for line in complete:
+            yield line.rstrip("\r"), now
+    if pending:
+        yield pending, clock()
 
 
 @dataclass
@@ -69,11 +95,11 @@ def _decode(payload: str) -> dict[str, Any]:
         chunk = json.loads(payload)
     except json.JSONDecodeError:
         raise MalformedStreamError(
-            f"the server sent a stream chunk that is not JSON: {payload[:200]!r}"
+            f"the server sent a stream chunk that is not JSON: {_excerpt(payload)}"
         ) from None
     if not isinstance(chunk, dict):
         raise MalformedStreamError(
-            f"the server sent a stream chunk that is not an object: {payload[:200]!r}"
+            f"the server sent a stream chunk that is not an object: {_excerpt(payload)}"
         )
     if "error" in chunk:
         raise GenerationError(f"the server reported an error in the stream: {_error_text(chunk)}")
@@ -85,7 +111,7 @@ def _choices(chunk: dict[str, Any], payload: str) -> list[dict[str, Any]]:
     if not isinstance(choices, list) or not all(isinstance(c, dict) for c in choices):
         raise MalformedStreamError(
             f"the server sent a stream chunk whose 'choices' is not a list of objects: "
-            f"{payload[:200]!r}"
+            f"{_excerpt(payload)}"
         )
     return choices
 
@@ -96,8 +122,15 @@ def _choice_text(choice: dict[str, Any], payload: str) -> str:
     if text is None and isinstance(choice.get("delta"), dict):
         text = choice["delta"].get("content")
     if text is not None and not isinstance(text, str):
-        raise MalformedStreamError(f"the server sent text that is not a string: {payload[:200]!r}")
+        raise MalformedStreamError(
+            f"the server sent text that is not a string: {_excerpt(payload)}"
+        )
     return text or ""
+
+
+def _excerpt(payload: str) -> str:
+    """The start of what the server sent, secrets masked before it is cut."""
+    return repr(redact(payload)[:200])
 
 
 def _error_text(chunk: dict[str, Any]) -> str:

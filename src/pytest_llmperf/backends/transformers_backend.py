@@ -173,8 +173,14 @@ class TransformersBackend(Backend):
                 f"{flag}={spec.name} is quantized ({describe_quantization(quantized)}) and cannot "
                 f"be loaded on {device} here: {error_line(error)}"
             ) from None
-        except (OSError, ValueError, KeyError) as error:
+        except Exception as error:  # every loading failure gets one message, no traceback
             raise ModelLoadError(_load_failure(flag, spec, record, weights, error)) from None
+        if len(tokenizer) == 0:
+            raise ModelLoadError(
+                f"{flag}={spec.name}: its tokenizer loaded with no vocabulary, so its files "
+                "(tokenizer.json, or vocab.json and merges.txt, or tokenizer.model) are missing: "
+                "save them into the checkpoint with tokenizer.save_pretrained(DIR)."
+            )
         if tokenizer.pad_token is None and tokenizer.eos_token is not None:
             tokenizer.pad_token = tokenizer.eos_token
         adapter = None
@@ -407,16 +413,42 @@ def _load_failure(
     weights: ModelSpec,
     error: BaseException,
 ) -> str:
+    fix = _load_fix(error)
     if record is None:
-        return (
-            f"{flag}={spec.name} could not be loaded: {error_line(error)}. Check the hub id (and "
-            "network access or the local cache) or the checkpoint directory."
+        return f"{flag}={spec.name} could not be loaded: {error_line(error)}. " + (
+            fix
+            or "Check the hub id (and network access or the local cache) or the "
+            "checkpoint directory."
         )
     return (
         f"{flag}={spec.name} is a {record.kind}; its base model {weights.name} could not be "
         f"loaded: {error_line(error)}. Name the base model with --llm-adapter-base=MODEL "
-        "if it is elsewhere."
+        "if it is elsewhere." + (f" {fix}" if fix else "")
     )
+
+
+def _load_fix(error: BaseException) -> str | None:
+    """What to do about a loading failure whose kind is known, None for the generic advice."""
+    text = f"{type(error).__name__} {error}"
+    if "SafetensorError" in text:
+        return "The weights file is damaged or cut short: save or download the checkpoint again."
+    if "Unpickl" in text or "weights_only" in text:
+        return (
+            "Its .bin weights hold pickled objects torch refuses to load safely: re-save the "
+            "checkpoint with save_pretrained(DIR) (it writes model.safetensors)."
+        )
+    if "trust_remote_code" in text or "auto_map" in text:
+        return (
+            "The checkpoint ships its own model code (auto_map in config.json): if you trust "
+            "it, add --llm-trust-remote-code (trust_remote_code = true in [tool.llmperf])."
+        )
+    if "tokenizer" in text.lower():
+        return (
+            "Its tokenizer files (tokenizer.json, or vocab.json and merges.txt, or "
+            "tokenizer.model) are missing or broken: save them into the checkpoint with "
+            "tokenizer.save_pretrained(DIR)."
+        )
+    return None
 
 
 def _quantization_dict(config: Any) -> dict[str, Any] | None:

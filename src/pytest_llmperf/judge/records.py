@@ -19,6 +19,7 @@ from typing import Any
 
 from pytest_llmperf.judge.verdicts import Verdict
 from pytest_llmperf.metrics import METRICS
+from pytest_llmperf.redaction import redacted
 from pytest_llmperf.results import GenerationResult
 
 RECORD_SCHEMA_VERSION = 1
@@ -48,8 +49,8 @@ class TestOutcome:
 
     @cached_property
     def record(self) -> dict[str, Any]:
-        """This outcome as a record, built once: what every output renders."""
-        return outcome_record(self)
+        """This outcome as a record, built once, secrets masked: what every output renders."""
+        return redacted(outcome_record(self))
 
 
 def plain(value: Any) -> Any:

@@ -26,6 +26,13 @@ def pinned_generation(
     """
     settings = {"do_sample": False, "num_beams": 1, "max_new_tokens": max_new_tokens}
     settings.update(overrides)
+    for name in ("max_new_tokens", "min_new_tokens"):
+        value = settings.get(name)
+        least = 1 if name == "max_new_tokens" else 0
+        if name in settings and (type(value) is not int or value < least):
+            raise GenerationError(
+                f"{name}={value!r} in generate(): it must be a whole number of at least {least}."
+            )
     if mode == "fixed_length":
         settings["min_new_tokens"] = settings["max_new_tokens"]
     try:

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from pytest_llmperf.files import append, write_atomically
+from pytest_llmperf.redaction import redacted
 from pytest_llmperf.report import artifacts, json_report, markdown
 from pytest_llmperf.settings.settings import Settings
 
@@ -81,13 +82,15 @@ def finish(
     under xdist): write every output asked for: reports, step
     summary, plots, pytest-benchmark JSON. Returns the lines for the terminal summary."""
     config = session.config
+    # Records are masked when built; masked again here for those a worker sent.
+    records, environment = redacted(list(records)), redacted(environment)
     reports = settings.report or settings.markdown or os.environ.get(STEP_SUMMARY)
     files = settings.plots is not None or settings.benchmark_json is not None
     if not (reports or files) or config.option.collectonly:
         return []
     published = Published()
     if reports:
-        report = json_report.build_report(records, settings, environment)
+        report = redacted(json_report.build_report(records, settings, environment))
         published = publish(report, settings, os.environ)
     provenance = partial(artifacts.benchmark_provenance, config)
     for line, failed in artifacts.write_outputs(settings, records, provenance, environment):

@@ -55,16 +55,18 @@ def same_workloads(calls: TestCalls) -> bool:
     )
 
 
-def open_ratio_limits(verdicts: list[Verdict]) -> list[str]:
-    """Timing limits against a snapshot that did not pass: what live pairs settle. A
-    failure across processes is confirmed live too, when it can be: a busy machine while
-    recording or judging can shift every timing beyond any allowance."""
+def open_ratio_limits(verdicts: list[Verdict], *, passes_too: bool = False) -> list[str]:
+    """Timing limits against a snapshot that live pairs settle: those it did not pass, and
+    with `passes_too` those it passed as well. A failure across processes is confirmed live
+    too, when it can be, and so is a pass under `live_baseline = "always"`: a busy machine
+    while recording or judging can shift every timing beyond any allowance, either way."""
+    settle = (Outcome.INCONCLUSIVE, Outcome.FAIL) + ((Outcome.PASS,) if passes_too else ())
     return [
         verdict.limit.name
         for verdict in verdicts
         if verdict.limit.spec.needs_baseline
         and verdict.limit.spec.is_statistical
-        and verdict.outcome in (Outcome.INCONCLUSIVE, Outcome.FAIL)
+        and verdict.outcome in settle
     ]
 
 

@@ -182,7 +182,7 @@ class LlmPerfSession:
             partial(self._measure_more, baseline=self.models.get),
             self.on_progress,
         )
-        if snapshot is not None and open_ratio_limits(settled.verdicts):
+        if snapshot is not None and open_ratio_limits(settled.verdicts, passes_too=self._confirm):
             settled = self._settle_live(nodeid, limits, settled, calls, snapshot)
         verdicts = settled.verdicts
         if calls.live_baseline() is not None and self.models.served_on_one_side_only():
@@ -229,6 +229,11 @@ class LlmPerfSession:
             noise_floor=self.settings.noise_floor,
             seed=self.settings.seed,
         )
+
+    @property
+    def _confirm(self) -> bool:
+        """Passes against a snapshot are confirmed in live pairs too (live_baseline=always)."""
+        return self.settings.live_baseline == "always"
 
     def _caps(self) -> Caps:
         settings = self.settings
@@ -346,9 +351,10 @@ class LlmPerfSession:
         snapshot: Snapshot,
     ) -> Settled:
         """Timing limits a snapshot left inconclusive, settled against its baseline model
-        run here in alternating pairs (live_baseline=auto); else left as they are, saying
-        what would settle them."""
-        open_limits = ", ".join(open_ratio_limits(against_snapshot.verdicts))
+        run here in alternating pairs (and those it passed, with live_baseline=always); else
+        left as they are, saying what would settle them."""
+        settling = open_ratio_limits(against_snapshot.verdicts, passes_too=self._confirm)
+        open_limits = ", ".join(settling)
         comparison = against_snapshot.comparison
         spec = snapshot_model_spec(snapshot, self.settings)
         if self.settings.live_baseline == "never":
@@ -401,11 +407,20 @@ class LlmPerfSession:
             "judged on the snapshot alone, beyond the allowance for the shift between "
             f"processes; not confirmed in live pairs ({why})"
         )
+        unconfirmed = (
+            "passed on the snapshot alone, with the allowance for the shift between "
+            f"processes; not confirmed in live pairs ({why})"
+        )
         caps, open_limits = self._caps(), open_ratio_limits(settled.verdicts)
+        passes = set(open_ratio_limits(settled.verdicts, passes_too=self._confirm))
+        passes -= set(open_limits)
         verdicts = []
         for verdict in settled.verdicts:
             if verdict.limit.name in open_limits and verdict.outcome is Outcome.FAIL:
                 verdict = replace(verdict, note="; ".join(filter(None, (verdict.note, alone))))
+            elif verdict.limit.name in passes:
+                note = "; ".join(filter(None, (verdict.note, unconfirmed)))
+                verdict = replace(verdict, note=note)
             elif verdict.limit.name in open_limits:
                 verdict = settle(verdict, caps.inconclusive, "a snapshot's runs", hint)
             verdicts.append(verdict)

@@ -27,6 +27,7 @@ class Option:
     in_report: bool = False  # shown in the JSON report's settings
     default_text: str | None = None  # the default as the docs say it, when not the value
     field: str = ""  # the Settings field, when not the key
+    secret: bool = False  # a bad value may be a key given in the wrong place: never echoed
 
     @property
     def shown_default(self) -> str:
@@ -49,6 +50,7 @@ def option(
     switch: bool = False,
     in_report: bool = False,
     default_text: str | None = None,
+    secret: bool = False,
 ) -> Any:
     """A `Settings` field that is an option; key and flag default to the field's name."""
     spec = {
@@ -58,6 +60,7 @@ def option(
         "switch": switch,
         "in_report": in_report,
         "default_text": default_text,
+        "secret": secret,
         "key": key,
         "flag": flag,
     }
@@ -74,7 +77,7 @@ def options_of(settings_class: type) -> tuple[Option, ...]:
         key = spec["key"] or field.name
         flag = spec["flag"] or "--llm-" + key.replace("_", "-")
         values = {name: spec[name] for name in ("parse", "default", "help", "switch")}
-        extra = {name: spec[name] for name in ("in_report", "default_text")}
+        extra = {name: spec[name] for name in ("in_report", "default_text", "secret")}
         table.append(Option(key, flag, **values, **extra, field=field.name))
     return tuple(table)
 

@@ -24,6 +24,14 @@ def non_negative_int(value: Any) -> int:
     return number
 
 
+def seed(value: Any) -> int:
+    """A seed torch, numpy and servers all take: 0 to 2**63 - 1."""
+    number = non_negative_int(value)
+    if number > 2**63 - 1:
+        raise ValueError(f"must be a whole number from 0 to {2**63 - 1} (64-bit signed)")
+    return number
+
+
 def integer(value: Any) -> int:
     if isinstance(value, bool):
         raise ValueError("must be a whole number, not true/false")
@@ -107,6 +115,12 @@ def model_name(value: Any) -> str:
     if isinstance(value, str) and value.strip():
         return value.strip()
     raise ValueError("must be a Hugging Face hub id or a checkpoint directory")
+
+
+def conventional_env_name(name: str) -> bool:
+    """STAGING_API_KEY: a name safe to print. Any other valid name (sk_live_abc123) may be
+    the key itself given where its variable's name goes, and is masked, never printed."""
+    return bool(re.fullmatch(r"[A-Z][A-Z0-9_]*", name))
 
 
 def env_name(value: Any) -> str:

@@ -8,6 +8,7 @@ are built, so nothing downstream asks "which role is this?".
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -15,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from pytest_llmperf.errors import BudgetError, ConfigError
-from pytest_llmperf.files import check_writable_file
+from pytest_llmperf.files import check_writable_directory, check_writable_file
 from pytest_llmperf.limits import MODES, parse_limits
+from pytest_llmperf.redaction import add_secret
 from pytest_llmperf.results import Pricing
 from pytest_llmperf.settings import parsers
 from pytest_llmperf.settings.endpoint_spec import EndpointSpec, is_endpoint, parse_endpoint
@@ -33,7 +35,7 @@ DTYPES = ("auto", "float32", "float16", "bfloat16")
 HARDWARE_MISMATCH_POLICIES = ("warn", "fail")
 INCONCLUSIVE_RULES = ("report", "estimate", "pass", "fail")
 ADAPTER_MODES = ("unmerged", "merged")
-LIVE_BASELINE_RULES = ("auto", "never")
+LIVE_BASELINE_RULES = ("always", "auto", "never")
 ROLES = ("baseline", "candidate")
 
 
@@ -159,7 +161,7 @@ class Settings:
     seed: int = option(
         0,
         "seed of the run order and of sampling",
-        parse=parsers.non_negative_int,
+        parse=parsers.seed,
         in_report=True,
     )
     trust_remote_code: bool = option(
@@ -221,10 +223,11 @@ class Settings:
         in_report=True,
     )
     live_baseline: str = option(
-        "auto",
-        "auto|never: when a snapshot cannot decide a timing limit, load the snapshot's "
-        "baseline model here and settle it in alternating pairs (auto), or leave it "
-        "inconclusive (never)",
+        "always",
+        "always|auto|never: timing ratios against a snapshot are judged in alternating pairs "
+        "with the snapshot's baseline model, loaded here when it can be: every one (always), "
+        "only those the snapshot did not pass (auto: faster, but trusts a pass that a busy "
+        "machine at recording time can make wrong), or none (never: left inconclusive)",
         parse=parsers.choice(LIVE_BASELINE_RULES),
         in_report=True,
     )
@@ -312,17 +315,20 @@ class Settings:
         None,
         "NAME of the environment variable holding endpoint models' API key",
         parse=parsers.env_name,
+        secret=True,
     )
     baseline_api_key_env: str | None = option(
         None,
         "the baseline endpoint's own API key variable",
         parse=parsers.env_name,
+        secret=True,
         default_text="api_key_env",
     )
     candidate_api_key_env: str | None = option(
         None,
         "the candidate endpoint's own API key variable",
         parse=parsers.env_name,
+        secret=True,
         default_text="api_key_env",
     )
     request_timeout_s: float = option(
@@ -419,6 +425,12 @@ def build_settings(
         try:
             parsed[entry.key] = entry.parse(raw)
         except ValueError as error:
+            if entry.secret:
+                add_secret(str(raw))
+                raise ConfigError(
+                    f"the value given for {where} is not valid (not shown: it may be a secret): "
+                    f"it {error}."
+                ) from None
             raise ConfigError(f"{raw!r} is not a valid value for {where}: it {error}.") from None
     parsed["default_limits"] = _default_limits(file_values.get("budget", {}))
     return _assemble(parsed, from_cli, cwd=cwd, config_dir=config_dir, rootdir=rootdir)
@@ -469,12 +481,27 @@ def _assemble(
             "--llm-update records the baseline's measurements, but no baseline was given: "
             "add --llm-baseline=MODEL."
         )
+    if settings.update:
+        # Found now, not after every test has been measured.
+        check_writable_directory(settings.snapshot_dir, "--llm-update's snapshot directory")
     if settings.remove_unused and not settings.update:
         raise ConfigError(
             "--llm-remove-unused deletes unused snapshots while updating them, and needs "
             "--llm-update: add --llm-baseline=MODEL --llm-update."
         )
     return with_model_settings(settings)
+
+
+def register_secrets(settings: Settings) -> None:
+    """Mask each endpoint's API key in every output, and a key variable's name that may be
+    the key itself (see parsers.conventional_env_name)."""
+    for role in ROLES:
+        spec = getattr(settings, role)
+        if spec is None or spec.api_key_env is None:
+            continue
+        if not parsers.conventional_env_name(spec.api_key_env):
+            add_secret(spec.api_key_env)
+        add_secret(os.environ.get(spec.api_key_env))
 
 
 def with_model_settings(settings: Settings) -> Settings:

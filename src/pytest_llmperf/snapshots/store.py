@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from pytest_llmperf.checks import (
+    optional_positive_time,
+    optional_size,
+    positive_time,
+    real_bool,
+    whole_count,
+)
 from pytest_llmperf.errors import SnapshotError
 from pytest_llmperf.files import write_atomically
 from pytest_llmperf.prompts import text_digest
+from pytest_llmperf.redaction import redacted
 from pytest_llmperf.results import GenerationResult, Pricing, PromptSample, Run, TokenCount
 
 SCHEMA_VERSION = 1
@@ -104,14 +113,16 @@ def _result_to_json(result: GenerationResult) -> dict[str, Any]:
     }
 
 
-def _float_or_none(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
-def _result_from_json(data: Mapping[str, Any]) -> GenerationResult:
+def _result_from_json(data: Mapping[str, Any], where: str, at_most: int | None) -> GenerationResult:
+    """A call's result, each number checked: ValueError naming the field when one is wrong."""
     samples = []
-    for item in data["samples"]:
+    if not isinstance(data["samples"], list) or not data["samples"]:
+        raise ValueError(f"{where}.samples must be a list of at least one sample")
+    for index, item in enumerate(data["samples"]):
+        at = f"{where}.samples[{index}]"
         latencies = item["latency_ms"]
+        if not isinstance(latencies, list) or not latencies:
+            raise ValueError(f"{at}.latency_ms must be a list of at least one run")
         columns = zip(
             latencies,
             item["ttft_ms"],
@@ -121,18 +132,22 @@ def _result_from_json(data: Mapping[str, Any]) -> GenerationResult:
             strict=True,
         )
         runs = tuple(
-            Run(float(lat), _float_or_none(ttft), int(out), bool(hit), _float_or_none(memory))
-            for lat, ttft, out, hit, memory in columns
+            Run(
+                positive_time(lat, f"{at}.latency_ms[{run}]"),
+                optional_positive_time(ttft, f"{at}.ttft_ms[{run}]"),
+                whole_count(out, f"{at}.output_tokens[{run}]", at_most),
+                real_bool(hit, f"{at}.hit_max_new_tokens[{run}]"),
+                optional_size(memory, f"{at}.peak_memory_mb[{run}]"),
+            )
+            for run, (lat, ttft, out, hit, memory) in enumerate(columns)
         )
-        if not runs:
-            raise ValueError("a sample with no runs")
         correct = item.get("correct")
         if correct is not None and not isinstance(correct, bool):
-            raise ValueError(f"'correct' must be true, false or null, not {correct!r}")
+            raise ValueError(f"{at}.correct must be true, false or null, not {correct!r}")
         samples.append(
             PromptSample(
-                int(item["prompt"]),
-                int(item["input_tokens"]),
+                whole_count(item["prompt"], f"{at}.prompt"),
+                whole_count(item["input_tokens"], f"{at}.input_tokens"),
                 str(item["text"]),
                 runs,
                 correct,
@@ -143,10 +158,15 @@ def _result_from_json(data: Mapping[str, Any]) -> GenerationResult:
     rendered = data.get("rendered_sha256")
     return GenerationResult(
         tuple(samples),
-        _float_or_none(data["peak_memory_mb"]),
+        optional_size(data["peak_memory_mb"], f"{where}.peak_memory_mb"),
         token_count=token_count,
         rendered_sha256=None if rendered is None else str(rendered),
     )
+
+
+def _max_new_tokens(generation: Any) -> int | None:
+    wanted = generation.get("max_new_tokens") if isinstance(generation, dict) else None
+    return wanted if isinstance(wanted, int) and not isinstance(wanted, bool) else None
 
 
 def snapshot_to_json(snapshot: Snapshot) -> dict[str, Any]:
@@ -184,11 +204,11 @@ def snapshot_from_json(data: Any) -> Snapshot:
     calls = tuple(
         SnapshotCall(
             prompts_sha256=str(call["prompts_sha256"]),
-            prompt_count=int(call["prompt_count"]),
+            prompt_count=whole_count(call["prompt_count"], f"calls[{index}].prompt_count"),
             generation=dict(call["generation"]),
-            result=_result_from_json(call),
+            result=_result_from_json(call, f"calls[{index}]", _max_new_tokens(call["generation"])),
         )
-        for call in data["calls"]
+        for index, call in enumerate(data["calls"])
     )
     if not calls:
         raise ValueError("no calls recorded")
@@ -223,7 +243,11 @@ class SnapshotStore:
 
     def path_for(self, nodeid: str) -> Path:
         file_part, _, name_part = nodeid.partition("::")
-        parts = [_safe_part(part) for part in Path(file_part).with_suffix("").parts]
+        # A test file outside the rootdir has a nodeid like '../x/test_a.py' or an absolute
+        # path: its parts are kept inside the store by _safe_part.
+        parts = [_safe_part(part) for part in Path(file_part).parts]
+        if parts:
+            parts[-1] = os.path.splitext(parts[-1])[0] or parts[-1]
         raw_name = name_part.replace("::", ".") or "module"
         name = _UNSAFE.sub("_", raw_name)
         if name != raw_name or len(name) > _MAX_NAME:
@@ -250,7 +274,9 @@ class SnapshotStore:
             )
         try:
             return snapshot_from_json(data)
-        except (KeyError, TypeError, ValueError) as error:
+        except ValueError as error:
+            raise SnapshotError(f"snapshot {path} is malformed: {error}: {fix}.") from None
+        except (KeyError, TypeError) as error:
             raise SnapshotError(f"snapshot {path} is malformed ({error!r}): {fix}.") from None
 
     def newer_schema(self, nodeid: str) -> int | None:
@@ -265,5 +291,5 @@ class SnapshotStore:
     def save(self, snapshot: Snapshot) -> Path:
         """Write atomically: an interrupted write leaves the previous file whole."""
         path = self.path_for(snapshot.test)
-        write_atomically(path, dumps(snapshot_to_json(snapshot)) + "\n")
+        write_atomically(path, dumps(redacted(snapshot_to_json(snapshot))) + "\n")
         return path

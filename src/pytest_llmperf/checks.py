@@ -1,0 +1,52 @@
+"""Numbers read from outside (a snapshot file, a server's answer) checked where they are read.
+
+Each check returns the value as its type or raises ValueError naming the field and what it
+must be; the caller adds the file or the server. JSON lets through what Python's json reads
+(`Infinity`, `NaN`, `1e999`, `"false"`, `-5`): none of them may reach a verdict.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def positive_time(value: Any, field: str) -> float:
+    """A duration: a finite number above 0."""
+    if not _is_number(value) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{field} must be a finite number above 0, not {value!r}")
+    return float(value)
+
+
+def optional_positive_time(value: Any, field: str) -> float | None:
+    return None if value is None else positive_time(value, field)
+
+
+def optional_size(value: Any, field: str) -> float | None:
+    """A memory size: null, or a finite number of at least 0."""
+    if value is None:
+        return None
+    if not _is_number(value) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"{field} must be null or a finite number of at least 0, not {value!r}")
+    return float(value)
+
+
+def whole_count(value: Any, field: str, at_most: int | None = None) -> int:
+    """A count of tokens or items: a whole number of at least 0 (and at most `at_most`)."""
+    whole = _is_number(value) and math.isfinite(value) and float(value).is_integer()
+    if not whole or value < 0:
+        raise ValueError(f"{field} must be a whole number of at least 0, not {value!r}")
+    if at_most is not None and value > at_most:
+        raise ValueError(f"{field} is {int(value)}, more than the {at_most} asked for")
+    return int(value)
+
+
+def real_bool(value: Any, field: str) -> bool:
+    """true or false, not a string or a number that reads as one."""
+    if not isinstance(value, bool):
+        raise ValueError(f"{field} must be true or false, not {value!r}")
+    return value
