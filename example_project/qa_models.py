@@ -265,6 +265,27 @@ def prompt_for(question: str) -> str:
 
 QA_PROMPTS: tuple[str, ...] = tuple(prompt_for(q) for q in QUESTIONS)
 
+# The bot as deployed is a chat app: its system prompt, then the customer's question. The
+# checkpoints' chat template writes the system prompt on a line of its own, each user turn
+# as a question and each assistant turn as its answer; they are trained on both forms.
+SYSTEM_PROMPT = "You are the support bot."
+CHAT_TEMPLATE = (
+    "{% for message in messages %}{% if message['role'] == 'system' %}"
+    "{{ message['content'] }}\n{% elif message['role'] == 'user' %}"
+    "Q: {{ message['content'] }} A:{% else %} {{ message['content'] }}{{ eos_token }}"
+    "{% endif %}{% endfor %}"
+)
+
+
+def chat_for(question: str) -> list[dict[str, str]]:
+    return [
+        {"role": "system", "content": SYSTEM_PROMPT},
+        {"role": "user", "content": question},
+    ]
+
+
+QA_CHATS: tuple[list[dict[str, str]], ...] = tuple(chat_for(q) for q in QUESTIONS)
+
 
 def is_correct(answer: str, expected: str) -> bool:
     """The scorer: the expected text occurs in the answer, ignoring case."""
@@ -281,9 +302,11 @@ def accuracy(answers: Sequence[str], expected: Sequence[str] = QA_ANSWERS) -> fl
 
 
 def _texts(answers: Sequence[str]) -> list[str]:
-    """'Q: ... A: answer' for the first len(answers) questions."""
+    """'Q: ... A: answer' for the first len(answers) questions, alone and after the system
+    prompt, as the chat template renders them."""
     prompts = QA_PROMPTS[: len(answers)]
-    return [f"{prompt} {answer}" for prompt, answer in zip(prompts, answers, strict=True)]
+    plain = [f"{prompt} {answer}" for prompt, answer in zip(prompts, answers, strict=True)]
+    return plain + [f"{SYSTEM_PROMPT}\n{text}" for text in plain]
 
 
 def build_tokenizer(vocab_size: int = 600) -> PreTrainedTokenizerFast:
@@ -334,7 +357,8 @@ def _gpt2(tokenizer, *, n_layer: int, n_embd: int, n_head: int) -> GPT2LMHeadMod
 
 
 def _save(model: Any, tokenizer: Any, out_dir: Path) -> Path:
-    """save_pretrained both, as a fine-tuning script does."""
+    """save_pretrained both, as a fine-tuning script does, with the chat template."""
+    tokenizer.chat_template = CHAT_TEMPLATE
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
     return Path(out_dir)

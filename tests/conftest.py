@@ -25,3 +25,18 @@ def checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     config_path.write_text(json.dumps(config))
     paths["sampling"] = sampling
     return paths
+
+
+@pytest.fixture(scope="session")
+def chat_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """chat: a tiny chat model (role tokens, a chat template, <|end|> among its EOS ids);
+    other_template: its weights with another template; no_template: with none at all."""
+    from tests.models.chat import OTHER_TEMPLATE, build_chat, with_template
+
+    root = tmp_path_factory.mktemp("chat")
+    chat = build_chat(root / "chat")
+    return {
+        "chat": chat,
+        "other_template": with_template(chat, root / "other_template", OTHER_TEMPLATE),
+        "no_template": with_template(chat, root / "no_template", None),
+    }

@@ -43,7 +43,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        self.server.requests.append({"body": body, "headers": dict(self.headers)})
+        self.server.requests.append(
+            {"body": body, "headers": dict(self.headers), "path": self.path}
+        )
         behaviour = body.get("model", "ok")
         self.server.count[behaviour] = self.server.count.get(behaviour, 0) + 1
         getattr(self, "_" + behaviour.replace("-", "_"), self._ok)(body)

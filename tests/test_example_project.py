@@ -14,6 +14,7 @@ from tests.plugin.helpers import run, summary_verdicts
 EXAMPLE = Path(__file__).parent.parent / "example_project"
 TEST = "tests/test_support_bot.py::test_answers_right_fast_and_short"
 PER_TOKEN = "tests/test_support_bot.py::test_speed_per_token"
+CHAT = "tests/test_support_bot.py::test_chat_answers"
 HAS_BITSANDBYTES = all(importlib.util.find_spec(p) for p in ("bitsandbytes", "accelerate"))
 
 
@@ -36,7 +37,7 @@ def example(pytester: pytest.Pytester, qa_checkpoints: Path) -> pytest.Pytester:
     shutil.copytree(EXAMPLE / "tests", pytester.path / "tests")
     (pytester.path / "checkpoints").symlink_to(qa_checkpoints)
     record = run(pytester, "--llm-baseline=checkpoints/baseline", "--llm-update")
-    record.assert_outcomes(passed=2)
+    record.assert_outcomes(passed=3)
     return pytester
 
 
@@ -50,12 +51,15 @@ def test_verbose_candidate_fails_on_tokens_and_cost_not_on_accuracy(example):
     assert verdicts[(TEST, "cost_ratio")] == "FAIL"
     assert verdicts[(TEST, "accuracy_drop")] == "pass"
     assert verdicts[(PER_TOKEN, "latency_ratio")] == "pass"  # as fast per token
+    assert verdicts[(CHAT, "tokens_ratio")] == "FAIL"  # as verbose when asked in chat
+    assert verdicts[(CHAT, "accuracy_drop")] == "pass"
 
 
 def test_large_candidate_fails_on_latency_with_tokens_flat(example):
     verdicts = judge(example, "large")
     assert verdicts[(TEST, "latency_ratio")] == "FAIL"
     assert verdicts[(PER_TOKEN, "latency_ratio")] == "FAIL"
+    assert verdicts[(CHAT, "latency_ratio")] == "FAIL"
     assert verdicts[(TEST, "tokens_ratio")] == "pass"
     assert verdicts[(TEST, "accuracy_drop")] == "pass"
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from qa_models import QA_ANSWERS, QA_PROMPTS
+from qa_models import QA_ANSWERS, QA_CHATS, QA_PROMPTS
 
 
 @pytest.mark.assert_within_budget  # the budget in pyproject.toml: SLA, tokens, cost, accuracy
@@ -15,3 +15,10 @@ def test_answers_right_fast_and_short(llm_candidate):
 def test_speed_per_token(llm_candidate):
     """Latency per token whatever the verbosity: is the model itself slower?"""
     llm_candidate.generate(QA_PROMPTS[:8], expected=QA_ANSWERS[:8], max_new_tokens=16)
+
+
+@pytest.mark.assert_within_budget  # the same budget, asked as the chat app asks
+def test_chat_answers(llm_candidate):
+    """The bot as deployed: its system prompt, then the customer's question, rendered by
+    each checkpoint's own chat template."""
+    llm_candidate.generate(QA_CHATS[:8], expected=QA_ANSWERS[:8])

@@ -40,12 +40,16 @@ class LlmModel:
 
     def generate(
         self,
-        prompts: str | Sequence[str],
+        prompts: str | Sequence[Any],
         expected: str | Sequence[str] | None = None,
         scorer: str | Scorer | None = None,
         **generate_kwargs: Any,
     ) -> GenerationResult:
         """Generate for each prompt (one request each), after warm-up, `repeats` times.
+
+        A prompt is a string or a conversation: a list of {"role": ..., "content": ...}
+        messages, rendered by the model's chat template (sent to /v1/chat/completions when
+        served). `batch_size=N` generates the prompts in batches of N in process.
 
         `expected` (one answer per prompt) scores each answer with `scorer`: "contains" (the
         default: the expected text appears in the answer, case-insensitively), "exact", or a

@@ -101,7 +101,8 @@ _SPECS = (
     _spec("min_accuracy", "accuracy", Kind.FLOOR, "accuracy floor (0..1)"),
     _spec("accuracy_drop", "accuracy", Kind.DROP, "largest fall from the baseline (0..1)"),
     _spec("error_rate", "errors", Kind.ABSOLUTE, "share of failed requests (0..1)"),
-    _spec("min_throughput_rps", "throughput", Kind.FLOOR, "completed requests/s under load"),
+    _spec("min_throughput_rps", "throughput", Kind.FLOOR, "completed requests/s (load, batches)"),
+    _spec("min_throughput", "throughput_tokens", Kind.FLOOR, "output tokens/s (load, batches)"),
 )
 LIMIT_SPECS: dict[str, LimitSpec] = {spec.name: spec for spec in _SPECS}
 

@@ -144,8 +144,9 @@ QUALITY_REMEDY = (
     "check the fine-tuning data and schedule: the candidate answers fewer prompts right"
 )
 THROUGHPUT_REMEDY = (
-    "fewer requests complete per second than the floor asks: give the server more capacity "
-    "(replicas, batch size, KV-cache memory), or serve a faster model (quantized, distilled)"
+    "fewer requests or tokens complete per second than the floor asks: give the server more "
+    "capacity (replicas, batch size, KV-cache memory) or batch more prompts in process, or "
+    "use a faster model (quantized, distilled)"
 )
 
 
@@ -540,7 +541,8 @@ METRICS: tuple[Metric, ...] = (
         remedy=_flops_remedy,
         unmeasured=_SERVED.format(figure="FLOPs"),
     ),
-    # Requests sent under load (an endpoint model's concurrency or rate) only.
+    # Requests sent under load (an endpoint model's concurrency or rate), or in process in
+    # batches (batch_size) for the throughput figures.
     Metric(
         "latency_p99_under_load",
         "latency p99",
@@ -555,15 +557,20 @@ METRICS: tuple[Metric, ...] = (
         REQUESTS_PER_S,
         lambda result: result.requests_per_s,
         remedy=_always(THROUGHPUT_REMEDY),
-        unmeasured="no throughput was measured: send the requests under load, e.g. "
+        unmeasured="no throughput was measured: generate in batches in process, e.g. "
+        "generate(prompts, batch_size=8), or send a served model's requests under load, e.g. "
         "generate(prompts, concurrency=8)",
     ),
     Metric(
-        "output_tokens_per_s_under_load",
-        "output tokens/s under load",
-        "output_tokens_per_s_under_load",
+        "throughput_tokens",
+        "output tokens/s (load or batches)",
+        "throughput_tokens_per_s",
         TOKENS_PER_S,
-        _under_load(lambda result: result.load.output_tokens_per_s),
+        lambda result: result.throughput_tokens_per_s,
+        remedy=_always(THROUGHPUT_REMEDY),
+        unmeasured="no throughput was measured: generate in batches in process, e.g. "
+        "generate(prompts, batch_size=8), or send a served model's requests under load, e.g. "
+        "generate(prompts, concurrency=8)",
     ),
     Metric(
         "errors",

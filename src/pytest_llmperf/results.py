@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from pytest_llmperf.prompts import text_digest
 from pytest_llmperf.text import EXACT, number
 
 
@@ -211,6 +212,42 @@ class LoadFigures:
         )
 
 
+@dataclass(frozen=True)
+class BatchFigures:
+    """Prompts generated in process in batches of `batch_size`: the batches' wall time and
+    the output tokens and requests they completed."""
+
+    batch_size: int
+    batches: int
+    requests: int
+    wall_seconds: float
+    output_tokens: int
+
+    def merged(self, other: BatchFigures) -> BatchFigures:
+        return replace(
+            self,
+            batches=self.batches + other.batches,
+            requests=self.requests + other.requests,
+            wall_seconds=self.wall_seconds + other.wall_seconds,
+            output_tokens=self.output_tokens + other.output_tokens,
+        )
+
+    @property
+    def requests_per_s(self) -> float:
+        return self.requests / self.wall_seconds if self.wall_seconds > 0 else 0.0
+
+    @property
+    def output_tokens_per_s(self) -> float:
+        return self.output_tokens / self.wall_seconds if self.wall_seconds > 0 else 0.0
+
+    def describe(self) -> str:
+        return (
+            f"in batches of {self.batch_size}: {self.requests:,} requests in "
+            f"{number(self.wall_seconds)} s, {number(self.requests_per_s)} requests/s, "
+            f"{number(self.output_tokens_per_s)} output tokens/s"
+        )
+
+
 def largest_known(values: Iterable[float | None]) -> float | None:
     known = [value for value in values if value is not None]
     return max(known) if known else None
@@ -239,6 +276,10 @@ class GenerationResult:
     token_count: TokenCount = field(default_factory=TokenCount)
     load: LoadFigures | None = None  # set when the requests were sent under load
     figures: ModelFigures = field(default_factory=ModelFigures)
+    batches: BatchFigures | None = None  # set when generated in process in batches
+    # sha256 of the prompts as the model was given them, set when a call had conversations:
+    # their chat template's rendering (None where a server renders them out of sight).
+    rendered_sha256: str | None = None
 
     @classmethod
     def combine(cls, results: Sequence[GenerationResult]) -> GenerationResult:
@@ -247,10 +288,13 @@ class GenerationResult:
             raise ValueError("combine needs at least one result")
         token_count, load = results[0].token_count, results[0].load
         figures = results[0].figures
+        batches = results[0].batches
         for result in results[1:]:
             token_count = token_count.merged(result.token_count)
             load = _merge_optional(load, result.load)
             figures = figures.merged(result.figures)
+            batches = _merge_optional(batches, result.batches)
+        rendered = [result.rendered_sha256 for result in results]
         return cls(
             samples=tuple(sample for result in results for sample in result.samples),
             peak_memory_mb=largest_known(result.peak_memory_mb for result in results),
@@ -259,6 +303,10 @@ class GenerationResult:
             token_count=token_count,
             load=load,
             figures=figures,
+            batches=batches,
+            rendered_sha256=None
+            if all(digest is None for digest in rendered)
+            else text_digest([str(digest) for digest in rendered]),
         )
 
     def extended(self, more: GenerationResult) -> GenerationResult:
@@ -275,6 +323,7 @@ class GenerationResult:
             peak_memory_mb=largest_known((self.peak_memory_mb, more.peak_memory_mb)),
             token_count=self.token_count.merged(more.token_count),
             load=_merge_optional(self.load, more.load),
+            batches=_merge_optional(self.batches, more.batches),
         )
 
     @property
@@ -405,8 +454,19 @@ class GenerationResult:
 
     @property
     def requests_per_s(self) -> float | None:
-        """Completed requests per second under load; None when not measured under load."""
-        return self.load.requests_per_s if self.load is not None else None
+        """Completed requests per second under load or over in-process batches; None when
+        the requests ran one at a time."""
+        if self.load is not None:
+            return self.load.requests_per_s
+        return self.batches.requests_per_s if self.batches is not None else None
+
+    @property
+    def throughput_tokens_per_s(self) -> float | None:
+        """Output tokens per second of wall time under load or over in-process batches;
+        None when the requests ran one at a time."""
+        if self.load is not None:
+            return self.load.output_tokens_per_s
+        return self.batches.output_tokens_per_s if self.batches is not None else None
 
     @property
     def max_new_tokens_hit_rate(self) -> float:

@@ -259,3 +259,33 @@ def test_paths_of_served_checkpoints_are_not_checked_as_local_dirs(pytester: pyt
     with fake_server(listed=("only",)) as server:
         result = run(pytester, f"--llm-candidate={server.url}", "--co")
     assert result.ret == 0
+
+
+def test_served_chat_counts_the_tokens_of_in_process_runs(pytester, chat_models, served):
+    """Conversations go to /v1/chat/completions; the server's template, stop strings and
+    end-of-sequence ids give the same token counts as the in-process model."""
+    from tests.models.chat import conversation
+    from tests.models.tiny import QUESTIONS
+
+    conversations = [conversation(question) for question in QUESTIONS[:3]]
+    pytester.makepyprojecttoml("[tool.llmperf]\nrepeats = 1\nwarmup = 0\n")
+    pytester.makepyfile(
+        test_chat_counts=f"""
+        CONVERSATIONS = {conversations!r}
+
+        def _counts(result):
+            return [(s.input_tokens, s.output_tokens) for s in result.samples]
+
+        def test_counts(llm_baseline, llm_candidate):
+            for extra in ({{}}, {{"stop": ["."]}}):
+                local = llm_baseline.generate(CONVERSATIONS, max_new_tokens=16, **extra)
+                served = llm_candidate.generate(CONVERSATIONS, max_new_tokens=16, **extra)
+                assert served.texts == local.texts
+                assert _counts(served) == _counts(local)
+                assert served.token_count.source == "server usage"
+                assert served.ttft_ms is not None
+        """
+    )
+    chat = chat_models["chat"]
+    result = run(pytester, f"--llm-baseline={chat}", f"--llm-candidate={chat}@{served}")
+    result.assert_outcomes(passed=1)

@@ -18,7 +18,7 @@ PACKAGE = Path(pytest_llmperf.__file__).parent
 LAYERS: tuple[tuple[str, ...], ...] = (
     # lowest first
     ("redaction", "checks", "errors", "text", "files"),
-    ("results", "metrics", "limits"),
+    ("prompts", "results", "metrics", "limits"),
     ("settings",),
     ("backends",),
     ("measure",),

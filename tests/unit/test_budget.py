@@ -103,6 +103,7 @@ def test_documented_limit_names() -> None:
     assert set(LIMIT_SPECS) == {
         "error_rate",
         "min_throughput_rps",
+        "min_throughput",
         "latency_ms",
         "ttft_ms",
         "output_tokens",

@@ -13,6 +13,7 @@ from pytest_llmperf.backends.openai_stream import MalformedStreamError, Streamed
 from pytest_llmperf.errors import ConfigError, GenerationError, ModelLoadError
 from pytest_llmperf.measure.load import LoadSpec
 from pytest_llmperf.measure.protocol import Protocol, Workload, measure
+from pytest_llmperf.prompts import parse_prompts
 from pytest_llmperf.settings.endpoint_spec import EndpointSpec, parse_endpoint
 from pytest_llmperf.settings.settings import ModelSpec
 from tests.servers import fake_server
@@ -136,6 +137,23 @@ def _backend(server_url: str, model: str, **options) -> EndpointBackend:
     assert spec is not None
     settings = {"timeout_s": 2.0, "key_env": None, "tokenizer_name": None} | options
     return EndpointBackend.connect(spec, flag="--llm-candidate", **settings)
+
+
+def test_a_conversation_goes_to_chat_completions_as_messages():
+    messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Sky?"}]
+    (conversation,) = parse_prompts([messages])
+    with fake_server() as server:
+        backend = _backend(server.url, "ok")
+        chat = backend.complete(conversation, {**GREEDY, "stop": ["."]}, seed=0)
+        plain = backend.complete("Sky?", GREEDY, seed=0)
+    chat_request, plain_request = server.requests
+    assert chat_request["path"] == "/v1/chat/completions"
+    assert chat_request["body"]["messages"] == messages
+    assert chat_request["body"]["stop"] == ["."] and "prompt" not in chat_request["body"]
+    assert plain_request["path"] == "/v1/completions" and "messages" not in plain_request["body"]
+    assert chat.run.output_tokens == plain.run.output_tokens == 6  # the server's usage
+    # Without a tokenizer the server's template is out of sight: no rendering to record.
+    assert backend.rendered(conversation) is None
 
 
 def test_a_streamed_completion_is_timed_at_the_first_text_and_counted_from_usage():

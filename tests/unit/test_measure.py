@@ -126,7 +126,7 @@ def test_empty_prompt_list_is_an_error() -> None:
 
 @pytest.mark.parametrize(("prompts", "index"), [(["a", 3], 1), ([None], 0), ([b"x"], 0)])
 def test_non_string_prompt_is_an_error(prompts: list[Any], index: int) -> None:
-    with pytest.raises(GenerationError, match=f"prompt {index} is not a string"):
+    with pytest.raises(GenerationError, match=f"prompt {index} is not a string or a conversation"):
         Workload.from_call(prompts, GENERATION)
 
 

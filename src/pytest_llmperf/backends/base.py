@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from pytest_llmperf.backends.memory import PeakMemoryTracker
+from pytest_llmperf.errors import GenerationError
+from pytest_llmperf.prompts import Prompt
 from pytest_llmperf.results import ModelFigures, Run
 
 
@@ -68,7 +70,7 @@ class Backend(ABC):
         """Memory held by the parameters and buffers; None when they are not ours to see."""
 
     def count_figures(
-        self, prompt: str, generation: Mapping[str, Any], seed: int
+        self, prompt: Prompt, generation: Mapping[str, Any], seed: int
     ) -> ModelFigures | None:
         """Run one untimed request (a warm-up) and return the figures that do not depend on
         the machine: weights, KV cache per token, FLOPs counted over its forward passes.
@@ -76,12 +78,28 @@ class Backend(ABC):
         return None
 
     @abstractmethod
-    def input_token_counts(self, prompts: Sequence[str], max_new_tokens: int) -> list[int]:
-        """Token count of each prompt; raises GenerationError when one cannot be generated."""
+    def input_token_counts(self, prompts: Sequence[Prompt], max_new_tokens: int) -> list[int]:
+        """Token count of each prompt (a conversation's with its chat template's tokens);
+        raises GenerationError when one cannot be generated."""
+
+    def rendered(self, prompt: Prompt) -> str | None:
+        """The text the model is given for `prompt`: a conversation rendered by the model's
+        chat template; None when that cannot be told here (a server's own template)."""
+        return prompt if isinstance(prompt, str) else None
 
     @abstractmethod
-    def complete(self, prompt: str, generation: Mapping[str, Any], seed: int) -> Completion:
+    def complete(self, prompt: Prompt, generation: Mapping[str, Any], seed: int) -> Completion:
         """Generate for one prompt with the given settings and time it."""
+
+    def complete_batch(
+        self, prompts: Sequence[Prompt], generation: Mapping[str, Any], seed: int
+    ) -> list[Completion]:
+        """Generate for several prompts at once, as one batch; each completion timed until
+        its own last token. Only in-process models batch."""
+        raise GenerationError(
+            "batch_size needs an in-process model: a served model batches on the server; "
+            "send its requests under load instead, e.g. generate(prompts, concurrency=8)."
+        )
 
     @abstractmethod
     def memory_tracker(self) -> PeakMemoryTracker:

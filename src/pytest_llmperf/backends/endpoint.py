@@ -1,5 +1,6 @@
 """A model behind an OpenAI-compatible server (vLLM, TGI, llama.cpp, SGLang, transformers
-serve), asked through streaming /v1/completions requests and timed from the client.
+serve), asked through streaming /v1/completions requests (raw text) or /v1/chat/completions
+requests (conversations, rendered by the server's chat template) and timed from the client.
 
 Nothing is retried: a request that fails is reported as it failed, so that retries never
 hide latency. The API key is read from the environment variable the user names, sent in
@@ -21,6 +22,7 @@ from pytest_llmperf.backends.memory import NotMeasured, PeakMemoryTracker
 from pytest_llmperf.backends.openai_stream import DeadlinePassed, StreamedAnswer, timed_lines
 from pytest_llmperf.checks import whole_count
 from pytest_llmperf.errors import ConfigError, GenerationError, ModelLoadError
+from pytest_llmperf.prompts import Conversation, Prompt
 from pytest_llmperf.redaction import add_secret, redact
 from pytest_llmperf.results import Run
 from pytest_llmperf.settings.endpoint_spec import EndpointSpec
@@ -138,18 +140,38 @@ class EndpointBackend(Backend):
 
     # -- generating --------------------------------------------------------------------------
 
-    def input_token_counts(self, prompts: Sequence[str], max_new_tokens: int) -> list[int]:
+    def input_token_counts(self, prompts: Sequence[Prompt], max_new_tokens: int) -> list[int]:
         """The tokenizer's counts when there is one; the server's usage replaces them per run."""
         for index, prompt in enumerate(prompts):
-            if not prompt.strip():
+            if isinstance(prompt, str) and not prompt.strip():
                 raise GenerationError(f"prompt {index} is empty: give it some text.")
-        if self._tokenizer is None:
-            return [0 for _ in prompts]
-        return [len(self._tokenizer(prompt)["input_ids"]) for prompt in prompts]
+        return [self._prompt_tokens(prompt) or 0 for prompt in prompts]
 
-    def complete(self, prompt: str, generation: Mapping[str, Any], seed: int) -> Completion:
+    def rendered(self, prompt: Prompt) -> str | None:
+        """A conversation as the tokenizer's chat template renders it, when the tokenizer at
+        hand has one (the server's own template is not visible from here)."""
+        if isinstance(prompt, str):
+            return prompt
+        if self._tokenizer is None or not getattr(self._tokenizer, "chat_template", None):
+            return None
+        return str(
+            self._tokenizer.apply_chat_template(
+                prompt.as_messages(), add_generation_prompt=True, tokenize=False
+            )
+        )
+
+    def _prompt_tokens(self, prompt: Prompt) -> int | None:
+        """The prompt's token count by the local tokenizer; None when it cannot be told."""
+        text = self.rendered(prompt)
+        if self._tokenizer is None or text is None:
+            return None
+        add_special = not isinstance(prompt, Conversation)
+        return len(self._tokenizer(text, add_special_tokens=add_special)["input_ids"])
+
+    def complete(self, prompt: Prompt, generation: Mapping[str, Any], seed: int) -> Completion:
         body = self._request_body(prompt, generation, seed)
-        url = f"{self._spec.base_url}/completions"
+        route = "chat/completions" if isinstance(prompt, Conversation) else "completions"
+        url = f"{self._spec.base_url}/{route}"
         started = time.perf_counter()
         answer = StreamedAnswer(started=started)
         try:
@@ -169,7 +191,7 @@ class EndpointBackend(Backend):
         return self._completion(prompt, answer, generation, url)
 
     def _request_body(
-        self, prompt: str, generation: Mapping[str, Any], seed: int
+        self, prompt: Prompt, generation: Mapping[str, Any], seed: int
     ) -> dict[str, Any]:
         unknown = sorted(set(generation) - _ACCEPTED)
         if unknown:
@@ -179,9 +201,14 @@ class EndpointBackend(Backend):
             )
         if int(generation.get("num_beams", 1)) != 1:
             raise GenerationError("beam search (num_beams > 1) is not offered by endpoints.")
+        asked = (
+            {"messages": prompt.as_messages()}
+            if isinstance(prompt, Conversation)
+            else {"prompt": prompt}
+        )
         body: dict[str, Any] = {
             "model": self._served_model,
-            "prompt": prompt,
+            **asked,
             "stream": True,
             "stream_options": {"include_usage": True},
         }
@@ -211,7 +238,7 @@ class EndpointBackend(Backend):
             )
 
     def _completion(
-        self, prompt: str, answer: StreamedAnswer, generation: Mapping[str, Any], url: str
+        self, prompt: Prompt, answer: StreamedAnswer, generation: Mapping[str, Any], url: str
     ) -> Completion:
         if not answer.complete:
             raise GenerationError(
@@ -248,17 +275,32 @@ class EndpointBackend(Backend):
         return Completion(answer.text, input_tokens, run, source, second)
 
     def _tokenizer_counts(
-        self, prompt: str, answer: StreamedAnswer, generation: Mapping[str, Any]
+        self, prompt: Prompt, answer: StreamedAnswer, generation: Mapping[str, Any]
     ) -> tuple[int, int] | None:
         """(input, output) tokens as the local backend counts them: the output includes the
         end-of-sequence token when the answer stopped there, as generate's output does."""
         if self._tokenizer is None:
             return None
         output = len(self._tokenizer(answer.text, add_special_tokens=False)["input_ids"])
+        stops = generation.get("stop") or ()
+        stops = [stops] if isinstance(stops, str) else list(stops)
+        cut = not any(answer.text.endswith(stop) for stop in stops)
+        if stops and answer.finish_reason == "stop" and cut:
+            # The server generated the stop string's tokens and cut them from the text.
+            output += self._stop_tokens(answer.text, stops)
         stopped_at_eos = answer.finish_reason == "stop" and not generation.get("stop")
         if stopped_at_eos and self._tokenizer.eos_token_id is not None:
             output += 1
-        return len(self._tokenizer(prompt)["input_ids"]), output
+        return self._prompt_tokens(prompt) or 0, output
+
+    def _stop_tokens(self, text: str, stops: Sequence[str]) -> int:
+        """Tokens the stop string added after `text`: what the server cut from the answer."""
+        before = len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
+        most = 0
+        for string in stops:
+            with_stop = self._tokenizer(text + string, add_special_tokens=False)["input_ids"]
+            most = max(most, len(with_stop) - before)
+        return most
 
     def _too_slow(self, url: str) -> str:
         return (

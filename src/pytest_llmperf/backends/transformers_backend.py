@@ -25,6 +25,7 @@ from pytest_llmperf.backends.checkpoint import (
 from pytest_llmperf.backends.memory import CudaPeakMemory, PeakMemoryTracker, ProcessPeakMemory
 from pytest_llmperf.backends.threads import apply_threads
 from pytest_llmperf.errors import GenerationError, ModelLoadError, ModelUnavailableError
+from pytest_llmperf.prompts import Conversation, Prompt
 from pytest_llmperf.results import ModelFigures, Run, tokens_read
 from pytest_llmperf.settings.settings import ModelSpec, Settings
 
@@ -80,6 +81,25 @@ class _FirstTokenClock(BaseStreamer):
         elif self.first_token_at is None:
             self._synchronize()
             self.first_token_at = time.perf_counter()
+
+    def end(self) -> None:
+        pass
+
+
+class _StepClock(BaseStreamer):
+    """Takes the time at which each new token step of a batch is on the host."""
+
+    def __init__(self, synchronize: Callable[[], None]) -> None:
+        self._synchronize = synchronize
+        self._prompt_seen = False
+        self.step_times: list[float] = []
+
+    def put(self, value: Any) -> None:
+        if not self._prompt_seen:
+            self._prompt_seen = True
+            return
+        self._synchronize()
+        self.step_times.append(time.perf_counter())
 
     def end(self) -> None:
         pass
@@ -222,7 +242,9 @@ class TransformersBackend(Backend):
         their own size, an unmerged adapter's matrices beside its base's."""
         return weights_bytes(self._model) / (1024 * 1024)
 
-    def count_figures(self, prompt: str, generation: Mapping[str, Any], seed: int) -> ModelFigures:
+    def count_figures(
+        self, prompt: Prompt, generation: Mapping[str, Any], seed: int
+    ) -> ModelFigures:
         from pytest_llmperf.backends.flops import flop_counter
 
         with flop_counter() as counter:
@@ -238,8 +260,34 @@ class TransformersBackend(Backend):
     def context_length(self) -> int | None:
         return getattr(self._model.config, "max_position_embeddings", None)
 
-    def input_token_counts(self, prompts: Sequence[str], max_new_tokens: int) -> list[int]:
-        counts = [len(self._tokenizer(prompt)["input_ids"]) for prompt in prompts]
+    def rendered(self, prompt: Prompt) -> str:
+        """Raw text as it is; a conversation through the model's own chat template, ended
+        with the generation prompt (the assistant's turn), as a server renders it."""
+        if isinstance(prompt, str):
+            return prompt
+        if not getattr(self._tokenizer, "chat_template", None):
+            raise GenerationError(
+                f"{self._name} has no chat template, so it cannot be given conversations: add "
+                "one to its tokenizer (a chat_template.jinja file in the checkpoint directory, "
+                "or the 'chat_template' setting of tokenizer_config.json, e.g. "
+                "tokenizer.chat_template = ...; tokenizer.save_pretrained(DIR)), or pass "
+                "raw text prompts."
+            )
+        return str(
+            self._tokenizer.apply_chat_template(
+                prompt.as_messages(), add_generation_prompt=True, tokenize=False
+            )
+        )
+
+    def _prompt_ids(self, prompt: Prompt) -> list[int]:
+        """The prompt's tokens; a template writes its own special tokens, so none are added
+        to a rendered conversation (as apply_chat_template's own tokenizing does)."""
+        text = self.rendered(prompt)
+        add_special = not isinstance(prompt, Conversation)
+        return list(self._tokenizer(text, add_special_tokens=add_special)["input_ids"])
+
+    def input_token_counts(self, prompts: Sequence[Prompt], max_new_tokens: int) -> list[int]:
+        counts = [len(self._prompt_ids(prompt)) for prompt in prompts]
         context = self.context_length
         for index, count in enumerate(counts):
             if count == 0:
@@ -258,27 +306,49 @@ class TransformersBackend(Backend):
         return ProcessPeakMemory()
 
     def _generation_config(self, generation: Mapping[str, Any]) -> GenerationConfig:
-        return GenerationConfig(**{**self._token_ids, **generation})
+        settings = {**self._token_ids, **generation}
+        stop = settings.pop("stop", None)
+        if stop:
+            # As servers map the OpenAI `stop` field: generate ends on these strings.
+            settings["stop_strings"] = [stop] if isinstance(stop, str) else list(stop)
+        return GenerationConfig(**settings)
 
-    def complete(self, prompt: str, generation: Mapping[str, Any], seed: int) -> Completion:
-        config = self._generation_config(generation)
-        encoded = self._tokenizer(prompt, return_tensors="pt").to(self._device)
-        input_tokens = int(encoded["input_ids"].shape[1])
-        clock = _FirstTokenClock(self._synchronize) if config.num_beams == 1 else None
-        torch.manual_seed(seed)
+    def _generate(self, encoded: Any, config: GenerationConfig, streamer: Any) -> tuple[Any, float]:
+        """generate's output and the perf_counter time it started at."""
+        extra = {"tokenizer": self._tokenizer} if config.stop_strings else {}
         try:
             with torch.inference_mode():
                 self._synchronize()
                 started = time.perf_counter()
-                output = self._model.generate(**encoded, generation_config=config, streamer=clock)
+                output = self._model.generate(
+                    **encoded, generation_config=config, streamer=streamer, **extra
+                )
                 self._synchronize()
-                ended = time.perf_counter()
         except torch.cuda.OutOfMemoryError:
             torch.cuda.empty_cache()
             raise GenerationError(
                 f"CUDA ran out of memory generating with {self._name} on {self.device}: lower "
                 "the batch size or max_new_tokens, or use --llm-dtype=bfloat16."
             ) from None
+        return output, started
+
+    def _answer(self, new_tokens: Sequence[int]) -> str:
+        """The answer's text; a stop string it ended on stays in it, as generate and
+        transformers serve leave it (some servers cut it; the token counts agree)."""
+        return self._tokenizer.decode(new_tokens, skip_special_tokens=True)
+
+    def complete(self, prompt: Prompt, generation: Mapping[str, Any], seed: int) -> Completion:
+        config = self._generation_config(generation)
+        ids = self._prompt_ids(prompt)
+        encoded = {
+            "input_ids": torch.tensor([ids], device=self._device),
+            "attention_mask": torch.ones((1, len(ids)), dtype=torch.long, device=self._device),
+        }
+        input_tokens = len(ids)
+        clock = _FirstTokenClock(self._synchronize) if config.num_beams == 1 else None
+        torch.manual_seed(seed)
+        output, started = self._generate(encoded, config, clock)
+        ended = time.perf_counter()
         new_tokens = output[0, input_tokens:]
         ttft = None if clock is None or clock.first_token_at is None else clock.first_token_at
         run = Run(
@@ -288,8 +358,54 @@ class TransformersBackend(Backend):
             hit_max_new_tokens=config.max_new_tokens is not None
             and int(new_tokens.shape[0]) >= config.max_new_tokens,
         )
-        text = self._tokenizer.decode(new_tokens, skip_special_tokens=True)
-        return Completion(text=text, input_tokens=input_tokens, run=run)
+        return Completion(self._answer(new_tokens.tolist()), input_tokens, run)
+
+    def complete_batch(
+        self, prompts: Sequence[Prompt], generation: Mapping[str, Any], seed: int
+    ) -> list[Completion]:
+        """One generate over the prompts, padded on the left with an attention mask; each
+        request is timed until the step of its own last token."""
+        config = self._generation_config(generation)
+        if config.num_beams != 1:
+            raise GenerationError("batch_size needs num_beams=1: beam search is not batched.")
+        rows = [self._prompt_ids(prompt) for prompt in prompts]
+        width = max(len(ids) for ids in rows)
+        pad = self._token_ids.get("pad_token_id")
+        pad = 0 if pad is None else pad
+        input_ids = torch.tensor([[pad] * (width - len(ids)) + ids for ids in rows])
+        mask = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids in rows])
+        encoded = {"input_ids": input_ids.to(self._device), "attention_mask": mask.to(self._device)}
+        clock = _StepClock(self._synchronize)
+        torch.manual_seed(seed)
+        output, started = self._generate(encoded, config, clock)
+        completions = []
+        for row, ids in enumerate(rows):
+            tokens = self._unpadded(output[row, width:].tolist(), config)
+            last = clock.step_times[len(tokens) - 1] if tokens else started
+            run = Run(
+                latency_ms=(last - started) * 1000,
+                ttft_ms=(clock.step_times[0] - started) * 1000 if clock.step_times else None,
+                output_tokens=len(tokens),
+                hit_max_new_tokens=config.max_new_tokens is not None
+                and len(tokens) >= config.max_new_tokens,
+            )
+            completions.append(Completion(self._answer(tokens), len(ids), run))
+        return completions
+
+    def _unpadded(self, tokens: list[int], config: GenerationConfig) -> list[int]:
+        """A batch row's own tokens: up to its end-of-sequence token or stop string, as
+        generate stops an unbatched request; what follows is padding."""
+        eos = config.eos_token_id
+        ends = set(eos if isinstance(eos, list) else [] if eos is None else [eos])
+        floor = config.min_new_tokens or 0
+        for index, token in enumerate(tokens):
+            if token in ends and index >= floor:
+                return tokens[: index + 1]
+            if config.stop_strings:
+                text = self._tokenizer.decode(tokens[: index + 1], skip_special_tokens=True)
+                if any(stop in text for stop in config.stop_strings):
+                    return tokens[: index + 1]
+        return tokens
 
 
 def weights_bytes(model: Any) -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -96,6 +96,8 @@ def model_figures(result: GenerationResult) -> dict[str, Any]:
             "largest_difference": result.token_count.largest_difference,
         },
         "load": None if result.load is None else _load_record(result),
+        "batches": None if result.batches is None else asdict(result.batches),
+        "rendered_sha256": result.rendered_sha256,
         "latencies_ms": result.latencies_ms.tolist(),
         "ttfts_ms": result.ttfts_ms.tolist(),
     }

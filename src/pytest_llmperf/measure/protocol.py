@@ -8,12 +8,15 @@ import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from time import perf_counter
 
 from pytest_llmperf.backends.base import Backend, Completion
 from pytest_llmperf.errors import GenerationError
 from pytest_llmperf.measure.load import LoadSpec, run_load
 from pytest_llmperf.measure.workload import Workload
+from pytest_llmperf.prompts import Conversation, text_digest
 from pytest_llmperf.results import (
+    BatchFigures,
     GenerationResult,
     LoadFigures,
     ModelFigures,
@@ -53,33 +56,55 @@ class _Recorder:
         # Raises before anything is timed when a prompt cannot be generated (context, empty).
         backend.input_token_counts(workload.prompts, workload.max_new_tokens)
         self.completions: list[list[Completion]] = [[] for _ in workload.prompts]
+        self.batches: BatchFigures | None = None
         self._tracker = backend.memory_tracker()
         self.figures = ModelFigures()
 
     def warm_up(self, runs: int, seed: int, count_figures: bool = True) -> None:
         """The first warm-up run is also the counted one (FLOPs, weights): untimed, like
         every warm-up run, and deterministic; an in-process model runs it even with no
-        warm-up asked for, so that its figures are never missing."""
-        prompt, generation = self.workload.prompts[0], self.workload.generation
+        warm-up asked for, so that its figures are never missing. Counted on one request,
+        so batched workloads still warm up their batch path as often as asked."""
+        first_group = self.workload.groups()[0]
+        prompt, generation = self.workload.prompts[first_group[0]], self.workload.generation
         counted = self.backend.count_figures(prompt, generation, seed) if count_figures else None
         if counted is not None:
             self.figures = counted
-            runs -= 1
+            runs -= 0 if self.workload.batch_size is not None else 1
         for _ in range(runs):
-            self.backend.complete(prompt, generation, seed)
+            self._complete(first_group, seed)
 
-    def measure(self, prompt_index: int, seed: int) -> None:
-        """One timed run; its memory high-water mark is read outside the timed region."""
+    def _complete(self, group: tuple[int, ...], seed: int) -> list[Completion]:
+        prompts = [self.workload.prompts[index] for index in group]
+        generation = self.workload.generation
+        if self.workload.batch_size is None:
+            return [self.backend.complete(prompts[0], generation, seed)]
+        return self.backend.complete_batch(prompts, generation, seed)
+
+    def measure(self, group: tuple[int, ...], seed: int) -> None:
+        """One timed run of a prompt, or of a batch of them; the memory high-water mark is
+        read outside the timed region."""
         self._tracker.start()
-        prompt = self.workload.prompts[prompt_index]
-        completion = self.backend.complete(prompt, self.workload.generation, seed)
+        started = perf_counter()
+        completions = self._complete(group, seed)
+        wall_seconds = perf_counter() - started
         increase = self._tracker.peak_increase_mb()
         weights = self.backend.weights_mb
-        if increase is not None:
-            whole = None if weights is None else weights + increase
-            run = replace(completion.run, peak_memory_mb=whole, generation_memory_mb=increase)
-            completion = replace(completion, run=run)
-        self.completions[prompt_index].append(completion)
+        for index, completion in zip(group, completions, strict=True):
+            if increase is not None:
+                whole = None if weights is None else weights + increase
+                run = replace(completion.run, peak_memory_mb=whole, generation_memory_mb=increase)
+                completion = replace(completion, run=run)
+            self.completions[index].append(completion)
+        if self.workload.batch_size is not None:
+            batch = BatchFigures(
+                batch_size=self.workload.batch_size,
+                batches=1,
+                requests=len(completions),
+                wall_seconds=wall_seconds,
+                output_tokens=sum(c.run.output_tokens for c in completions),
+            )
+            self.batches = batch if self.batches is None else self.batches.merged(batch)
 
     def _is_correct(self, text: str, index: int) -> bool | None:
         expected = self.workload.expected
@@ -100,7 +125,7 @@ class _Recorder:
                 text=completions[-1].text,
                 runs=tuple(c.run for c in completions),
                 correct=self._is_correct(completions[-1].text, index),
-                prompt=self.workload.prompts[index],
+                prompt=str(self.workload.prompts[index]),
                 expected=None if self.workload.expected is None else self.workload.expected[index],
             )
             for index, completions in enumerate(self.completions)
@@ -113,7 +138,20 @@ class _Recorder:
             latency_percentile=protocol.latency_percentile,
             token_count=token_count(every),
             figures=self.figures,
+            batches=self.batches,
+            rendered_sha256=self._rendered_sha256(),
         )
+
+    def _rendered_sha256(self) -> str | None:
+        """The digest of the prompts as rendered for this model, when some are conversations
+        (None when the model's template is out of sight, on a server)."""
+        prompts = self.workload.prompts
+        if not any(isinstance(prompt, Conversation) for prompt in prompts):
+            return None
+        rendered = [self.backend.rendered(prompt) for prompt in prompts]
+        if any(text is None for text in rendered):
+            return None
+        return text_digest([str(text) for text in rendered])
 
 
 def token_count(completions: Sequence[Completion]) -> TokenCount:
@@ -137,8 +175,8 @@ def measure(backend: Backend, workload: Workload, protocol: Protocol) -> Generat
     for repeat in range(protocol.repeats):
         if not protocol.may_start(repeat):
             break
-        for index in range(len(workload.prompts)):
-            recorder.measure(index, _run_seed(protocol, repeat, index))
+        for group in workload.groups():
+            recorder.measure(group, _run_seed(protocol, repeat, group[0]))
     return recorder.result(protocol)
 
 
@@ -170,11 +208,11 @@ def measure_alternating(
     for repeat in range(protocol.repeats):
         if not protocol.may_start(repeat):
             break
-        for index in range(len(workload.prompts)):
+        for group in workload.groups():
             rounds.shuffle(order)
-            seed = _run_seed(protocol, repeat, index)
+            seed = _run_seed(protocol, repeat, group[0])
             for model_index in order:
-                recorders[model_index].measure(index, seed)
+                recorders[model_index].measure(group, seed)
     return [recorder.result(protocol) for recorder in recorders]
 
 

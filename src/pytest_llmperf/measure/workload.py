@@ -1,5 +1,5 @@
-"""A generate call as a test made it: its prompts, the pinned decoding settings, expected
-answers and their scorer, and the load it was sent under."""
+"""A generate call as a test made it: its prompts (text or conversations), the pinned
+decoding settings, expected answers and their scorer, and the load or batch size it ran at."""
 
 from __future__ import annotations
 
@@ -11,6 +11,9 @@ from typing import Any
 from pytest_llmperf.errors import GenerationError
 from pytest_llmperf.measure.load import LoadSpec
 from pytest_llmperf.measure.scoring import Scorer, contains, resolve_scorer
+from pytest_llmperf.prompts import Prompt, parse_prompts
+
+MAX_BATCH_SIZE = 4096
 
 
 def pinned_generation(
@@ -46,29 +49,23 @@ def pinned_generation(
 class Workload:
     """One generate call as a test made it: prompts, settings, and optional expected answers."""
 
-    prompts: tuple[str, ...]
+    prompts: tuple[Prompt, ...]
     generation: Mapping[str, Any]
     expected: tuple[str, ...] | None = None
     scorer_name: str = "contains"
     scorer: Scorer = contains
     load: LoadSpec | None = None  # requests sent under load rather than one at a time
+    batch_size: int | None = None  # in process: prompts generated together, this many at once
 
     @classmethod
     def from_call(
         cls,
-        prompts: str | Sequence[str],
+        prompts: Any,
         generation: Mapping[str, Any],
         expected: str | Sequence[str] | None = None,
         scorer: str | Scorer | None = None,
     ) -> Workload:
-        prompt_list = (prompts,) if isinstance(prompts, str) else tuple(prompts)
-        if not prompt_list:
-            raise GenerationError(
-                "generate() was given an empty list of prompts: pass at least one."
-            )
-        bad = [i for i, prompt in enumerate(prompt_list) if not isinstance(prompt, str)]
-        if bad:
-            raise GenerationError(f"prompt {bad[0]} is not a string: prompts are str or list[str].")
+        prompt_list = parse_prompts(prompts)
         expected_list = None
         if expected is not None:
             expected_list = (expected,) if isinstance(expected, str) else tuple(expected)
@@ -85,3 +82,21 @@ class Workload:
     @property
     def max_new_tokens(self) -> int:
         return int(self.generation["max_new_tokens"])
+
+    def groups(self) -> list[tuple[int, ...]]:
+        """The prompts' indices as they run: one at a time, or in batches of batch_size."""
+        size = self.batch_size or 1
+        indices = range(len(self.prompts))
+        return [tuple(indices[start : start + size]) for start in indices[::size]]
+
+
+def batch_size_from(value: Any) -> int | None:
+    """generate()'s batch_size, checked: None when not given."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_BATCH_SIZE:
+        raise GenerationError(
+            f"batch_size={value!r} is not a whole number from 1 to {MAX_BATCH_SIZE}: give "
+            "how many prompts generate together, e.g. batch_size=8."
+        )
+    return value

@@ -186,6 +186,26 @@ def _inconclusive_lines(records: Sequence[Record]) -> Iterator[str]:
         yield f"  {test} {verdict['limit']}{observed_text(verdict)}: {verdict['note']}"
 
 
+ROLES = ("baseline", "candidate")
+
+
+def _renderings_differ(record: Mapping[str, Any]) -> bool:
+    """Both models rendered the test's conversations, each to a different prompt."""
+    digests = [(record[role]["figures"] or {}).get("rendered_sha256") for role in ROLES]
+    return None not in digests and digests[0] != digests[1]
+
+
+def _template_lines(records: Sequence[Mapping[str, Any]]) -> Iterator[str]:
+    """Tests whose conversations the two models rendered with different chat templates."""
+    tests = [record["test"] for record in records if _renderings_differ(record)]
+    if tests:
+        yield (
+            "chat templates differ: baseline and candidate each rendered the conversations "
+            "with their own (input tokens count each one's template tokens)"
+        )
+        yield from (f"  {test}" for test in tests)
+
+
 def _token_count_lines(records: Sequence[Mapping[str, Any]]) -> Iterator[str]:
     """Where served models' token counts came from, and whether the tokenizer agreed."""
     lines = []
@@ -257,6 +277,7 @@ def summary_lines(records: Sequence[Mapping[str, Any]], snapshot_dir: Path) -> I
         yield "baseline and candidate side by side"
         yield from table(figures)
         yield from _token_count_lines(judged)
+        yield from _template_lines(judged)
 
 
 def ranking_lines(ranked: Mapping[str, Any] | None) -> Iterator[str]:

@@ -19,7 +19,7 @@ from pytest_llmperf.limits import Budget, Limit, with_implied_limits
 from pytest_llmperf.measure.load import LOAD_KEYS, LoadSpec
 from pytest_llmperf.measure.protocol import Protocol, measure, measure_paired
 from pytest_llmperf.measure.scoring import Scorer
-from pytest_llmperf.measure.workload import Workload, pinned_generation
+from pytest_llmperf.measure.workload import Workload, batch_size_from, pinned_generation
 from pytest_llmperf.results import GenerationResult
 from pytest_llmperf.session.calls import Call, TestCalls
 from pytest_llmperf.session.live_pairs import (
@@ -33,7 +33,7 @@ from pytest_llmperf.session.live_pairs import (
 from pytest_llmperf.session.pool import BASELINE, CANDIDATE, ModelPool
 from pytest_llmperf.session.settle import Caps, Settled, settle_verdicts
 from pytest_llmperf.session.shared_runs import SharedRuns
-from pytest_llmperf.session.snapshot_baseline import MeasuredWith, SnapshotBaseline
+from pytest_llmperf.session.snapshot_baseline import REFRESH, MeasuredWith, SnapshotBaseline
 from pytest_llmperf.settings.settings import ModelSpec, Settings
 from pytest_llmperf.snapshots.housekeeping import SnapshotActivity
 from pytest_llmperf.snapshots.store import Snapshot, SnapshotStore
@@ -110,7 +110,7 @@ class LlmPerfSession:
         self,
         nodeid: str,
         role: str,
-        prompts: str | Sequence[str],
+        prompts: Any,
         expected: str | Sequence[str] | None,
         overrides: Mapping[str, Any],
         *,
@@ -156,19 +156,27 @@ class LlmPerfSession:
 
     def _workload(
         self,
-        prompts: str | Sequence[str],
+        prompts: Any,
         expected: str | Sequence[str] | None,
         overrides: Mapping[str, Any],
         mode: str | None,
         scorer: str | Scorer | None,
     ) -> Workload:
         load_kwargs = {key: overrides[key] for key in LOAD_KEYS if key in overrides}
-        generation_kwargs = {k: v for k, v in overrides.items() if k not in LOAD_KEYS}
+        not_generation = (*LOAD_KEYS, "batch_size")
+        generation_kwargs = {k: v for k, v in overrides.items() if k not in not_generation}
         generation = pinned_generation(
             generation_kwargs, mode or self.settings.mode, self.settings.max_new_tokens
         )
         workload = Workload.from_call(prompts, generation, expected, scorer)
-        return replace(workload, load=LoadSpec.from_kwargs(load_kwargs, len(workload.prompts)))
+        load = LoadSpec.from_kwargs(load_kwargs, len(workload.prompts))
+        batch_size = batch_size_from(overrides.get("batch_size"))
+        if load is not None and batch_size is not None:
+            raise LlmPerfError(
+                "batch_size and load (concurrency, rate) cannot be combined: batch_size "
+                "batches an in-process model, load is sent to a served one."
+            )
+        return replace(workload, load=load, batch_size=batch_size)
 
     def _priced(self, role: str, result: GenerationResult) -> GenerationResult:
         return replace(result, pricing=self.models.pricing(role))
@@ -212,6 +220,9 @@ class LlmPerfSession:
         verdicts = settled.verdicts
         if calls.live_baseline() is not None and self.models.served_on_one_side_only():
             verdicts = [_with_note(verdict, SERVED_ON_ONE_SIDE) for verdict in verdicts]
+        templates = _templates_note(settled.comparison)
+        if templates:
+            verdicts = [_with_note(verdict, templates, timing_only=False) for verdict in verdicts]
         written = None
         if self.settings.update:
             written = self._save(nodeid, calls.baseline_for_snapshot())
@@ -473,8 +484,31 @@ class LlmPerfSession:
         )
 
 
-def _with_note(verdict: Verdict, note: str) -> Verdict:
-    """Timing verdicts get the note beside any they have; other verdicts are unchanged."""
-    if not verdict.limit.spec.is_timing or verdict.outcome is Outcome.NOT_COMPARED:
+def _templates_note(comparison: Comparison) -> str:
+    """What a verdict says when baseline and candidate were given conversations rendered
+    differently: each model renders them with its own chat template."""
+    digests = [
+        result.rendered_sha256
+        for result in (comparison.baseline, comparison.candidate)
+        if result is not None
+    ]
+    if len(digests) < 2 or None in digests or digests[0] == digests[1]:
+        return ""
+    note = (
+        "the chat templates differ: baseline and candidate each render the conversations "
+        "with their own template, and input tokens count each one's template tokens"
+    )
+    if comparison.against_snapshot:
+        note += (
+            " (if the baseline's own template changed since the snapshot, the workload "
+            f"changed: re-record it with {REFRESH})"
+        )
+    return note
+
+
+def _with_note(verdict: Verdict, note: str, *, timing_only: bool = True) -> Verdict:
+    """Timing verdicts (or all, unless `timing_only`) get the note beside any they have."""
+    untouched = timing_only and not verdict.limit.spec.is_timing
+    if verdict.outcome is Outcome.NOT_COMPARED or untouched:
         return verdict
     return replace(verdict, note="; ".join(filter(None, (verdict.note, note))))

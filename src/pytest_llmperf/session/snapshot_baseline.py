@@ -11,6 +11,7 @@ from pytest_llmperf.backends import Backend, fingerprint
 from pytest_llmperf.errors import SnapshotError
 from pytest_llmperf.judge.verdicts import Comparison
 from pytest_llmperf.measure.workload import Workload
+from pytest_llmperf.prompts import prompt_key
 from pytest_llmperf.results import GenerationResult, Pricing
 from pytest_llmperf.session.calls import Call, TestCalls
 from pytest_llmperf.snapshots.housekeeping import SnapshotActivity
@@ -125,12 +126,14 @@ def _check_workload(snapshot: Snapshot, calls: TestCalls, path: Path) -> None:
 
 def snapshot_call(workload: Workload, result: GenerationResult) -> SnapshotCall:
     """One call as a snapshot keeps it: a digest of what was asked, and what was measured."""
-    digest_input = list(workload.prompts)
+    digest_input = [prompt_key(prompt) for prompt in workload.prompts]
     if workload.expected is not None:
         digest_input += ["expected:", *workload.expected, f"scorer:{workload.scorer_name}"]
     generation = dict(workload.generation)
     if workload.load is not None:
         generation["load"] = workload.load.to_json()
+    if workload.batch_size is not None:
+        generation["batch_size"] = workload.batch_size
     return SnapshotCall(
         prompts_sha256=prompts_digest(digest_input),
         prompt_count=len(workload.prompts),

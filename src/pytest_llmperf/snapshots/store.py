@@ -6,7 +6,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from pytest_llmperf.checks import (
 )
 from pytest_llmperf.errors import SnapshotError
 from pytest_llmperf.files import write_atomically
+from pytest_llmperf.prompts import text_digest
 from pytest_llmperf.redaction import redacted
 from pytest_llmperf.results import (
     GenerationResult,
@@ -40,8 +41,7 @@ def _safe_part(part: str) -> str:
     return "__" if part in ("..", ".", "/") else _UNSAFE.sub("_", part)
 
 
-def prompts_digest(prompts: Sequence[str]) -> str:
-    return hashlib.sha256(json.dumps(list(prompts)).encode()).hexdigest()
+prompts_digest = text_digest
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,7 @@ class Snapshot:
             latency_percentile,
             token_count=combined.token_count,
             figures=combined.figures,
+            rendered_sha256=combined.rendered_sha256,
         )
 
 
@@ -115,11 +116,20 @@ def _figures_from_json(data: Any, where: str) -> ModelFigures:
     )
 
 
+def _rendered_json(result: GenerationResult) -> dict[str, Any]:
+    """Conversations: the digest of the prompts as the model's chat template rendered them,
+    so that a changed template shows in the diff and is told apart when judging."""
+    if result.rendered_sha256 is None:
+        return {}
+    return {"rendered_sha256": result.rendered_sha256}
+
+
 def _result_to_json(result: GenerationResult) -> dict[str, Any]:
     return {
         "peak_memory_mb": _round(result.peak_memory_mb),
         **_figures_json(result),
         **_token_count_json(result),
+        **_rendered_json(result),
         "samples": [
             {
                 "prompt": sample.prompt_index,
@@ -182,11 +192,13 @@ def _result_from_json(data: Mapping[str, Any], where: str, at_most: int | None) 
         )
     counted = data.get("token_count")
     token_count = TokenCount(**counted) if isinstance(counted, dict) else TokenCount()
+    rendered = data.get("rendered_sha256")
     return GenerationResult(
         tuple(samples),
         optional_size(data["peak_memory_mb"], f"{where}.peak_memory_mb"),
         token_count=token_count,
         figures=_figures_from_json(data.get("figures"), f"{where}.figures"),
+        rendered_sha256=None if rendered is None else str(rendered),
     )
 
 

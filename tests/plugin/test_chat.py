@@ -1,0 +1,188 @@
+"""Chat models as users fine-tune them: conversations through the model's own chat
+template, a snapshot that knows the rendered prompts, and batched generation in process."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.models.chat import SYSTEM, conversation
+from tests.models.tiny import QUESTIONS, SHORT_ANSWERS
+from tests.plugin.helpers import run, summary_verdicts
+from tests.plugin.test_bad_input import assert_no_traceback
+
+CONVERSATIONS = [conversation(question) for question in QUESTIONS]
+CHAT_TEST = f"""
+import pytest
+
+CONVERSATIONS = {CONVERSATIONS!r}
+ANSWERS = {list(SHORT_ANSWERS)!r}
+
+@pytest.mark.assert_within_budget(tokens_ratio=1.0, min_accuracy=1.0)
+def test_chat(llm_candidate):
+    llm_candidate.generate(CONVERSATIONS, expected=ANSWERS, max_new_tokens=16)
+"""
+NODE = "test_chat.py::test_chat"
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makepyprojecttoml("[tool.llmperf]\nrepeats = 2\nwarmup = 0\n")
+    pytester.makepyfile(test_chat=CHAT_TEST)
+    return pytester
+
+
+def _snapshot(project: pytest.Pytester) -> dict:
+    return json.loads((project.path / ".llmperf" / "test_chat" / "test_chat.json").read_text())
+
+
+def test_conversations_are_rendered_by_the_chat_template_and_recorded(project, chat_models):
+    chat = chat_models["chat"]
+    recorded = run(project, f"--llm-baseline={chat}", "--llm-update")
+    recorded.assert_outcomes(passed=1)
+    call = _snapshot(project)["calls"][0]
+    assert len(call["rendered_sha256"]) == 64
+    # The template's role tokens are input tokens: more than the question's words alone.
+    assert all(sample["input_tokens"] > 8 for sample in call["samples"])
+
+    same = run(project, f"--llm-candidate={chat}")
+    same.assert_outcomes(passed=1)
+    assert "chat templates differ" not in same.stdout.str()
+
+    other = run(project, f"--llm-candidate={chat_models['other_template']}", "-rA")
+    assert "chat templates differ" in other.stdout.str()
+    assert summary_verdicts(other)[(NODE, "tokens_ratio")] in {"pass", "FAIL"}
+    assert _snapshot(project)["calls"][0]["rendered_sha256"] == call["rendered_sha256"]
+
+
+def test_a_changed_system_prompt_is_a_changed_workload(project, chat_models):
+    chat = chat_models["chat"]
+    run(project, f"--llm-baseline={chat}", "--llm-update").assert_outcomes(passed=1)
+    project.makepyfile(test_chat=CHAT_TEST.replace(SYSTEM, "You are a helpful assistant."))
+    result = run(project, f"--llm-candidate={chat}")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*calls differ from those recorded*re-record*"])
+
+
+def test_baseline_and_candidate_render_their_own_templates_live(project, chat_models):
+    project.makepyfile(
+        test_live=f"""
+        import pytest
+        CONVERSATIONS = {CONVERSATIONS!r}
+
+        @pytest.mark.assert_within_budget(tokens_ratio=1.0)
+        def test_live(llm_baseline, llm_candidate):
+            base = llm_baseline.generate(CONVERSATIONS, max_new_tokens=16)
+            cand = llm_candidate.generate(CONVERSATIONS, max_new_tokens=16)
+            assert base.input_tokens != cand.input_tokens
+        """
+    )
+    result = run(
+        project,
+        "test_live.py",
+        f"--llm-baseline={chat_models['chat']}",
+        f"--llm-candidate={chat_models['other_template']}",
+        "-rA",
+    )
+    result.assert_outcomes(passed=1)
+    assert "chat templates differ" in result.stdout.str()
+
+
+def test_a_model_without_a_chat_template_given_messages_is_a_clear_error(project, chat_models):
+    result = run(project, f"--llm-candidate={chat_models['no_template']}")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*has no chat template*chat_template.jinja*"])
+    assert_no_traceback(result)
+
+
+@pytest.mark.parametrize(
+    ("prompts", "message"),
+    [
+        ("[{'role': 'user'}]", "*prompt 0, message 0 needs a 'role'*and a text 'content'*"),
+        ("[[]]", "*prompt 0 is an empty conversation*"),
+        ("{'role': 'user', 'content': 'hi'}", "*one message, not a conversation: wrap it*"),
+        ("[{'role': 'user', 'content': 'hi', 'name': 'x'}]", "*has keys [[]'name'[]]*"),
+    ],
+)
+def test_malformed_conversations_are_clear_errors(pytester, chat_models, prompts, message):
+    pytester.makepyfile(
+        f"""
+        def test_bad(llm_candidate):
+            llm_candidate.generate({prompts})
+        """
+    )
+    result = run(pytester, f"--llm-candidate={chat_models['chat']}")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([message])
+    assert "During handling" not in result.stdout.str()
+    assert_no_traceback(result)
+
+
+BATCH_TEST = f"""
+import pytest
+
+CONVERSATIONS = {CONVERSATIONS!r}
+
+def test_batched_counts_equal_unbatched(llm_candidate):
+    alone = llm_candidate.generate(CONVERSATIONS, max_new_tokens=16)
+    batched = llm_candidate.generate(CONVERSATIONS, max_new_tokens=16, batch_size=4)
+    assert [s.output_tokens for s in batched.samples] == [s.output_tokens for s in alone.samples]
+    assert [s.input_tokens for s in batched.samples] == [s.input_tokens for s in alone.samples]
+    assert batched.texts == alone.texts
+    assert alone.batches is None and alone.requests_per_s is None
+    assert batched.batches.batches == 2 * 2  # 6 prompts in batches of 4, twice
+    assert batched.requests_per_s > 0 and batched.throughput_tokens_per_s > 0
+    assert all(r.ttft_ms <= r.latency_ms for r in batched.runs)
+
+def test_stop_strings_end_the_answer(llm_candidate):
+    free = llm_candidate.generate(CONVERSATIONS[:2], max_new_tokens=16)
+    stopped = llm_candidate.generate(CONVERSATIONS[:2], max_new_tokens=16, stop=["."])
+    assert all(text.endswith(".") for text in free.texts + stopped.texts)
+    assert stopped.output_tokens < free.output_tokens
+    batched = llm_candidate.generate(CONVERSATIONS[:2], max_new_tokens=16, stop=["."], batch_size=2)
+    assert [s.output_tokens for s in batched.samples] == [s.output_tokens for s in stopped.samples]
+
+@pytest.mark.assert_within_budget(min_throughput=0.001)
+def test_throughput_floor_met(llm_candidate):
+    llm_candidate.generate(CONVERSATIONS, max_new_tokens=16, batch_size=3)
+
+@pytest.mark.assert_within_budget(min_throughput=1e9)
+def test_throughput_floor_missed(llm_candidate):
+    llm_candidate.generate(CONVERSATIONS, max_new_tokens=16, batch_size=3)
+
+@pytest.mark.assert_within_budget(min_throughput=1)
+def test_throughput_unmeasured_one_at_a_time(llm_candidate):
+    llm_candidate.generate(CONVERSATIONS[:1], max_new_tokens=16)
+"""
+
+
+def test_batches_count_as_unbatched_and_are_judged_on_throughput(pytester, chat_models):
+    pytester.makepyprojecttoml("[tool.llmperf]\nrepeats = 2\nwarmup = 0\n")
+    pytester.makepyfile(test_batch=BATCH_TEST)
+    result = run(pytester, f"--llm-candidate={chat_models['chat']}")
+    verdicts = summary_verdicts(result)
+    assert verdicts[("test_batch.py::test_throughput_floor_met", "min_throughput")] == "pass"
+    assert verdicts[("test_batch.py::test_throughput_floor_missed", "min_throughput")] == "FAIL"
+    result.stdout.fnmatch_lines(["*no throughput was measured*batch_size=8*"])
+    result.assert_outcomes(passed=3, failed=2)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ("batch_size=0", "*batch_size=0 is not a whole number from 1*"),
+        ("batch_size=2, concurrency=2", "*batch_size and load*cannot be combined*"),
+    ],
+)
+def test_bad_batch_sizes_are_clear_errors(pytester, chat_models, kwargs, message):
+    pytester.makepyfile(
+        f"""
+        def test_bad(llm_candidate):
+            llm_candidate.generate(["a", "b"], {kwargs})
+        """
+    )
+    result = run(pytester, f"--llm-candidate={chat_models['chat']}")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([message])
+    assert_no_traceback(result)
