@@ -73,3 +73,8 @@ def test_only_the_running_candidate_stays_loaded(tmp_path: Path, monkeypatch):
     assert first.closed and not second.closed
     held = [model for model in pool._loaded.values() if isinstance(model, Loaded)]
     assert held == [second]
+
+
+def test_an_endpoint_url_with_a_query_is_one_model_not_a_glob(tmp_path: Path) -> None:
+    entry = "m@http://127.0.0.1:9/v1?x=[1]"
+    assert expand(entry, tmp_path, "--llm-candidate") == [("m", entry)]

@@ -53,8 +53,8 @@ def expand(entry: str, base_dir: Path, where: str) -> list[tuple[str, str]]:
     """(name, model) for each model an entry names: a glob names every matching directory,
     in step order; anything else names one model."""
     name, model = split_name(entry)
-    if not _GLOB_CHARS.search(model):
-        return [(name, model)]
+    if is_endpoint(model) or not _GLOB_CHARS.search(model):
+        return [(name, model)]  # an endpoint's URL may hold "?" and is never a glob
     pattern = Path(model).expanduser()
     if not pattern.is_absolute():
         pattern = base_dir / pattern
