@@ -19,7 +19,6 @@ from filelock import BaseFileLock, FileLock, Timeout
 from pytest_llmperf.errors import SnapshotError
 
 
-
 def lock_path(snapshot_dir: Path) -> Path:
     """The lock file of a snapshot directory: one per directory on this machine."""
     digest = hashlib.sha256(str(snapshot_dir.resolve()).encode()).hexdigest()[:16]
