@@ -45,6 +45,10 @@ def whole_count(value: Any, field: str, at_most: int | None = None) -> int:
     return int(value)
 
 
+def optional_count(value: Any, field: str) -> int | None:
+    return None if value is None else whole_count(value, field)
+
+
 def real_bool(value: Any, field: str) -> bool:
     """true or false, not a string or a number that reads as one."""
     if not isinstance(value, bool):

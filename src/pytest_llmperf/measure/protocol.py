@@ -70,7 +70,8 @@ class _Recorder:
         counted = self.backend.count_figures(prompt, generation, seed) if count_figures else None
         if counted is not None:
             self.figures = counted
-            runs -= 0 if self.workload.batch_size is not None else 1
+            if self.workload.batch_size is None:
+                runs -= 1
         for _ in range(runs):
             self._complete(first_group, seed)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_llmperf.checks import (
+    optional_count,
     optional_positive_time,
     optional_size,
     positive_time,
@@ -101,18 +102,13 @@ def _figures_json(result: GenerationResult) -> dict[str, Any]:
 def _figures_from_json(data: Any, where: str) -> ModelFigures:
     if not isinstance(data, dict):
         return ModelFigures()
-    counted_flops, counted_tokens = data.get("counted_flops"), data.get("counted_tokens")
     return ModelFigures(
         weights_mb=optional_size(data.get("weights_mb"), f"{where}.weights_mb"),
         kv_cache_bytes_per_token=optional_size(
             data.get("kv_cache_bytes_per_token"), f"{where}.kv_cache_bytes_per_token"
         ),
-        counted_flops=None
-        if counted_flops is None
-        else whole_count(counted_flops, f"{where}.counted_flops"),
-        counted_tokens=None
-        if counted_tokens is None
-        else whole_count(counted_tokens, f"{where}.counted_tokens"),
+        counted_flops=optional_count(data.get("counted_flops"), f"{where}.counted_flops"),
+        counted_tokens=optional_count(data.get("counted_tokens"), f"{where}.counted_tokens"),
     )
 
 
