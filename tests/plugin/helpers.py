@@ -54,3 +54,13 @@ def summary_verdicts(result: pytest.RunResult) -> dict[tuple[str, str], str]:
         if match:
             verdicts[(match.group(1), match.group(2))] = match.group(3)
     return verdicts
+
+
+# A test whose one call goes to whatever --llm-candidate names: faults and hostile servers.
+FAULT_TEST = """
+import pytest
+
+@pytest.mark.assert_within_budget(output_tokens=100)
+def test_answers(llm_candidate):
+    llm_candidate.generate(["Q: why? A:"], max_new_tokens=8)
+"""

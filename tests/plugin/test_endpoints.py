@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.plugin.helpers import PRICES, PROMPTS, run, summary_verdicts
+from tests.plugin.helpers import FAULT_TEST, PRICES, PROMPTS, run, summary_verdicts
 from tests.servers import fake_server, serve_checkpoints
 
 TEST = "test_served.py::test_answers"
@@ -132,14 +132,6 @@ def test_load_figures_are_measured_and_judged(project, checkpoints, served):
 
 
 # -- faults and bad input, against the fake server ----------------------------------------
-
-FAULT_TEST = """
-import pytest
-
-@pytest.mark.assert_within_budget(output_tokens=100)
-def test_answers(llm_candidate):
-    llm_candidate.generate(["Q: why? A:"], max_new_tokens=8)
-"""
 
 
 @pytest.mark.parametrize(

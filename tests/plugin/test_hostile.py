@@ -8,17 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.plugin.helpers import run, summary_verdicts
+from tests.plugin.helpers import FAULT_TEST, run, summary_verdicts
 from tests.servers import fake_server
 
 KEY = "sk-proj/SECRET0123456789abcdefghij"
-FAULT_TEST = """
-import pytest
-
-@pytest.mark.assert_within_budget(output_tokens=100)
-def test_answers(llm_candidate):
-    llm_candidate.generate(["Q: why? A:"], max_new_tokens=8)
-"""
 
 
 def everything_written(pytester: pytest.Pytester, result: pytest.RunResult) -> str:
