@@ -125,6 +125,24 @@ def test_the_baseline_line_names_the_snapshot_directory_once_relative_to_the_rep
     assert "1 snapshot written under `.llmperf`" in text
 
 
+def test_the_baseline_line_says_each_source_and_each_live_settling_once(
+    records, tmp_path: Path
+) -> None:
+    """Several tests (or candidates) settled different limits live: one line, no repeats."""
+    snapshot_dir = tmp_path / ".llmperf"
+    live = "settled against ./base run here in alternating pairs"
+    settled = ("latency_ratio", "latency_ratio, memory_ratio", None)
+    for index, (record, limits) in enumerate(zip(records, settled, strict=False)):
+        source = f"snapshot {snapshot_dir / 't' / f'test_{index}.json'} (./base)"
+        record["baseline"]["source"] = source + (f"; {limits} {live}" if limits else "")
+    text = markdown.render(build(records, snapshot_dir=snapshot_dir, rootdir=tmp_path))
+    (line,) = [line for line in text.splitlines() if line.startswith("**Baseline:**")]
+    assert line == (
+        "**Baseline:** snapshots in `.llmperf/` (./base); "
+        f"latency_ratio, memory_ratio {live}"
+    )
+
+
 def test_a_snapshot_directory_outside_the_repository_keeps_its_path(records, tmp_path) -> None:
     outside = tmp_path / "elsewhere"
     records[0]["baseline"]["source"] = f"snapshot {outside / 't' / 'test_x.json'} (./base)"

@@ -110,14 +110,27 @@ def baseline_source(
     return re.sub(f"snapshot {one_file}", lambda _: f"snapshots in {shown}", source)
 
 
+_SETTLED_LIVE = re.compile(r"(?P<limits>[a-z_]+(?:, [a-z_]+)*) settled (?P<how>against .+)")
+
+
 def models_judged(
     records: Sequence[Record], settings: Mapping[str, Any], quote: Callable[[str], str] = str
 ) -> tuple[list[str], list[str]]:
-    """The candidates and the baselines' sources of the judged tests, each once."""
+    """The candidates and the parts of the baselines' sources of the judged tests, each
+    once: the limits settled live against the same model are said in one part."""
     judged = [record for record in records if record["judged"]]
     candidates = sorted({record["candidate"]["name"] for record in judged})
-    sources = {baseline_source(record["baseline"]["source"], settings, quote) for record in judged}
-    return candidates, sorted(sources)
+    sources: set[str] = set()
+    settled: dict[str, set[str]] = {}  # "against MODEL ..." -> the limits settled so
+    for record in judged:
+        for part in baseline_source(record["baseline"]["source"], settings, quote).split("; "):
+            live = _SETTLED_LIVE.match(part)
+            if live:
+                settled.setdefault(live["how"], set()).update(live["limits"].split(", "))
+            else:
+                sources.add(part)
+    live_parts = [f"{', '.join(sorted(limits))} settled {how}" for how, limits in settled.items()]
+    return candidates, sorted(sources) + sorted(live_parts)
 
 
 def failing_first(records: Sequence[Record]) -> list[Record]:
