@@ -138,8 +138,7 @@ def test_the_baseline_line_says_each_source_and_each_live_settling_once(
     text = markdown.render(build(records, snapshot_dir=snapshot_dir, rootdir=tmp_path))
     (line,) = [line for line in text.splitlines() if line.startswith("**Baseline:**")]
     assert line == (
-        "**Baseline:** snapshots in `.llmperf/` (./base); "
-        f"latency_ratio, memory_ratio {live}"
+        f"**Baseline:** snapshots in `.llmperf/` (./base); latency_ratio, memory_ratio {live}"
     )
 
 

@@ -111,38 +111,44 @@ def test_the_best_is_pareto_optimal_and_the_front_is_never_empty(points):
     assert ranked["best"] in ranked["pareto_optimal"]
 
 
-def test_the_ranking_plot_shades_the_budget_and_marks_the_best():
-    pytest.importorskip("matplotlib")
-    from pytest_llmperf.report.ranking_plot import budget_on, ranking_figure
+def test_budget_on_a_figure_turns_ratios_and_drops_into_values():
+    from pytest_llmperf.report.trend import budget_on
 
-    records = [dict(r) for r in RECORDS]
-    for r in records:
-        r["verdicts"] = [
-            {
-                "limit": "latency_ratio",
-                "metric": "latency",
-                "kind": "ratio",
-                "budget": 1.5,
-                "baseline": 40.0,
-                "outcome": "pass",
-            },
-            {
-                "limit": "min_accuracy",
-                "metric": "accuracy",
-                "kind": "floor",
-                "budget": 0.6,
-                "baseline": None,
-                "outcome": "pass",
-            },
-        ]
-    assert budget_on(records, "latency") == (60.0, None)
-    assert budget_on(records, "accuracy") == (None, 0.6)
+    verdicts = [
+        {"metric": "latency", "kind": "ratio", "budget": 1.5, "baseline": 40.0},
+        {"metric": "latency", "kind": "absolute", "budget": 70.0, "baseline": None},
+        {"metric": "accuracy", "kind": "floor", "budget": 0.6, "baseline": None},
+        {"metric": "accuracy", "kind": "drop", "budget": 0.05, "baseline": 0.8},
+    ]
+    assert budget_on([{"verdicts": verdicts}], "latency") == (60.0, None)
+    assert budget_on([{"verdicts": verdicts}], "accuracy") == (None, pytest.approx(0.75))
+
+
+def test_the_ranking_plot_colours_by_verdict_and_hides_no_candidate():
+    pytest.importorskip("matplotlib")
+    from pytest_llmperf.report.ranking_plot import FAILS, PASSES, ranking_figure
+
+    records = [*RECORDS, record("e", 0.8, 1.0, 80.0, "FAIL", "pass")]  # e at b's cost
     figure = ranking_figure(ranking(records, RULE), records)
-    latency_panel, cost_panel = figure.axes
+    latency_panel, cost_panel = figure.axes[:2]
     assert latency_panel.get_title() == "accuracy vs latency p50"
     assert cost_panel.get_title() == "accuracy vs cost/request"
-    shaded = latency_panel.collections[-1].get_paths()[0].vertices
-    assert shaded[:, 0].max() == pytest.approx(60.0)
-    assert shaded[:, 1].min() == pytest.approx(0.6)
-    labels = {text.get_text() for text in latency_panel.texts}
-    assert labels == {"a", "b", "c", "d"}
+    # Nothing shaded as "within budget": the verdicts are per test, the points are means.
+    assert all(c.get_label() != "within the budgets" for c in latency_panel.collections)
+    assert latency_panel.get_xlim()[0] == 0  # no negative latency on the axis
+    assert latency_panel.get_ylim()[1] <= 1.05  # accuracy never shown far above 1
+    # Candidates at the same point share one label; the recommended one is drawn on top.
+    assert {t.get_text() for t in cost_panel.texts} >= {"b, e", "a", "c", "d"}
+    best = [c for c in cost_panel.collections if c.get_sizes()[0] == 200]
+    assert len(best) == 1 and best[0].get_zorder() > 3
+    colours = {tuple(c.get_facecolor()[0]) for c in latency_panel.collections}
+    from matplotlib.colors import to_rgba
+
+    assert {to_rgba(PASSES), to_rgba(FAILS)} <= colours
+    # The key says which limits failed; money ticks are dollars, with no 1e-5 offset.
+    texts = [t.get_text() for axes in figure.axes for t in axes.texts]
+    assert "c fails limit_1\nd: limit_1 inconclusive\ne fails limit_0" in texts
+    figure.canvas.draw()
+    assert cost_panel.xaxis.get_offset_text().get_text() == ""
+    ticks = [t.get_text() for t in cost_panel.get_xticklabels() if t.get_text()]
+    assert ticks and all(t.startswith("$") for t in ticks)

@@ -1,21 +1,29 @@
 """The candidates' ranking as a picture: accuracy against latency and against cost, one
-point per candidate, the region within every budget on those figures shaded, the
-recommended candidate starred and the Pareto-optimal ones ringed (matplotlib)."""
+point per candidate coloured by its verdicts (passes every limit, fails one, or only
+inconclusive), the recommended candidate starred, the Pareto-optimal ones ringed, and
+under the panels which limits each candidate failed (matplotlib).
+
+No region is shaded "within budget": the limits are judged per test (a ratio against
+each test's own baseline, with an interval), so a line drawn on the candidates' mean
+figures would put a passing candidate outside it. The colours are the verdicts."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from pytest_llmperf.metrics import METRICS_BY_NAME
+from pytest_llmperf.metrics import METRICS_BY_NAME, Metric
+from pytest_llmperf.text import EXACT, number
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-Record = Mapping[str, Any]
+Row = Mapping[str, Any]
 RANKING_FILE = "ranking.png"
-_ABSOLUTE, _RATIO, _FLOOR, _DROP = "absolute", "ratio", "floor", "drop"
+PASSES, FAILS, OPEN = "tab:green", "tab:red", "tab:orange"
+_LINE_POINTS = 10  # a label's line height at font size 8
+_CHAR_POINTS = 4.9  # a character's mean width at font size 8
 
 
 def _present(ranked: Mapping[str, Any], figure: str) -> bool:
@@ -30,90 +38,161 @@ def axes_figures(ranked: Mapping[str, Any]) -> tuple[str, list[str]]:
     return y, ["latency"] + ([second] if second != y else [])
 
 
-def budget_on(records: Sequence[Record], figure: str) -> tuple[float | None, float | None]:
-    """(highest allowed, lowest allowed) value of a figure by the tests' limits on it, a
-    ratio or drop turned into a value with the baseline's figure; None where none says."""
-    highs, lows = [], []
-    for record in records:
-        for verdict in record["verdicts"]:
-            budget, baseline = verdict["budget"], verdict["baseline"]
-            if verdict["metric"] != figure:
-                continue
-            if verdict["kind"] == _ABSOLUTE:
-                highs.append(budget)
-            elif verdict["kind"] == _RATIO and baseline is not None:
-                highs.append(budget * baseline)
-            elif verdict["kind"] == _FLOOR:
-                lows.append(budget)
-            elif verdict["kind"] == _DROP and baseline is not None:
-                lows.append(baseline - budget)
-    return (min(highs) if highs else None), (max(lows) if lows else None)
+def colour(row: Row) -> str:
+    if row["passes_every_limit"]:
+        return PASSES
+    return FAILS if "FAIL" in row["limits"].values() else OPEN
 
 
-def ranking_figure(ranked: Mapping[str, Any], records: Sequence[Record]) -> Figure:
+def failed_limits_text(ranked: Mapping[str, Any]) -> str:
+    """'verbose fails latency_ratio, tokens_ratio': why each red point is red."""
+    lines = []
+    for row in ranked["candidates"]:
+        failed = [limit for limit, outcome in row["limits"].items() if outcome == "FAIL"]
+        unsettled = [limit for limit, outcome in row["limits"].items() if outcome == "inconclusive"]
+        if failed:
+            lines.append(f"{row['candidate']} fails {', '.join(failed)}")
+        elif unsettled and not row["passes_every_limit"]:
+            lines.append(f"{row['candidate']}: {', '.join(unsettled)} inconclusive")
+    return "\n".join(lines)
+
+
+def ranking_figure(ranked: Mapping[str, Any], records: Sequence[Mapping[str, Any]]) -> Figure:
     from matplotlib.figure import Figure
 
     y, xs = axes_figures(ranked)
-    figure = Figure(figsize=(5.2 * len(xs), 4.4), layout="constrained")
+    footer = failed_limits_text(ranked)
+    key_inches = 0.35 + 0.16 * (footer.count("\n") + 1 if footer else 0)
+    figure = Figure(figsize=(5.2 * len(xs), 4.2 + key_inches), layout="constrained")
+    grid = figure.add_gridspec(2, len(xs), height_ratios=(4.2, key_inches))
     for index, x in enumerate(xs):
-        axes = figure.add_subplot(1, len(xs), index + 1)
-        _panel(axes, ranked, records, x, y)
+        _panel(figure.add_subplot(grid[0, index]), ranked, x, y)
     figure.suptitle(
         f"{len(ranked['candidates'])} candidates: recommended "
         f"{ranked['best'] or 'none (none passes every limit)'} ({ranked['rule_text']})",
         fontsize=10,
     )
+    _key(figure.add_subplot(grid[1, :]), footer)
     return figure
 
 
-def _panel(axes: Axes, ranked: Mapping[str, Any], records: Sequence[Record], x: str, y: str):
+def _points(ranked: Mapping[str, Any], x: str, y: str) -> list[tuple[list[Row], float, float]]:
+    """The candidates with both figures, those at the same point as one entry."""
+    at: dict[tuple[float, float], list[Row]] = {}
+    for row in ranked["candidates"]:
+        px, py = row["figures"][x], row["figures"][y]
+        if px is not None and py is not None:
+            at.setdefault((px, py), []).append(row)
+    return [(rows, px, py) for (px, py), rows in at.items()]
+
+
+def _panel(axes: Axes, ranked: Mapping[str, Any], x: str, y: str) -> None:
     x_metric, y_metric = METRICS_BY_NAME[x], METRICS_BY_NAME[y]
-    points = [
-        (row, row["figures"][x], row["figures"][y])
-        for row in ranked["candidates"]
-        if row["figures"][x] is not None and row["figures"][y] is not None
-    ]
-    for row, px, py in points:
-        color = "tab:green" if row["passes_every_limit"] else "tab:red"
-        marker = "*" if row["best"] else "o"
-        edge = "black" if row["pareto_optimal"] else color
-        axes.scatter(
-            [px],
-            [py],
-            s=160 if row["best"] else 60,
-            marker=marker,
-            color=color,
-            edgecolors=edge,
-            linewidths=1.5,
-            zorder=3,
-        )
-        axes.annotate(
-            row["candidate"], (px, py), xytext=(5, 5), textcoords="offset points", fontsize=8
-        )
-    x_high, _ = budget_on(records, x)
-    y_high, y_low = budget_on(records, y)
-    if y_metric.higher_is_better:
-        y_high = None
-    else:
-        y_low = None
-    axes.margins(0.2)
-    axes.autoscale_view()
-    left, right = axes.get_xlim()
-    bottom, top = axes.get_ylim()
-    if x_high is not None or y_high is not None or y_low is not None:
-        axes.fill_between(
-            [left, right if x_high is None else min(right, x_high)],
-            bottom if y_low is None else y_low,
-            top if y_high is None else y_high,
-            color="tab:green",
-            alpha=0.12,
-            label="within the budgets",
-            zorder=1,
-        )
-        axes.legend(fontsize=8, loc="best")
-    axes.set_xlim(left, right)
-    axes.set_ylim(bottom, top)
-    axes.set_xlabel(f"{x_metric.label} ({x_metric.unit.symbol})".replace(" ()", ""))
-    axes.set_ylabel(f"{y_metric.label} ({y_metric.unit.symbol})".replace(" ()", ""))
+    points = _points(ranked, x, y)
+    for rows, px, py in points:
+        # The recommended candidate last, so that no other point at its place hides it.
+        for row in sorted(rows, key=lambda r: r["best"]):
+            axes.scatter(
+                [px],
+                [py],
+                s=200 if row["best"] else 60,
+                marker="*" if row["best"] else "o",
+                color=colour(row),
+                edgecolors="black" if row["pareto_optimal"] else colour(row),
+                linewidths=1.5,
+                zorder=4 if row["best"] else 3,
+            )
+    _limits(axes, points, x_metric, y_metric)
+    _labels(axes, points)
+    for axis, metric in ((axes.xaxis, x_metric), (axes.yaxis, y_metric)):
+        axis.set_major_formatter(_tick_format(metric))
+    axes.set_xlabel(_axis_label(x_metric))
+    axes.set_ylabel(_axis_label(y_metric))
     axes.set_title(f"{y_metric.label} vs {x_metric.label}", fontsize=10)
     axes.grid(alpha=0.3)
+
+
+def _limits(axes: Axes, points: Sequence[tuple[Any, float, float]], x_metric, y_metric) -> None:
+    """From zero on x (latency, cost and tokens are never negative); a share's axis stops
+    just above 1."""
+    axes.margins(0.15)
+    axes.autoscale_view()
+    axes.set_xlim(left=0)
+    if y_metric.unit.style == "share":
+        low = min((py for _, _, py in points), default=0.0)
+        axes.set_ylim(max(0.0, min(axes.get_ylim()[0], low - 0.05)), 1.04)
+
+
+def _labels(axes: Axes, points: Sequence[tuple[list[Row], float, float]]) -> None:
+    """Each point's names beside it, moved down a line while they would overlap a label
+    placed before (boxes estimated in points: the layout is not drawn yet)."""
+    (left, right), (bottom, top) = axes.get_xlim(), axes.get_ylim()
+    width, height = _axes_size_points(axes)
+    placed: list[tuple[float, float, float]] = []  # left, right, baseline in points
+    for rows, px, py in sorted(points, key=lambda p: (p[1], -p[2])):
+        names = ", ".join(row["candidate"] for row in rows)
+        x0 = (px - left) / (right - left) * width + 6
+        x1 = x0 + _CHAR_POINTS * len(names)
+        y0 = (py - bottom) / (top - bottom) * height + 5
+        while any(
+            x0 < end and start < x1 and abs(y0 - y) < _LINE_POINTS for start, end, y in placed
+        ):
+            y0 -= _LINE_POINTS
+        placed.append((x0, x1, y0))
+        offset = y0 - (py - bottom) / (top - bottom) * height
+        axes.annotate(
+            names, (px, py), xytext=(6, offset), textcoords="offset points", fontsize=8, zorder=5
+        )
+
+
+def _axes_size_points(axes: Axes) -> tuple[float, float]:
+    figure = axes.get_figure()
+    box = axes.get_position()
+    inches = figure.get_size_inches()
+    return box.width * inches[0] * 72, box.height * inches[1] * 72
+
+
+def _tick_format(metric: Metric):
+    """Ticks as the report writes the figure ($0.00002, not 2e-5 with an offset)."""
+    from matplotlib.ticker import FuncFormatter
+
+    if metric.unit.style == "money":
+        return FuncFormatter(lambda value, _: metric.unit.format(value, exact=True))
+    return FuncFormatter(lambda value, _: number(value, EXACT, trim=True))
+
+
+def _axis_label(metric: Metric) -> str:
+    if metric.unit.style == "money" or not metric.unit.symbol:
+        return metric.label
+    return f"{metric.label} ({metric.unit.symbol})"
+
+
+def _key(axes: Axes, footer: str) -> None:
+    """Under the panels: what the marks mean, then which limits each candidate failed."""
+    from matplotlib.lines import Line2D
+
+    def mark(label: str, color: str, marker: str = "o", edge: str | None = None) -> Line2D:
+        size = 12 if marker == "*" else 7
+        return Line2D(
+            [],
+            [],
+            linestyle="",
+            marker=marker,
+            markersize=size,
+            color=color,
+            markeredgecolor=edge or color,
+            markeredgewidth=1.5,
+            label=label,
+        )
+
+    handles = [
+        mark("passes every limit", PASSES),
+        mark("fails a limit", FAILS),
+        mark("no limit failed, some inconclusive", OPEN),
+        mark("recommended", "white", "*", "grey"),
+        mark("Pareto-optimal (ringed)", "white", "o", "black"),
+    ]
+    axes.axis("off")
+    axes.legend(handles=handles, loc="upper center", ncols=5, fontsize=8, frameon=False)
+    if footer:
+        axes.text(0.0, 0.0, footer, fontsize=8, va="bottom", transform=axes.transAxes)
