@@ -1,8 +1,11 @@
-"""The example project as its README runs it: record the baseline, judge each candidate."""
+"""The example project as its README runs it: record the baseline, judge each candidate.
+
+run.sh also judges `large-int8`; this test leaves it out: on a CPU it is the slowest
+candidate by far (a third of the run), and its figures and remedy are tested on their own
+(tests/plugin/test_figures.py, tests/unit/test_figures.py)."""
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 from pathlib import Path
 
@@ -15,18 +18,13 @@ EXAMPLE = Path(__file__).parent.parent / "example_project"
 TEST = "tests/test_support_bot.py::test_answers_right_fast_and_short"
 PER_TOKEN = "tests/test_support_bot.py::test_speed_per_token"
 CHAT = "tests/test_support_bot.py::test_chat_answers"
-HAS_BITSANDBYTES = all(importlib.util.find_spec(p) for p in ("bitsandbytes", "accelerate"))
+CANDIDATES = ("short", "verbose", "large")
 
 
 @pytest.fixture(scope="module")
 def qa_checkpoints(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("qa")
-    names = (
-        ("baseline", "short", "verbose", "large", "large-int8")
-        if HAS_BITSANDBYTES
-        else ("baseline", "short", "verbose", "large")
-    )
-    build_all(root, names=names)
+    build_all(root, names=("baseline", *CANDIDATES))
     return root
 
 
@@ -43,8 +41,7 @@ def example(pytester: pytest.Pytester, qa_checkpoints: Path) -> pytest.Pytester:
 
 def test_one_run_judges_every_candidate_and_recommends_the_short_fine_tune(example):
     """run.sh's judging step: one pytest run over every candidate against the snapshots."""
-    candidates = ("short", "verbose", "large", "large-int8" if HAS_BITSANDBYTES else None)
-    result = run(example, *(f"--llm-candidate=checkpoints/{c}" for c in candidates if c))
+    result = run(example, *(f"--llm-candidate=checkpoints/{c}" for c in CANDIDATES))
     verdicts = summary_verdicts(result)
 
     def of(test: str, candidate: str, limit: str) -> str:
@@ -62,13 +59,6 @@ def test_one_run_judges_every_candidate_and_recommends_the_short_fine_tune(examp
         assert of(test, "large", "latency_ratio") == "FAIL"
     assert of(TEST, "large", "tokens_ratio") == "pass"
     assert of(TEST, "large", "accuracy_drop") == "pass"
-    if HAS_BITSANDBYTES:
-        # On a CPU int8 does not make this tiny model faster: the verdict says what it
-        # measures, and its weights beside its compute.
-        assert of(TEST, "large-int8", "accuracy_drop") == "pass"
-        assert of(TEST, "large-int8", "tokens_ratio") == "pass"
-        if of(TEST, "large-int8", "latency_ratio") == "FAIL":
-            result.stdout.fnmatch_lines(["*already quantized and still slower*"])
     # The short fine-tune fails no limit; on a busy machine its SLA may stay inconclusive.
     assert all(
         outcome != "FAIL" for (test, _), outcome in verdicts.items() if test.endswith("[short]")
