@@ -22,8 +22,14 @@ def record(name: str, accuracy: float, cost: float, latency: float, *outcomes: s
         "output_tokens": 10.0,
         "peak_memory_mb": 100.0,
     }
-    verdicts = [{"limit": f"limit_{i}", "outcome": o} for i, o in enumerate(outcomes)]
+    # limit_0 bounds latency at 1.5x a 40 ms baseline, limit_1 accuracy at 0.6 and up.
+    limits = [
+        {"metric": "latency", "kind": "ratio", "budget": 1.5, "baseline": 40.0},
+        {"metric": "accuracy", "kind": "floor", "budget": 0.6, "baseline": None},
+    ]
+    verdicts = [{"limit": f"limit_{i}", "outcome": o, **limits[i]} for i, o in enumerate(outcomes)]
     return {
+        "test": f"t.py::test_it[{name}]",
         "judged": True,
         "failed": "FAIL" in outcomes,
         "candidate": {"id": name, "name": f"./{name}", "figures": figures},
@@ -112,7 +118,7 @@ def test_the_best_is_pareto_optimal_and_the_front_is_never_empty(points):
 
 
 def test_budget_on_a_figure_turns_ratios_and_drops_into_values():
-    from pytest_llmperf.report.trend import budget_on
+    from pytest_llmperf.report.ranking_plot import budget_on
 
     verdicts = [
         {"metric": "latency", "kind": "ratio", "budget": 1.5, "baseline": 40.0},
@@ -133,8 +139,14 @@ def test_the_ranking_plot_colours_by_verdict_and_hides_no_candidate():
     latency_panel, cost_panel = figure.axes[:2]
     assert latency_panel.get_title() == "accuracy vs latency p50"
     assert cost_panel.get_title() == "accuracy vs cost/request"
-    # Nothing shaded as "within budget": the verdicts are per test, the points are means.
-    assert all(c.get_label() != "within the budgets" for c in latency_panel.collections)
+    # The region where the mean figures meet every test's limits: latency up to 1.5 x 40 ms,
+    # accuracy from 0.6; cost is limited by no test, so its panel says so and shades nothing.
+    (shaded,) = [c for c in latency_panel.collections if "limits" in c.get_label()]
+    corners = shaded.get_paths()[0].vertices
+    assert corners[:, 0].max() == pytest.approx(60.0)
+    assert corners[:, 1].min() == pytest.approx(0.6)
+    assert not [c for c in cost_panel.collections if "limits" in c.get_label()]
+    assert any("no budget region: cost/request" in t.get_text() for t in cost_panel.texts)
     assert latency_panel.get_xlim()[0] == 0  # no negative latency on the axis
     assert latency_panel.get_ylim()[1] <= 1.05  # accuracy never shown far above 1
     # Candidates at the same point share one label; the recommended one is drawn on top.
@@ -152,3 +164,38 @@ def test_the_ranking_plot_colours_by_verdict_and_hides_no_candidate():
     assert cost_panel.xaxis.get_offset_text().get_text() == ""
     ticks = [t.get_text() for t in cost_panel.get_xticklabels() if t.get_text()]
     assert ticks and all(t.startswith("$") for t in ticks)
+
+
+def test_a_candidate_meeting_every_tests_limit_lies_within_the_budget_region():
+    """Two tests, 2x latency budgets at 20 ms and 60 ms baselines: the region is the mean
+    of the tests' own bounds (80 ms), so a candidate at 30 and 100 ms (mean 65) that passes
+    both lies inside; the smallest bound (40 ms) would have put it outside."""
+    from pytest_llmperf.report.ranking_plot import budget_region
+
+    def judged(test: str, candidate: str, latency: float, baseline: float) -> dict:
+        verdict = {"limit": "latency_ratio", "metric": "latency", "kind": "ratio"}
+        return {
+            "test": f"t.py::{test}[{candidate}]",
+            "judged": True,
+            "candidate": {
+                "id": candidate,
+                "name": candidate,
+                "figures": {"latency_p50_ms": latency},
+            },
+            "verdicts": [{**verdict, "budget": 2.0, "baseline": baseline, "outcome": "pass"}],
+        }
+
+    # Live runs measured the baseline per candidate: 18/20/22 ms, the median (20) counts.
+    records = [
+        judged("test_a", "x", 30.0, 20.0),
+        judged("test_b", "x", 100.0, 60.0),
+        judged("test_a", "y", 35.0, 18.0),
+        judged("test_b", "y", 110.0, 60.0),
+        judged("test_a", "z", 36.0, 22.0),
+        judged("test_b", "z", 112.0, 60.0),
+    ]
+    assert budget_region(records, "latency") == (pytest.approx(80.0), None)
+    assert budget_region(records, "latency")[0] > (30.0 + 100.0) / 2
+    # A test that sets no limit on the figure leaves it free: no region.
+    records[3]["verdicts"][0]["outcome"] = "not compared"  # for one candidate is enough
+    assert budget_region(records, "latency") == (None, None)

@@ -1,18 +1,21 @@
 """The candidates' ranking as a picture: accuracy against latency and against cost, one
 point per candidate coloured by its verdicts (passes every limit, fails one, or only
-inconclusive), the recommended candidate starred, the Pareto-optimal ones ringed, and
-under the panels which limits each candidate failed (matplotlib).
+inconclusive), the recommended candidate starred, the Pareto-optimal ones ringed, the
+budget region shaded, and under the panels which limits each candidate failed
+(matplotlib).
 
-No region is shaded "within budget": the limits are judged per test (a ratio against
-each test's own baseline, with an interval), so a line drawn on the candidates' mean
-figures would put a passing candidate outside it. The colours are the verdicts."""
+The points are a candidate's mean figures over its tests, while limits are judged per
+test; the region is therefore where the mean lies when every test's own limit is met
+(budget_region): outside it a candidate fails some test, inside it the colour decides."""
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pytest_llmperf.metrics import METRICS_BY_NAME, Metric
+from pytest_llmperf.report.ranking import candidate_of
 from pytest_llmperf.text import EXACT, number
 
 if TYPE_CHECKING:
@@ -20,7 +23,9 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 Row = Mapping[str, Any]
+Record = Mapping[str, Any]
 RANKING_FILE = "ranking.png"
+_ABSOLUTE, _RATIO, _FLOOR, _DROP = "absolute", "ratio", "floor", "drop"
 PASSES, FAILS, OPEN = "tab:green", "tab:red", "tab:orange"
 _LINE_POINTS = 10  # a label's line height at font size 8
 _CHAR_POINTS = 4.9  # a character's mean width at font size 8
@@ -36,6 +41,77 @@ def axes_figures(ranked: Mapping[str, Any]) -> tuple[str, list[str]]:
     y = "accuracy" if _present(ranked, "accuracy") else "output_tokens"
     second = "cost" if _present(ranked, "cost") else "output_tokens"
     return y, ["latency"] + ([second] if second != y else [])
+
+
+def budget_on(
+    records: Sequence[Mapping[str, Any]], figure: str
+) -> tuple[float | None, float | None]:
+    """(highest allowed, lowest allowed) value of a figure by the tests' limits on it, a
+    ratio or drop turned into a value with the baseline's figure; None where none says."""
+    highs, lows = [], []
+    for record in records:
+        for verdict in record["verdicts"]:
+            budget, baseline = verdict["budget"], verdict["baseline"]
+            if verdict["metric"] != figure:
+                continue
+            if verdict["kind"] == _ABSOLUTE:
+                highs.append(budget)
+            elif verdict["kind"] == _RATIO and baseline is not None:
+                highs.append(budget * baseline)
+            elif verdict["kind"] == _FLOOR:
+                lows.append(budget)
+            elif verdict["kind"] == _DROP and baseline is not None:
+                lows.append(baseline - budget)
+    return (min(highs) if highs else None), (max(lows) if lows else None)
+
+
+def budget_region(records: Sequence[Record], figure: str) -> tuple[float | None, float | None]:
+    """(highest, lowest) mean of `figure` over a candidate's tests that meets every test's
+    limits on it: each test's own bound (a ratio or drop taken at the baseline's figure,
+    the median over the candidates where live runs measured it per candidate), averaged
+    over the tests. None on a side where some test with the figure sets no limit: the
+    figure there is free, so no region can be drawn."""
+    key = METRICS_BY_NAME[figure].key
+    tests: dict[str, list[Record]] = {}
+    for record in records:
+        if record["judged"] and (record["candidate"]["figures"] or {}).get(key) is not None:
+            tests.setdefault(_test_without_candidate(record), []).append(record)
+    per_test = [budget_on([_at_median_baselines(same)], figure) for same in tests.values()]
+    highs, lows = [high for high, _ in per_test], [low for _, low in per_test]
+    return (
+        statistics.fmean(highs) if highs and None not in highs else None,
+        statistics.fmean(lows) if lows and None not in lows else None,
+    )
+
+
+def _test_without_candidate(record: Record) -> str:
+    """'t.py::test_a[short]' -> 't.py::test_a', 't.py::test_b[x-short]' -> 't.py::test_b[x]'."""
+    test, name = record["test"], candidate_of(record)
+    for suffix, replacement in ((f"[{name}]", ""), (f"-{name}]", "]")):
+        if test.endswith(suffix):
+            return test.removesuffix(suffix) + replacement
+    return test
+
+
+def _at_median_baselines(same_test: Sequence[Record]) -> Record:
+    """One test's verdicts with each limit's baseline the median over the candidates; a
+    limit not compared for some candidate (other hardware, fixed_length) bounds nothing."""
+    baselines: dict[str, list[float]] = {}
+    not_compared = set()
+    for record in same_test:
+        for verdict in record["verdicts"]:
+            if verdict["outcome"] == "not compared":
+                not_compared.add(verdict["limit"])
+            elif verdict["baseline"] is not None:
+                baselines.setdefault(verdict["limit"], []).append(verdict["baseline"])
+    verdicts = [
+        {**verdict, "baseline": statistics.median(baselines[verdict["limit"]])}
+        if verdict["limit"] in baselines
+        else verdict
+        for verdict in same_test[0]["verdicts"]
+        if verdict["limit"] not in not_compared
+    ]
+    return {"verdicts": verdicts}
 
 
 def colour(row: Row) -> str:
@@ -66,7 +142,7 @@ def ranking_figure(ranked: Mapping[str, Any], records: Sequence[Mapping[str, Any
     figure = Figure(figsize=(5.2 * len(xs), 4.2 + key_inches), layout="constrained")
     grid = figure.add_gridspec(2, len(xs), height_ratios=(4.2, key_inches))
     for index, x in enumerate(xs):
-        _panel(figure.add_subplot(grid[0, index]), ranked, x, y)
+        _panel(figure.add_subplot(grid[0, index]), ranked, records, x, y)
     figure.suptitle(
         f"{len(ranked['candidates'])} candidates: recommended "
         f"{ranked['best'] or 'none (none passes every limit)'} ({ranked['rule_text']})",
@@ -86,7 +162,9 @@ def _points(ranked: Mapping[str, Any], x: str, y: str) -> list[tuple[list[Row], 
     return [(rows, px, py) for (px, py), rows in at.items()]
 
 
-def _panel(axes: Axes, ranked: Mapping[str, Any], x: str, y: str) -> None:
+def _panel(
+    axes: Axes, ranked: Mapping[str, Any], records: Sequence[Record], x: str, y: str
+) -> None:
     x_metric, y_metric = METRICS_BY_NAME[x], METRICS_BY_NAME[y]
     points = _points(ranked, x, y)
     for rows, px, py in points:
@@ -103,6 +181,7 @@ def _panel(axes: Axes, ranked: Mapping[str, Any], x: str, y: str) -> None:
                 zorder=4 if row["best"] else 3,
             )
     _limits(axes, points, x_metric, y_metric)
+    _shade_budget(axes, records, x_metric, y_metric)
     _labels(axes, points)
     for axis, metric in ((axes.xaxis, x_metric), (axes.yaxis, y_metric)):
         axis.set_major_formatter(_tick_format(metric))
@@ -121,6 +200,40 @@ def _limits(axes: Axes, points: Sequence[tuple[Any, float, float]], x_metric, y_
     if y_metric.unit.style == "share":
         low = min((py for _, _, py in points), default=0.0)
         axes.set_ylim(max(0.0, min(axes.get_ylim()[0], low - 0.05)), 1.04)
+
+
+def _shade_budget(axes: Axes, records: Sequence[Record], x_metric: Metric, y_metric: Metric):
+    """The region where both mean figures meet every test's limits on them (budget_region):
+    a candidate outside it fails some test; one inside may still fail a test on its own,
+    which its colour says."""
+    x_high, _ = budget_region(records, x_metric.name)
+    y_high, y_low = budget_region(records, y_metric.name)
+    y_bound = y_low if y_metric.higher_is_better else y_high
+    if x_high is None:  # a region bounded on y alone says nothing of this panel's trade-off
+        axes.text(
+            0.98,
+            0.02,
+            f"no budget region: {x_metric.label} is not limited in every test",
+            transform=axes.transAxes,
+            ha="right",
+            fontsize=7,
+            color="dimgrey",
+        )
+        return
+    (left, right), (bottom, top) = axes.get_xlim(), axes.get_ylim()
+    low, high = (y_bound, top) if y_metric.higher_is_better else (bottom, y_bound)
+    axes.fill_between(
+        [left, min(right, x_high)],
+        bottom if low is None else low,
+        top if high is None else high,
+        color=PASSES,
+        alpha=0.12,
+        label="within every test's limits (mean over the tests)",
+        zorder=1,
+    )
+    axes.set_xlim(left, right)
+    axes.set_ylim(bottom, top)
+    axes.legend(fontsize=7, loc="lower right")
 
 
 def _labels(axes: Axes, points: Sequence[tuple[list[Row], float, float]]) -> None:

@@ -25,33 +25,11 @@ from typing import Any
 
 from pytest_llmperf.metrics import METRICS_BY_NAME, RANKED_FIGURES
 from pytest_llmperf.report.history import ENTRY_NAME
+from pytest_llmperf.report.ranking_plot import budget_on
 from pytest_llmperf.report.terminal import table
 
-_ABSOLUTE, _RATIO, _FLOOR, _DROP = "absolute", "ratio", "floor", "drop"
 STEP_TIMES_NOISE = 3.0
 NOISE_FLOOR = 0.01
-
-
-def budget_on(
-    records: Sequence[Mapping[str, Any]], figure: str
-) -> tuple[float | None, float | None]:
-    """(highest allowed, lowest allowed) value of a figure by the tests' limits on it, a
-    ratio or drop turned into a value with the baseline's figure; None where none says."""
-    highs, lows = [], []
-    for record in records:
-        for verdict in record["verdicts"]:
-            budget, baseline = verdict["budget"], verdict["baseline"]
-            if verdict["metric"] != figure:
-                continue
-            if verdict["kind"] == _ABSOLUTE:
-                highs.append(budget)
-            elif verdict["kind"] == _RATIO and baseline is not None:
-                highs.append(budget * baseline)
-            elif verdict["kind"] == _FLOOR:
-                lows.append(budget)
-            elif verdict["kind"] == _DROP and baseline is not None:
-                lows.append(baseline - budget)
-    return (min(highs) if highs else None), (max(lows) if lows else None)
 
 
 @dataclass(frozen=True)
