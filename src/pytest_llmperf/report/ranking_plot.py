@@ -180,7 +180,7 @@ def _panel(
                 linewidths=1.5,
                 zorder=4 if row["best"] else 3,
             )
-    _limits(axes, points, x_metric, y_metric)
+    _limits(axes, points, y_metric)
     _shade_budget(axes, records, x_metric, y_metric)
     _labels(axes, points)
     for axis, metric in ((axes.xaxis, x_metric), (axes.yaxis, y_metric)):
@@ -191,7 +191,7 @@ def _panel(
     axes.grid(alpha=0.3)
 
 
-def _limits(axes: Axes, points: Sequence[tuple[Any, float, float]], x_metric, y_metric) -> None:
+def _limits(axes: Axes, points: Sequence[tuple[Any, float, float]], y_metric: Metric) -> None:
     """From zero on x (latency, cost and tokens are never negative); a share's axis stops
     just above 1."""
     axes.margins(0.15)
