@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_llmperf.metrics import METRICS_BY_NAME, Metric
 from pytest_llmperf.report.ranking import candidate_of
+from pytest_llmperf.settings.lineup import id_without_candidate
 from pytest_llmperf.text import EXACT, number
 
 if TYPE_CHECKING:
@@ -43,9 +44,7 @@ def axes_figures(ranked: Mapping[str, Any]) -> tuple[str, list[str]]:
     return y, ["latency"] + ([second] if second != y else [])
 
 
-def budget_on(
-    records: Sequence[Mapping[str, Any]], figure: str
-) -> tuple[float | None, float | None]:
+def budget_on(records: Sequence[Record], figure: str) -> tuple[float | None, float | None]:
     """(highest allowed, lowest allowed) value of a figure by the tests' limits on it, a
     ratio or drop turned into a value with the baseline's figure; None where none says."""
     highs, lows = [], []
@@ -85,12 +84,10 @@ def budget_region(records: Sequence[Record], figure: str) -> tuple[float | None,
 
 
 def _test_without_candidate(record: Record) -> str:
-    """'t.py::test_a[short]' -> 't.py::test_a', 't.py::test_b[x-short]' -> 't.py::test_b[x]'."""
-    test, name = record["test"], candidate_of(record)
-    for suffix, replacement in ((f"[{name}]", ""), (f"-{name}]", "]")):
-        if test.endswith(suffix):
-            return test.removesuffix(suffix) + replacement
-    return test
+    """The test's id as judged against the baseline, as the plugin keys its snapshot."""
+    test = record["test"]
+    params_id = test[test.rfind("[") + 1 : -1] if test.endswith("]") else ""
+    return id_without_candidate(test, params_id, candidate_of(record))
 
 
 def _at_median_baselines(same_test: Sequence[Record]) -> Record:
@@ -117,7 +114,7 @@ def _at_median_baselines(same_test: Sequence[Record]) -> Record:
 def colour(row: Row) -> str:
     if row["passes_every_limit"]:
         return PASSES
-    return FAILS if "FAIL" in row["limits"].values() else OPEN
+    return OPEN if row["fails_no_limit"] else FAILS
 
 
 def failed_limits_text(ranked: Mapping[str, Any]) -> str:
@@ -133,7 +130,7 @@ def failed_limits_text(ranked: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def ranking_figure(ranked: Mapping[str, Any], records: Sequence[Mapping[str, Any]]) -> Figure:
+def ranking_figure(ranked: Mapping[str, Any], records: Sequence[Record]) -> Figure:
     from matplotlib.figure import Figure
 
     y, xs = axes_figures(ranked)
@@ -246,13 +243,14 @@ def _labels(axes: Axes, points: Sequence[tuple[list[Row], float, float]]) -> Non
         names = ", ".join(row["candidate"] for row in rows)
         x0 = (px - left) / (right - left) * width + 6
         x1 = x0 + _CHAR_POINTS * len(names)
-        y0 = (py - bottom) / (top - bottom) * height + 5
+        at_y = (py - bottom) / (top - bottom) * height
+        y0 = at_y + 5
         while any(
             x0 < end and start < x1 and abs(y0 - y) < _LINE_POINTS for start, end, y in placed
         ):
             y0 -= _LINE_POINTS
         placed.append((x0, x1, y0))
-        offset = y0 - (py - bottom) / (top - bottom) * height
+        offset = y0 - at_y
         axes.annotate(
             names, (px, py), xytext=(6, offset), textcoords="offset points", fontsize=8, zorder=5
         )
