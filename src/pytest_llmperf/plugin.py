@@ -13,21 +13,14 @@ from filelock import BaseFileLock
 from pytest_llmperf import xdist_support
 from pytest_llmperf.errors import BudgetError, LlmPerfError, ModelUnavailableError
 from pytest_llmperf.fixtures import LlmModel, fail_with
+from pytest_llmperf.judge.reading import AlertKind, alerts
 from pytest_llmperf.limits import Budget, merged_markers, parse_budget, valid_limit_names
-from pytest_llmperf.metrics import METRICS_BY_NAME
 from pytest_llmperf.redaction import redact
 from pytest_llmperf.report import publish
-from pytest_llmperf.report.cells import observed_text
 from pytest_llmperf.report.junit import properties
 from pytest_llmperf.report.progress import live_printer
 from pytest_llmperf.report.ranking import ranking
-from pytest_llmperf.report.terminal import (
-    INCONCLUSIVE,
-    NOT_COMPARED,
-    failure_lines,
-    ranking_lines,
-    summary_lines,
-)
+from pytest_llmperf.report.terminal import failure_lines, ranking_lines, summary_lines
 from pytest_llmperf.session.session import BASELINE, CANDIDATE, LlmPerfSession
 from pytest_llmperf.settings.lineup import id_without_candidate
 from pytest_llmperf.settings.settings import (
@@ -47,6 +40,11 @@ class LlmPerfHardwareWarning(pytest.PytestWarning):
 class LlmPerfInconclusiveWarning(pytest.PytestWarning):
     """A timing limit had no evidence either way at the cap: neither passed nor failed."""
 
+
+WARNING_CLASSES = {
+    AlertKind.HARDWARE: LlmPerfHardwareWarning,
+    AlertKind.INCONCLUSIVE: LlmPerfInconclusiveWarning,
+}
 
 SESSION_KEY = pytest.StashKey[LlmPerfSession]()
 BUDGET_KEY = pytest.StashKey[Budget]()
@@ -309,17 +307,8 @@ def _judge(item: pytest.Item, budget: Budget) -> None:
     except LlmPerfError as error:
         fail_with(error)
     item.user_properties.extend(properties(record))
-    notes = {
-        verdict["note"]
-        for verdict in record["verdicts"]
-        if verdict["outcome"] == NOT_COMPARED and METRICS_BY_NAME[verdict["metric"]].hardware_bound
-    }
-    for note in sorted(notes):
-        warnings.warn(LlmPerfHardwareWarning(note), stacklevel=1)
-    for verdict in record["verdicts"]:
-        if verdict["outcome"] == INCONCLUSIVE:
-            text = f"{verdict['limit']} inconclusive{observed_text(verdict)}: {verdict['note']}"
-            warnings.warn(LlmPerfInconclusiveWarning(text), stacklevel=1)
+    for alert in alerts(record):
+        warnings.warn(WARNING_CLASSES[alert.kind](alert.text), stacklevel=1)
     if record["failed"]:
         pytest.fail("\n".join(failure_lines(record)), pytrace=False)
 

@@ -9,7 +9,6 @@ answers, samples, the same hardware) is read from its row in metrics.py.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from enum import Enum
 
 from pytest_llmperf.judge.stats import (
     Decision,
@@ -23,14 +22,8 @@ from pytest_llmperf.judge.stats import (
 )
 from pytest_llmperf.limits import Kind, Limit
 from pytest_llmperf.metrics import Metric, RemedyContext
+from pytest_llmperf.outcomes import Outcome
 from pytest_llmperf.results import GenerationResult
-
-
-class Outcome(Enum):
-    PASS = "pass"
-    FAIL = "FAIL"
-    NOT_COMPARED = "not compared"
-    INCONCLUSIVE = "inconclusive"  # the interval straddles the budget: no evidence either way
 
 
 @dataclass(frozen=True)

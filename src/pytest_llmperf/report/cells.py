@@ -10,8 +10,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from pytest_llmperf.limits import LIMIT_SPECS
+from pytest_llmperf.judge.reading import observed_text
 from pytest_llmperf.metrics import DOLLARS, METRICS, METRICS_BY_NAME, Metric, Unit
+from pytest_llmperf.outcomes import outcome_of
 
 Record = Mapping[str, Any]
 ROLES = ("baseline", "candidate")
@@ -28,14 +29,6 @@ def change_text(baseline: float | None, candidate: float | None) -> str:
     return f"{(candidate - baseline) / baseline:+.0%}"
 
 
-def observed_text(verdict: Mapping[str, Any]) -> str:
-    """What was held against the budget, from a verdict record: ' 5.61x [4.90, 6.30]'."""
-    interval = verdict["interval"]
-    bounds = None if interval is None else (interval["low"], interval["high"])
-    text = LIMIT_SPECS[verdict["limit"]].observed_text(verdict["observed"], bounds)
-    return f" {text}" if text else ""
-
-
 def verdict_row(verdict: Mapping[str, Any]) -> tuple[str, ...]:
     """limit, baseline, candidate, budget, verdict: the cells of a verdict record."""
     unit = verdict_unit(verdict)
@@ -44,7 +37,7 @@ def verdict_row(verdict: Mapping[str, Any]) -> tuple[str, ...]:
         unit.format(verdict["baseline"]),
         unit.format(verdict["candidate"]),
         verdict["budget_text"],
-        verdict["outcome"] + observed_text(verdict),
+        outcome_of(verdict).value + observed_text(verdict),
     )
 
 

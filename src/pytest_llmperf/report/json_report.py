@@ -13,6 +13,7 @@ from importlib import metadata
 from typing import Any
 
 from pytest_llmperf.judge.records import plain
+from pytest_llmperf.outcomes import Outcome, outcome_of
 from pytest_llmperf.report.ranking import ranking
 from pytest_llmperf.settings.settings import OPTIONS, ModelSpec, Settings
 
@@ -51,6 +52,7 @@ def summary(records: Sequence[Mapping[str, Any]]) -> dict[str, int]:
     """Counts over the tests and their limits."""
     judged = [record for record in records if record["judged"]]
     verdicts = [verdict for record in judged for verdict in record["verdicts"]]
+    outcomes = [outcome_of(verdict) for verdict in verdicts]
     return {
         "tests": len(records),
         "judged": len(judged),
@@ -59,8 +61,8 @@ def summary(records: Sequence[Mapping[str, Any]]) -> dict[str, int]:
         "recorded": sum(not record["judged"] for record in records),
         "limits": len(verdicts),
         "limits_failed": sum(verdict["failed"] for verdict in verdicts),
-        "limits_not_compared": sum(verdict["outcome"] == "not compared" for verdict in verdicts),
-        "limits_inconclusive": sum(verdict["outcome"] == "inconclusive" for verdict in verdicts),
+        "limits_not_compared": outcomes.count(Outcome.NOT_COMPARED),
+        "limits_inconclusive": outcomes.count(Outcome.INCONCLUSIVE),
         "snapshots_written": sum(record["snapshot_written"] is not None for record in records),
     }
 

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from pytest_llmperf.outcomes import Outcome, outcome_of
 from pytest_llmperf.report.cells import (
     change_text,
     failing_first,
@@ -25,7 +26,12 @@ from pytest_llmperf.report.cells import (
 from pytest_llmperf.report.ranking import table_rows, verdict_lines
 from pytest_llmperf.text import plural
 
-_ICONS = {"pass": "✅", "FAIL": "❌", "not compared": "⚠️", "inconclusive": "❔"}
+_ICONS = {
+    Outcome.PASS: "✅",
+    Outcome.FAIL: "❌",
+    Outcome.NOT_COMPARED: "⚠️",
+    Outcome.INCONCLUSIVE: "❔",
+}
 
 
 def cell(text: str) -> str:
@@ -69,8 +75,9 @@ def heading(summary: Mapping[str, int]) -> str:
 
 def _verdict_cells(record: Mapping[str, Any], verdict: Mapping[str, Any]) -> list[str]:
     unit = verdict_unit(verdict)
-    icon = _ICONS.get(verdict["outcome"], "")
-    outcome = f"**{verdict['outcome']}**" if verdict["failed"] else verdict["outcome"]
+    result = outcome_of(verdict)
+    icon = _ICONS[result]
+    outcome = f"**{result.value}**" if verdict["failed"] else result.value
     return [
         code(record["test"]),
         f"{verdict['limit']} ({verdict['metric']})",

@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from pytest_llmperf.metrics import METRICS_BY_NAME, Unit
+from pytest_llmperf.outcomes import Outcome, outcome_of
 from pytest_llmperf.report.cells import (
     change_text,
     failing_first,
@@ -36,7 +37,7 @@ _COLUMNS = tuple(
     METRICS_BY_NAME[name]
     for name in ("latency", "latency_p95", "output_tokens", "accuracy", "cost")
 )
-_OUTCOME_CLASS = {"FAIL": "fail", "inconclusive": "open", "not compared": "skip"}
+_OUTCOME_CLASS = {Outcome.FAIL: "fail", Outcome.INCONCLUSIVE: "open", Outcome.NOT_COMPARED: "skip"}
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 110em; }
@@ -118,9 +119,10 @@ def _models(records: Sequence[Record], settings: Mapping[str, Any]) -> list[str]
 
 
 def _outcome_cell(verdict: Mapping[str, Any]) -> str:
-    css = _OUTCOME_CLASS.get(verdict["outcome"])
+    outcome = outcome_of(verdict)
+    css = _OUTCOME_CLASS.get(outcome)
     attribute = f' class="{css}"' if css else ""
-    return f"<td{attribute}>{esc(verdict['outcome'] + observed_text(verdict))}</td>"
+    return f"<td{attribute}>{esc(outcome.value + observed_text(verdict))}</td>"
 
 
 def _verdicts(records: Sequence[Record]) -> list[str]:

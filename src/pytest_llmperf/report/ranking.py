@@ -9,13 +9,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from pytest_llmperf.metrics import METRICS_BY_NAME, RANKED_FIGURES, Metric
+from pytest_llmperf.outcomes import Outcome, outcome_of
 
 Record = Mapping[str, Any]
 RankRule = Sequence[tuple[str, str]]  # ((max|min, figure), ...), most important first
 
 # The worst outcome of a limit across a candidate's tests is its outcome.
-_WORST_FIRST = ("FAIL", "inconclusive", "not compared", "pass")
-_DECIDES_NOTHING = ("pass", "not compared")
+_WORST_FIRST = (Outcome.FAIL, Outcome.INCONCLUSIVE, Outcome.NOT_COMPARED, Outcome.PASS)
+_DECIDES_NOTHING = (Outcome.PASS, Outcome.NOT_COMPARED)
 
 
 def candidate_of(record: Record) -> str:
@@ -50,20 +51,20 @@ def ranking(records: Sequence[Record], rule: RankRule) -> dict[str, Any] | None:
 
 
 def _row(name: str, records: Sequence[Record]) -> dict[str, Any]:
-    outcomes: dict[str, list[str]] = {}
+    outcomes: dict[str, list[Outcome]] = {}
     for record in records:
         for verdict in record["verdicts"]:
-            outcomes.setdefault(verdict["limit"], []).append(verdict["outcome"])
-    limits = {limit: min(seen, key=_WORST_FIRST.index) for limit, seen in outcomes.items()}
+            outcomes.setdefault(verdict["limit"], []).append(outcome_of(verdict))
+    worst = {limit: min(seen, key=_WORST_FIRST.index) for limit, seen in outcomes.items()}
     return {
         "candidate": name,
         "model": records[0]["candidate"]["name"],
         "tests": len(records),
         "tests_failed": sum(bool(record["failed"]) for record in records),
-        "limits": limits,
+        "limits": {limit: outcome.value for limit, outcome in worst.items()},
         # A limit not compared (tokens in fixed_length mode, other hardware) decides nothing.
-        "passes_every_limit": all(outcome in _DECIDES_NOTHING for outcome in limits.values()),
-        "fails_no_limit": "FAIL" not in limits.values(),
+        "passes_every_limit": all(outcome in _DECIDES_NOTHING for outcome in worst.values()),
+        "fails_no_limit": Outcome.FAIL not in worst.values(),
         "figures": {figure: _mean(records, METRICS_BY_NAME[figure]) for figure in RANKED_FIGURES},
     }
 
@@ -135,9 +136,10 @@ def table_rows(ranked: Mapping[str, Any]) -> list[tuple[str, ...]]:
     )
     rows = [header]
     for row in ranked["candidates"]:
+        outcomes = {limit: Outcome(outcome) for limit, outcome in row["limits"].items()}
         failing = [
-            limit + ("?" if outcome == "inconclusive" else "")
-            for limit, outcome in row["limits"].items()
+            limit + ("?" if outcome is Outcome.INCONCLUSIVE else "")
+            for limit, outcome in outcomes.items()
             if outcome not in _DECIDES_NOTHING
         ]
         limits = "all pass" if row["passes_every_limit"] else "not: " + ", ".join(failing)

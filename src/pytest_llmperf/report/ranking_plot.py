@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pytest_llmperf.metrics import METRICS_BY_NAME, Metric
+from pytest_llmperf.outcomes import Outcome, outcome_of
 from pytest_llmperf.report.ranking import candidate_of
 from pytest_llmperf.settings.lineup import id_without_candidate
 from pytest_llmperf.text import EXACT, number
@@ -97,7 +98,7 @@ def _at_median_baselines(same_test: Sequence[Record]) -> Record:
     not_compared = set()
     for record in same_test:
         for verdict in record["verdicts"]:
-            if verdict["outcome"] == "not compared":
+            if outcome_of(verdict) is Outcome.NOT_COMPARED:
                 not_compared.add(verdict["limit"])
             elif verdict["baseline"] is not None:
                 baselines.setdefault(verdict["limit"], []).append(verdict["baseline"])
@@ -121,8 +122,11 @@ def failed_limits_text(ranked: Mapping[str, Any]) -> str:
     """'verbose fails latency_ratio, tokens_ratio': why each red point is red."""
     lines = []
     for row in ranked["candidates"]:
-        failed = [limit for limit, outcome in row["limits"].items() if outcome == "FAIL"]
-        unsettled = [limit for limit, outcome in row["limits"].items() if outcome == "inconclusive"]
+        outcomes = {limit: Outcome(outcome) for limit, outcome in row["limits"].items()}
+        failed = [limit for limit, outcome in outcomes.items() if outcome is Outcome.FAIL]
+        unsettled = [
+            limit for limit, outcome in outcomes.items() if outcome is Outcome.INCONCLUSIVE
+        ]
         if failed:
             lines.append(f"{row['candidate']} fails {', '.join(failed)}")
         elif unsettled and not row["passes_every_limit"]:

@@ -8,6 +8,7 @@ from typing import Any
 
 from pytest_llmperf.limits import Kind
 from pytest_llmperf.metrics import METRICS_BY_NAME
+from pytest_llmperf.outcomes import Outcome, outcome_of
 from pytest_llmperf.report.cells import (
     SUMMARY_METRICS,
     Record,
@@ -22,8 +23,6 @@ from pytest_llmperf.results import LoadFigures, TokenCount
 from pytest_llmperf.text import interval_text, number, plural, quoted
 
 _HEADER = ("limit", "baseline", "candidate", "budget", "verdict")
-NOT_COMPARED = "not compared"
-INCONCLUSIVE = "inconclusive"
 
 MODE_TEXT = {
     "natural": "natural mode: answers end where the model stops",
@@ -174,7 +173,7 @@ def _inconclusive_lines(records: Sequence[Record]) -> Iterator[str]:
         (record["test"], verdict)
         for record in records
         for verdict in record["verdicts"]
-        if verdict["outcome"] == INCONCLUSIVE
+        if outcome_of(verdict) is Outcome.INCONCLUSIVE
     ]
     if not open_ones:
         return
@@ -260,7 +259,7 @@ def summary_lines(records: Sequence[Mapping[str, Any]], snapshot_dir: Path) -> I
                 rows.append((record["test"], record["mode"], *verdict_row(verdict)))
         yield from table(rows)
         not_compared = sum(
-            verdict["outcome"] == NOT_COMPARED
+            outcome_of(verdict) is Outcome.NOT_COMPARED
             for record in judged
             for verdict in record["verdicts"]
         )
