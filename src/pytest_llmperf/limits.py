@@ -1,8 +1,9 @@
 """The limits of the assert_within_budget marker: the catalogue, and parsing marker arguments.
 
-A limit is a metric (metrics.py) and a kind: an absolute bound, a ratio to the baseline, a
-floor, or the largest drop from the baseline. Whether it is judged on an interval, compared
-across machines, or needs a baseline follows from the two; nothing here branches on names.
+A limit is a metric (metrics.py) and a kind: an absolute bound, a ratio to the baseline
+(a ceiling, or a floor where higher is better), a floor, or the largest drop from the
+baseline. Whether it is judged on an interval, compared across machines, or needs a
+baseline follows from the two; nothing here branches on names.
 """
 
 from __future__ import annotations
@@ -26,7 +27,33 @@ class Kind(Enum):
     ABSOLUTE = "absolute"  # candidate value <= budget
     RATIO = "ratio"  # candidate / baseline <= budget
     FLOOR = "floor"  # candidate value >= budget
+    FLOOR_RATIO = "floor_ratio"  # candidate / baseline >= budget (higher is better)
     DROP = "drop"  # baseline - candidate <= budget
+
+    @property
+    def is_ratio(self) -> bool:
+        """Held against candidate / baseline."""
+        return self in (Kind.RATIO, Kind.FLOOR_RATIO)
+
+    @property
+    def at_least(self) -> bool:
+        """What is held against the budget must be at least it (>=), else at most (<=)."""
+        return self in (Kind.FLOOR, Kind.FLOOR_RATIO)
+
+    @property
+    def bounds_from_below(self) -> bool:
+        """The candidate's figure has a lowest allowed value (a floor, or the baseline's
+        figure less the largest drop), else a highest."""
+        return self.at_least or self is Kind.DROP
+
+    def candidate_bound(self, budget: float, baseline: float | None) -> float | None:
+        """The candidate's figure at the budget: the budget itself, or a ratio or drop
+        taken at the baseline's figure (None without one)."""
+        if self is Kind.DROP:
+            return None if baseline is None else baseline - budget
+        if self.is_ratio:
+            return None if baseline is None else budget * baseline
+        return budget
 
 
 @dataclass(frozen=True)
@@ -39,7 +66,7 @@ class LimitSpec:
     @property
     def unit(self) -> Unit:
         """The budget's unit: 'x' for a ratio, the metric's own otherwise."""
-        return RATIO if self.kind is Kind.RATIO else self.metric.unit
+        return RATIO if self.kind.is_ratio else self.metric.unit
 
     @property
     def is_timing(self) -> bool:
@@ -52,13 +79,13 @@ class LimitSpec:
         ratio of per-run values, or an absolute bound on a percentile of them (an SLA)."""
         if self.metric.per_run is None:
             return False
-        return self.kind is Kind.RATIO or (
+        return self.kind.is_ratio or (
             self.kind is Kind.ABSOLUTE and self.metric.at_percentile is not None
         )
 
     @property
     def needs_baseline(self) -> bool:
-        return self.kind in (Kind.RATIO, Kind.DROP)
+        return self.kind.is_ratio or self.kind is Kind.DROP
 
     def observed_text(
         self, observed: float | None, interval: tuple[float | None, float | None] | None
@@ -70,7 +97,7 @@ class LimitSpec:
         if self.kind is Kind.DROP:
             return f"drop {self.unit.format(observed)}"
         if interval is None:
-            return self.unit.format(observed) if self.kind is Kind.RATIO else ""
+            return self.unit.format(observed) if self.kind.is_ratio else ""
         return f"{self.unit.format(observed)} {interval_text(*interval)}"
 
     @property
@@ -98,6 +125,12 @@ _SPECS = (
     _spec("weights_ratio", "weights", Kind.RATIO, "weights' memory, candidate/baseline"),
     _spec("kv_cache_ratio", "kv_cache", Kind.RATIO, "KV cache per request, cand./baseline"),
     _spec("flops_ratio", "flops_per_token", Kind.RATIO, "FLOPs per token, candidate/baseline"),
+    _spec(
+        "throughput_ratio",
+        "throughput_tokens",
+        Kind.FLOOR_RATIO,
+        "output tokens/s, candidate/baseline: at least this",
+    ),
     _spec("min_accuracy", "accuracy", Kind.FLOOR, "accuracy floor (0..1)"),
     _spec("accuracy_drop", "accuracy", Kind.DROP, "largest fall from the baseline (0..1)"),
     _spec("error_rate", "errors", Kind.ABSOLUTE, "share of failed requests (0..1)"),
@@ -118,7 +151,7 @@ class Limit:
         return self.spec.name
 
     def describe(self) -> str:
-        comparison = ">=" if self.spec.kind is Kind.FLOOR else "<="
+        comparison = ">=" if self.spec.kind.at_least else "<="
         return f"{comparison} {self.spec.unit.format(self.value, exact=True)}"
 
     def is_beyond(self, observed: float) -> bool:
@@ -126,7 +159,7 @@ class Limit:
         # A value at the budget is within it, also when float arithmetic lands a hair beyond.
         if math.isclose(observed, self.value, rel_tol=1e-9, abs_tol=1e-12):
             return False
-        return observed < self.value if self.spec.kind is Kind.FLOOR else observed > self.value
+        return observed < self.value if self.spec.kind.at_least else observed > self.value
 
 
 @dataclass(frozen=True)
@@ -187,7 +220,7 @@ def merged_markers(
             current = merged.get(name)
             if current is None:
                 merged[name] = value
-            elif limit.spec.kind is Kind.FLOOR:
+            elif limit.spec.kind.at_least:
                 merged[name] = max(current, value)
             else:
                 merged[name] = min(current, value)

@@ -556,6 +556,7 @@ METRICS: tuple[Metric, ...] = (
         "requests_per_s",
         REQUESTS_PER_S,
         lambda result: result.requests_per_s,
+        hardware_bound=True,  # a rate of this machine (or server): not one of another
         remedy=_always(THROUGHPUT_REMEDY),
         unmeasured="no throughput was measured: generate in batches in process, e.g. "
         "generate(prompts, batch_size=8), or send a served model's requests under load, e.g. "
@@ -567,6 +568,7 @@ METRICS: tuple[Metric, ...] = (
         "throughput_tokens_per_s",
         TOKENS_PER_S,
         lambda result: result.throughput_tokens_per_s,
+        hardware_bound=True,
         remedy=_always(THROUGHPUT_REMEDY),
         unmeasured="no throughput was measured: generate in batches in process, e.g. "
         "generate(prompts, batch_size=8), or send a served model's requests under load, e.g. "

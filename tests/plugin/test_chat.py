@@ -186,3 +186,33 @@ def test_bad_batch_sizes_are_clear_errors(pytester, chat_models, kwargs, message
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([message])
     assert_no_traceback(result)
+
+
+THROUGHPUT_RATIO_TEST = f"""
+import pytest
+
+CONVERSATIONS = {CONVERSATIONS!r}
+
+@pytest.mark.assert_within_budget(throughput_ratio=0.01)
+def test_throughput_ratio_met(llm_candidate):
+    llm_candidate.generate(CONVERSATIONS, max_new_tokens=16, batch_size=3)
+
+@pytest.mark.assert_within_budget(throughput_ratio=100)
+def test_throughput_ratio_missed(llm_candidate):
+    llm_candidate.generate(CONVERSATIONS, max_new_tokens=16, batch_size=3)
+"""
+
+
+def test_throughput_ratio_is_a_floor_on_the_baselines_throughput(pytester, chat_models):
+    """The same model on both sides: far above 0.01x its own throughput, far below 100x."""
+    pytester.makepyprojecttoml("[tool.llmperf]\nrepeats = 2\nwarmup = 0\n")
+    pytester.makepyfile(test_ratio=THROUGHPUT_RATIO_TEST)
+    chat = chat_models["chat"]
+    result = run(pytester, f"--llm-baseline={chat}", f"--llm-candidate={chat}")
+    verdicts = summary_verdicts(result)
+    assert verdicts[("test_ratio.py::test_throughput_ratio_met", "throughput_ratio")] == "pass"
+    assert verdicts[("test_ratio.py::test_throughput_ratio_missed", "throughput_ratio")] == "FAIL"
+    result.stdout.fnmatch_lines(
+        ["*throughput_ratio*>= 100x*FAIL*", "*remedy for throughput_ratio*"]
+    )
+    result.assert_outcomes(passed=1, failed=1)

@@ -16,7 +16,10 @@ from pytest_llmperf.judge.stats import DecisionPolicy, paired_ratio, unpaired_ra
 from pytest_llmperf.judge.verdicts import Comparison, Outcome, Verdict, judge, settle
 from pytest_llmperf.limits import (
     LIMIT_SPECS,
+    Kind,
     Limit,
+    LimitSpec,
+    merged_markers,
     parse_budget,
     parse_limits,
     valid_limit_names,
@@ -34,8 +37,16 @@ from pytest_llmperf.metrics import (
     SPEED_REMEDY,
     VERBOSITY_REMEDY,
     RemedyContext,
+    metric_named,
 )
-from pytest_llmperf.results import GenerationResult, LoadFigures, Pricing, PromptSample, Run
+from pytest_llmperf.results import (
+    BatchFigures,
+    GenerationResult,
+    LoadFigures,
+    Pricing,
+    PromptSample,
+    Run,
+)
 
 PRICING = Pricing(input_per_1m=1.0, output_per_1m=2.0)
 NO_BASELINE_HINT = "record one with --llm-baseline=MODEL --llm-update"
@@ -120,6 +131,7 @@ def test_documented_limit_names() -> None:
         "weights_ratio",
         "kv_cache_ratio",
         "flops_ratio",
+        "throughput_ratio",
     }
 
 
@@ -768,3 +780,92 @@ def test_a_floor_the_baseline_misses_too_is_not_blamed_on_the_fine_tune() -> Non
     remedy = verdict_of(comparison, min_accuracy=0.8).remedy
     assert remedy.startswith("the baseline scores no better (0.000)")
     assert QUALITY_REMEDY not in remedy
+
+
+# --- floor ratios: candidate / baseline at least the budget -----------------------------------
+
+
+def _batched(output_tokens: int, wall_seconds: float = 1.0) -> GenerationResult:
+    batches = BatchFigures(4, 2, 8, wall_seconds, output_tokens)
+    return replace(make_result(), batches=batches)
+
+
+def test_a_floor_ratio_parses_and_describes_itself_as_a_lowest_ratio() -> None:
+    (limit,) = parse_limits((), {"throughput_ratio": 0.9})
+    assert limit.spec.kind is Kind.FLOOR_RATIO
+    assert limit.describe() == ">= 0.9x"
+    assert limit.spec.needs_baseline and limit.spec.is_timing
+    assert limit.spec.observed_text(0.85, None) == "0.850x"
+    assert limit.is_beyond(0.85) and not limit.is_beyond(0.9) and not limit.is_beyond(1.2)
+    with pytest.raises(BudgetError, match="greater than 0"):
+        parse_limits((), {"throughput_ratio": 0})
+
+
+def test_stacked_floor_ratios_keep_the_highest() -> None:
+    _, merged = merged_markers([((), {"throughput_ratio": 0.8}), ((), {"throughput_ratio": 0.9})])
+    assert merged == {"throughput_ratio": 0.9}
+
+
+@pytest.mark.parametrize(
+    ("candidate_tokens", "outcome"), [(90, Outcome.PASS), (120, Outcome.PASS), (80, Outcome.FAIL)]
+)
+def test_throughput_ratio_is_the_candidates_throughput_over_the_baselines(
+    candidate_tokens: int, outcome: Outcome
+) -> None:
+    comparison = compare(_batched(candidate_tokens), _batched(100))
+    verdict = verdict_of(comparison, throughput_ratio=0.9)
+    assert verdict.outcome is outcome
+    assert verdict.observed == pytest.approx(candidate_tokens / 100)
+    assert (verdict.remedy == "") is (outcome is Outcome.PASS)
+
+
+def test_throughput_ratio_needs_a_baseline_and_the_same_hardware() -> None:
+    alone = verdict_of(compare(_batched(100)), throughput_ratio=0.9)
+    assert alone.outcome is Outcome.FAIL and alone.note == NO_BASELINE_HINT
+    elsewhere = compare(
+        _batched(50), _batched(100), timings_comparable=False, timings_note="other hardware"
+    )
+    assert verdict_of(elsewhere, throughput_ratio=0.9).outcome is Outcome.NOT_COMPARED
+
+
+# A floor ratio on a per-run figure: judged on an interval, its lower end deciding.
+FLOOR_ON_RUNS = Limit(LimitSpec("runs_floor", metric_named("latency"), Kind.FLOOR_RATIO, ""), 0.9)
+
+
+def _floor_verdict(factor: float, count: int, seed: int) -> Verdict:
+    base = _noisy(100.0, count, seed=seed)
+    cand = [value * factor for value in _noisy(100.0, count, seed=seed + 1)]
+    (verdict,) = judge(
+        [FLOOR_ON_RUNS], compare(make_result(cand), make_result(base), policy=POLICY)
+    )
+    return verdict
+
+
+def test_a_statistical_floor_ratio_passes_when_its_interval_lies_above_the_floor() -> None:
+    verdict = _floor_verdict(1.0, 60, seed=11)
+    assert verdict.outcome is Outcome.PASS and verdict.decided_by == "the interval"
+    assert verdict.interval.low >= 0.9
+
+
+def test_a_statistical_floor_ratio_fails_when_its_interval_lies_below_the_floor() -> None:
+    verdict = _floor_verdict(0.6, 60, seed=13)
+    assert verdict.outcome is Outcome.FAIL and verdict.decided_by == "the interval"
+    assert verdict.interval.high < 0.9 and verdict.remedy
+
+
+def test_a_statistical_floor_ratio_straddling_its_floor_is_inconclusive() -> None:
+    verdict = _floor_verdict(0.9, 6, seed=15)
+    assert verdict.interval.low < 0.9 < verdict.interval.high
+    assert verdict.outcome is Outcome.INCONCLUSIVE and not verdict.failed
+    # The rule at the cap reads the estimate against the floor, from below.
+    settled = settle(verdict, "estimate", "synthetic samples")
+    assert settled.failed is (verdict.observed < 0.9)
+
+
+def test_the_noise_floor_keeps_a_floor_ratio_of_one_from_failing_on_no_change() -> None:
+    same = _noisy(100.0, 40, seed=17)
+    at_one = Limit(FLOOR_ON_RUNS.spec, 1.0)
+    comparison = compare(make_result([v * 0.995 for v in same]), make_result(same), paired=True)
+    (verdict,) = judge([at_one], comparison)
+    assert verdict.observed == pytest.approx(0.995)
+    assert verdict.outcome is Outcome.PASS

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pytest_llmperf.errors import BudgetError
-from pytest_llmperf.limits import LIMIT_SPECS, Kind, merged_markers, parse_budget
+from pytest_llmperf.limits import LIMIT_SPECS, merged_markers, parse_budget
 
 
 def test_the_strictest_value_of_each_limit_wins() -> None:
@@ -52,5 +52,5 @@ def test_any_marker_arguments_give_a_budget_or_a_clear_error(markers) -> None:
         return
     for limit in budget.limits:
         values = [m[limit.name] for m in markers if m.get(limit.name) is not None]
-        strictest = max(values) if limit.spec.kind is Kind.FLOOR else min(values)
+        strictest = max(values) if limit.spec.kind.at_least else min(values)
         assert limit.value == strictest

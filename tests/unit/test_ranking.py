@@ -128,6 +128,9 @@ def test_budget_on_a_figure_turns_ratios_and_drops_into_values():
     ]
     assert budget_on([{"verdicts": verdicts}], "latency") == (60.0, None)
     assert budget_on([{"verdicts": verdicts}], "accuracy") == (None, pytest.approx(0.75))
+    floor_ratio = {"metric": "throughput_tokens", "kind": "floor_ratio", "budget": 0.9}
+    at_baseline = [{"verdicts": [{**floor_ratio, "baseline": 200.0}]}]
+    assert budget_on(at_baseline, "throughput_tokens") == (None, pytest.approx(180.0))
 
 
 def test_the_ranking_plot_colours_by_verdict_and_hides_no_candidate():

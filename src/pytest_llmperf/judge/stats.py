@@ -38,6 +38,18 @@ class Interval:
     baseline_samples: int | None = None  # the baseline's runs, for an unpaired ratio
     widened_by: float = 0.0  # an allowance on each side (a snapshot from another process)
 
+    def within(self, budget: float, *, at_least: bool = False) -> bool:
+        """The whole interval on the budget's good side: at or below a ceiling, at or above
+        a floor (`at_least`); an end a hair beyond the budget counts as at it."""
+        edge = self.low if at_least else self.high
+        if math.isclose(edge, budget, rel_tol=1e-9):
+            return True
+        return edge >= budget if at_least else edge <= budget
+
+    def beyond(self, budget: float, *, at_least: bool = False) -> bool:
+        """The whole interval past the budget: above a ceiling, below a floor."""
+        return self.high < budget if at_least else self.low > budget
+
     def widened(self, shift: float) -> Interval:
         """The interval stretched by a factor (1 + shift) on each side: for a ratio against
         a snapshot, whose process may have run faster or slower than this one."""
@@ -217,18 +229,23 @@ def runs_for_upper_bound(percentile: float, tail_probability: float) -> int:
     return math.ceil(math.log(tail_probability) / math.log(percentile / 100))
 
 
-def decide(interval: Interval, budget: float, noise_floor: float) -> Decision:
-    """Pass when the interval lies within the budget, fail when it lies beyond it.
+def decide(
+    interval: Interval, budget: float, noise_floor: float, *, at_least: bool = False
+) -> Decision:
+    """Pass when the interval lies within the budget, fail when it lies beyond it: its
+    upper end decides against a ceiling, its lower end against a floor (`at_least`).
 
     An interval narrower than the noise floor (relative to the budget) that straddles the
     budget will not settle with more samples: its point estimate decides.
     """
-    if interval.high <= budget or math.isclose(interval.high, budget, rel_tol=1e-9):
+    if interval.within(budget, at_least=at_least):
         return Decision.PASS
-    if interval.low > budget:
+    if interval.beyond(budget, at_least=at_least):
         return Decision.FAIL
     if interval.high - interval.low < 2 * noise_floor * budget:
-        return Decision.PASS if interval.estimate <= budget else Decision.FAIL
+        estimate = interval.estimate
+        passes = estimate >= budget if at_least else estimate <= budget
+        return Decision.PASS if passes else Decision.FAIL
     return Decision.INCONCLUSIVE
 
 

@@ -216,9 +216,14 @@ def _statistical_ratio(
         interval = unpaired_ratio_interval(base, cand, comparison.policy)
         if comparison.against_snapshot and comparison.process_shift:
             interval = interval.widened(comparison.process_shift)
-    # A change smaller than the noise floor does not count, however tight the budget.
-    budget = max(limit.value, 1 + comparison.policy.noise_floor)
-    decision = decide(interval, budget, comparison.policy.noise_floor)
+    # A change smaller than the noise floor does not count, however tight the budget: a
+    # ceiling sits at least that far above 1, a floor that far below (1 / (1 + floor)).
+    noise_floor, at_least = comparison.policy.noise_floor, limit.spec.kind.at_least
+    if at_least:
+        budget = min(limit.value, 1 / (1 + noise_floor))
+    else:
+        budget = max(limit.value, 1 + noise_floor)
+    decision = decide(interval, budget, noise_floor, at_least=at_least)
     return _interval_verdict(
         limit, budget, baseline, candidate, interval, decision, comparison, base, cand
     )
@@ -241,9 +246,10 @@ def _interval_verdict(
         None if base_samples is None else coefficient_of_variation(base_samples),
         coefficient_of_variation(cand_samples),
     )
+    at_least = limit.spec.kind.at_least
     if decision is Decision.INCONCLUSIVE:
         decided_by = ""
-    elif interval.high <= budget or interval.low > budget:
+    elif interval.within(budget, at_least=at_least) or interval.beyond(budget, at_least=at_least):
         decided_by = "the interval"
     else:
         decided_by = "the point estimate: the interval is narrower than the noise floor"
@@ -286,7 +292,7 @@ def _figure(limit: Limit, result: GenerationResult, percentile: float) -> float 
     metric, kind = limit.spec.metric, limit.spec.kind
     if kind is Kind.ABSOLUTE and metric.at_percentile is not None:
         return metric.at_percentile(result, percentile)
-    if kind is Kind.RATIO:
+    if kind.is_ratio:
         return metric.central(result)
     return metric.value(result)
 

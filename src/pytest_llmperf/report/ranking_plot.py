@@ -14,6 +14,7 @@ import statistics
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from pytest_llmperf.limits import Kind
 from pytest_llmperf.metrics import METRICS_BY_NAME, Metric
 from pytest_llmperf.outcomes import Outcome, outcome_of
 from pytest_llmperf.report.ranking import candidate_of
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
 Row = Mapping[str, Any]
 Record = Mapping[str, Any]
 RANKING_FILE = "ranking.png"
-_ABSOLUTE, _RATIO, _FLOOR, _DROP = "absolute", "ratio", "floor", "drop"
 PASSES, FAILS, OPEN = "tab:green", "tab:red", "tab:orange"
 _LINE_POINTS = 10  # a label's line height at font size 8
 _CHAR_POINTS = 4.9  # a character's mean width at font size 8
@@ -48,20 +48,16 @@ def axes_figures(ranked: Mapping[str, Any]) -> tuple[str, list[str]]:
 def budget_on(records: Sequence[Record], figure: str) -> tuple[float | None, float | None]:
     """(highest allowed, lowest allowed) value of a figure by the tests' limits on it, a
     ratio or drop turned into a value with the baseline's figure; None where none says."""
-    highs, lows = [], []
+    highs: list[float] = []
+    lows: list[float] = []
     for record in records:
         for verdict in record["verdicts"]:
-            budget, baseline = verdict["budget"], verdict["baseline"]
             if verdict["metric"] != figure:
                 continue
-            if verdict["kind"] == _ABSOLUTE:
-                highs.append(budget)
-            elif verdict["kind"] == _RATIO and baseline is not None:
-                highs.append(budget * baseline)
-            elif verdict["kind"] == _FLOOR:
-                lows.append(budget)
-            elif verdict["kind"] == _DROP and baseline is not None:
-                lows.append(baseline - budget)
+            kind = Kind(verdict["kind"])
+            bound = kind.candidate_bound(verdict["budget"], verdict["baseline"])
+            if bound is not None:
+                (lows if kind.bounds_from_below else highs).append(bound)
     return (min(highs) if highs else None), (max(lows) if lows else None)
 
 

@@ -37,7 +37,7 @@ def _statistics_lines(verdict: Mapping[str, Any]) -> Iterator[str]:
     interval = verdict["interval"]
     if interval is None:
         return
-    ratio = verdict["kind"] == Kind.RATIO.value
+    ratio = Kind(verdict["kind"]).is_ratio
     unit = "x" if ratio else f" {verdict_unit(verdict).symbol}"
     estimate = f"{number(interval['estimate'])}{unit}"
     bounds = interval_text(interval["low"], interval["high"])
