@@ -377,6 +377,12 @@ class Metric:
     in_summary: bool = False  # shown in the session summary's side-by-side table
     ranked: bool = False  # a trade-off figure of the candidates' ranking
     higher_is_better: bool = False  # for the ranking's Pareto front and best pick
+    # When two candidates' figures count as equal in the ranking: `runs_key` names the
+    # record's per-run values, whose run-to-run spread is the figure's noise; `tolerance`
+    # is a relative difference too small to tell for a figure read once with no spread
+    # kept (0: the figure is exact, e.g. counted tokens).
+    runs_key: str = ""
+    tolerance: float = 0.0
 
     def central(self, result: GenerationResult) -> float | None:
         """What a ratio compares: the median of the per-run values when there are any,
@@ -431,6 +437,7 @@ METRICS: tuple[Metric, ...] = (
         remedy=_latency_remedy,
         in_summary=True,
         ranked=True,
+        runs_key="latencies_ms",
     ),
     Metric("latency_p95", "latency p95", "latency_p95_ms", MS, lambda r: r.latency_at(95.0)),
     Metric(
@@ -489,6 +496,10 @@ METRICS: tuple[Metric, ...] = (
         remedy=_memory_remedy,
         unmeasured=_SERVED.format(figure="memory") + "; watch it there (e.g. vLLM's /metrics)",
         ranked=True,
+        # A high-water mark read once per call, from the CUDA allocator (block rounding and
+        # caching) or the process's resident set (4 KiB pages, the malloc arenas): it moves
+        # by a percent or two between calls of the same model, and records keep no spread.
+        tolerance=0.02,
     ),
     Metric(
         "generation_memory",

@@ -202,3 +202,110 @@ def test_a_candidate_meeting_every_tests_limit_lies_within_the_budget_region():
     # A test that sets no limit on the figure leaves it free: no region.
     records[3]["verdicts"][0]["outcome"] = "not compared"  # for one candidate is enough
     assert budget_region(records, "latency") == (None, None)
+
+
+# --- figures within their noise are equal ---------------------------------------------------
+
+
+def measured(
+    name: str,
+    latency_runs: list[list[float]],
+    memory: float,
+    tokens: float = 10.0,
+    accuracy: float = 0.8,
+):
+    """A passing candidate with per-run latencies (one list of repeats per prompt)."""
+    runs = [value for prompt in latency_runs for value in prompt]
+    ordered = sorted(runs)
+    figures = {
+        "accuracy": accuracy,
+        "cost_usd": tokens / 10,
+        "latency_p50_ms": ordered[len(ordered) // 2],
+        "output_tokens": tokens,
+        "peak_memory_mb": memory,
+        "prompts": len(latency_runs),
+        "latencies_ms": runs,
+    }
+    return {
+        "test": f"t.py::test_it[{name}]",
+        "judged": True,
+        "failed": False,
+        "candidate": {"id": name, "name": f"./{name}", "figures": figures},
+        "verdicts": [{"limit": "latency_ratio", "outcome": "pass"}],
+    }
+
+
+# Two prompts of different lengths, three repeats each, about 5% apart run to run.
+def runs_at(scale: float) -> list[list[float]]:
+    return [[v * scale for v in (95.0, 100.0, 105.0)], [v * scale for v in (190.0, 200.0, 210.0)]]
+
+
+def test_a_memory_peak_within_its_tolerance_makes_no_one_pareto_optimal():
+    """The example project's case: verbose, longer and costlier, read 0.191 MB of peak
+    memory against short's 0.193 MB; that alone must not put it on the front."""
+    short = measured("short", runs_at(1.0), memory=0.193)
+    verbose = measured("verbose", runs_at(2.0), memory=0.191, tokens=30.0)
+    ranked = ranking([short, verbose], RULE)
+    assert ranked["pareto_optimal"] == ["short"]
+    assert ranked["best"] == "short"
+    assert "peak memory within 2%" in "\n".join(ranking_lines(ranked))
+
+
+def test_identical_copies_are_tied_on_latency_noise_and_both_pareto_optimal():
+    """Two copies of one model: the slower-by-noise one is neither dominated nor passed
+    over for its latency; the first judged is named, and the text says why."""
+    first = measured("short", runs_at(1.01), memory=100.0)
+    copy = measured("copy", runs_at(1.0), memory=100.0)
+    ranked = ranking([first, copy], (*RULE, ("min", "latency")))
+    assert ranked["pareto_optimal"] == ["short", "copy"]
+    assert ranked["best"] == "short"
+    assert ranked["ties"] == [
+        {"figure": "latency", "candidates": ["short", "copy"], "then": "first judged"}
+    ]
+    text = "\n".join(ranking_lines(ranked))
+    assert (
+        "short and copy are tied on latency p50 (within the noise), and no later figure of "
+        "the rule tells them apart: short, the first judged, is named"
+    ) in text
+    assert "figures within their noise count as equal: latency p50 within 5%" in text
+    assert "- short and copy are tied on latency p50" in "\n".join(ranking_section(ranked))
+
+
+def test_a_tie_within_the_noise_hands_the_decision_to_the_next_figure():
+    # fast is more accurate, so neither dominates; the rule looks at latency, then cost.
+    fast_costly = measured("fast", runs_at(1.0), memory=100.0, tokens=12.0, accuracy=0.9)
+    slow_cheap = measured("slow", runs_at(1.02), memory=100.0, tokens=10.0)
+    ranked = ranking([fast_costly, slow_cheap], (("min", "latency"), ("min", "cost")))
+    assert ranked["best"] == "slow"
+    assert (
+        "fast and slow are tied on latency p50 (within the noise): the next figure decides"
+        in "\n".join(ranking_lines(ranked))
+    )
+    # Beyond the noise, latency decides alone and no tie is told.
+    faster = measured("fast", runs_at(0.5), memory=100.0, tokens=12.0, accuracy=0.9)
+    ranked = ranking([faster, slow_cheap], (("min", "latency"), ("min", "cost")))
+    assert ranked["best"] == "fast" and ranked["ties"] == []
+
+
+def test_run_to_run_noise_leaves_the_spread_between_prompts_out():
+    from pytest_llmperf.judge.stats import run_to_run_cv
+
+    assert run_to_run_cv([95.0, 100.0, 105.0, 190.0, 200.0, 210.0], 2) == pytest.approx(0.05)
+    assert run_to_run_cv([100.0, 200.0], 2) > 0.4  # one run per prompt: only the wide spread
+
+
+jitter = st.floats(min_value=-0.02, max_value=0.02)  # at most about 4% apart
+
+
+@given(st.lists(jitter, min_size=2, max_size=5), st.floats(min_value=10, max_value=1000))
+def test_copies_within_the_noise_are_never_ranked_apart(jitters, latency):
+    """Copies whose latencies differ by less than their 5% run-to-run spread: all are
+    Pareto-optimal and the first judged is recommended, whatever the jitter."""
+    copies = [
+        measured(f"copy{i}", runs_at(latency / 100 * (1 + j)), memory=100.0)
+        for i, j in enumerate(jitters)
+    ]
+    ranked = ranking(copies, (("max", "accuracy"), ("min", "latency")))
+    names = [f"copy{i}" for i in range(len(jitters))]
+    assert ranked["pareto_optimal"] == names
+    assert ranked["best"] == "copy0"

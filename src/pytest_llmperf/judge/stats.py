@@ -249,6 +249,21 @@ def decide(
     return Decision.INCONCLUSIVE
 
 
+def run_to_run_cv(values: ArrayLike, groups: int) -> float:
+    """The noise of repeated runs: each group's coefficient of variation (the repeats of one
+    prompt, stored one group after another), pooled as the root mean square, so that the
+    differences between prompts do not count as noise. The CV of all values when they do
+    not split into `groups` groups of two runs or more (one run per prompt: then the spread
+    between prompts is the only spread known, and it errs wide)."""
+    array = np.asarray(values, dtype=float)
+    if groups >= 1 and array.size % groups == 0 and array.size // groups >= 2:
+        rows = array.reshape(groups, -1)
+        means = rows.mean(axis=1)
+        if np.all(means > 0):
+            return float(np.sqrt(np.mean((rows.std(axis=1, ddof=1) / means) ** 2)))
+    return coefficient_of_variation(array)
+
+
 def coefficient_of_variation(values: ArrayLike) -> float:
     """Standard deviation over mean: the noise seen in a set of timings."""
     array = np.asarray(values, dtype=float)

@@ -1,17 +1,26 @@
 """Which candidate to ship: with several candidates in one run, each candidate's limits
 (passed or not across its tests) and its trade-off figures side by side, the ones that
 pass every limit, the best of those by the configured rule (--llm-rank-by), and the
-Pareto-optimal ones. Built from report records, so that every output renders the same."""
+Pareto-optimal ones. Built from report records, so that every output renders the same.
+
+Two figures within their noise are equal here: a candidate is not Pareto-optimal, nor
+recommended, on a difference the measurement cannot resolve. A figure's noise comes from
+its metric row: the run-to-run spread of its per-run values in the records (latency), or
+a fixed tolerance for a figure read once (a memory peak); exact figures (tokens, cost,
+accuracy) have none."""
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from pytest_llmperf.judge.stats import run_to_run_cv
 from pytest_llmperf.metrics import METRICS_BY_NAME, RANKED_FIGURES, Metric
 from pytest_llmperf.outcomes import Outcome, outcome_of
 
 Record = Mapping[str, Any]
+Row = Mapping[str, Any]
 RankRule = Sequence[tuple[str, str]]  # ((max|min, figure), ...), most important first
 
 # The worst outcome of a limit across a candidate's tests is its outcome.
@@ -36,8 +45,8 @@ def ranking(records: Sequence[Record], rule: RankRule) -> dict[str, Any] | None:
     names = list(dict.fromkeys(candidate_of(record) for record in judged))
     rows = [_row(name, [r for r in judged if candidate_of(r) == name]) for name in names]
     passing = [row for row in rows if row["passes_every_limit"]]
-    best = min(passing, key=lambda row: _order(row, rule), default=None)
-    pareto = _pareto([row for row in rows], RANKED_FIGURES)
+    best, ties = _best(passing, rule)
+    pareto = _pareto(rows, _shared_figures(rows))
     for row in rows:
         row["pareto_optimal"] = row["candidate"] in pareto
         row["best"] = best is not None and row["candidate"] == best["candidate"]
@@ -45,6 +54,7 @@ def ranking(records: Sequence[Record], rule: RankRule) -> dict[str, Any] | None:
         "rule": [f"{direction}:{figure}" for direction, figure in rule],
         "rule_text": rule_text(rule),
         "best": None if best is None else best["candidate"],
+        "ties": ties,
         "pareto_optimal": [row["candidate"] for row in rows if row["pareto_optimal"]],
         "candidates": rows,
     }
@@ -66,6 +76,7 @@ def _row(name: str, records: Sequence[Record]) -> dict[str, Any]:
         "passes_every_limit": all(outcome in _DECIDES_NOTHING for outcome in worst.values()),
         "fails_no_limit": Outcome.FAIL not in worst.values(),
         "figures": {figure: _mean(records, METRICS_BY_NAME[figure]) for figure in RANKED_FIGURES},
+        "noise": {figure: _noise(records, METRICS_BY_NAME[figure]) for figure in RANKED_FIGURES},
     }
 
 
@@ -80,37 +91,96 @@ def _mean(records: Sequence[Record], metric: Metric) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def _order(row: Mapping[str, Any], rule: RankRule) -> tuple[tuple[int, float], ...]:
-    """Sort key, best first: each figure of the rule in turn; a missing figure sorts last."""
-    key = []
-    for direction, figure in rule:
-        value = row["figures"][figure]
-        if value is None:
-            key.append((1, 0.0))
-        else:
-            key.append((0, -value if direction == "max" else value))
-    return tuple(key)
+def _noise(records: Sequence[Record], metric: Metric) -> float:
+    """The relative difference of the candidate's figure that its noise can make: the
+    run-to-run spread of its per-run values (the mean over its tests of each test's, the
+    repeats of each prompt apart), else the metric's fixed tolerance.
+
+    One run's spread, not the standard error of a median: candidates are measured at
+    different times (each against the snapshots, or in rounds as the machine drifts), and
+    the shift between those passes shows in no single candidate's runs; a lead smaller than
+    one run's spread is not called."""
+    spreads = [
+        run_to_run_cv(runs, figures["prompts"])
+        for record in records
+        if (figures := record["candidate"]["figures"]) is not None
+        and len(runs := figures.get(metric.runs_key) or []) > 1
+    ]
+    return max(metric.tolerance, statistics.fmean(spreads) if spreads else 0.0)
 
 
-def _pareto(rows: Sequence[Mapping[str, Any]], figures: Sequence[str]) -> set[str]:
-    """Candidates no other beats on one figure while matching it on all others, over the
-    figures every candidate has."""
-    shared = [f for f in figures if all(row["figures"][f] is not None for row in rows)]
+def tied(a: Row, b: Row, figure: str) -> bool:
+    """Whether two candidates' figures are equal within the noise of either."""
+    x, y = a["figures"][figure], b["figures"][figure]
+    if x is None or y is None:
+        return x is y
+    noise = max(a["noise"][figure], b["noise"][figure])
+    return abs(x - y) <= noise * max(abs(x), abs(y))
 
-    def better_or_equal(a: Mapping[str, Any], b: Mapping[str, Any], figure: str) -> bool:
-        x, y = a["figures"][figure], b["figures"][figure]
-        return x >= y if METRICS_BY_NAME[figure].higher_is_better else x <= y
 
-    def dominates(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
-        return all(better_or_equal(a, b, f) for f in shared) and any(
-            not better_or_equal(b, a, f) for f in shared
-        )
+def _better(a: Row, b: Row, figure: str) -> bool:
+    """a's figure is better than b's by more than the noise."""
+    if tied(a, b, figure):
+        return False
+    x, y = a["figures"][figure], b["figures"][figure]
+    return x > y if METRICS_BY_NAME[figure].higher_is_better else x < y
 
-    return {
-        row["candidate"]
+
+def _dominates(a: Row, b: Row, figures: Sequence[str]) -> bool:
+    """a is better than b on one figure, beyond the noise, and no worse on any other."""
+    return any(_better(a, b, f) for f in figures) and not any(_better(b, a, f) for f in figures)
+
+
+def _shared_figures(rows: Sequence[Row]) -> list[str]:
+    return [f for f in RANKED_FIGURES if all(row["figures"][f] is not None for row in rows)]
+
+
+def _pareto(rows: Sequence[Row], figures: Sequence[str]) -> set[str]:
+    """Candidates no other beats on one figure (beyond the noise) while matching it on all
+    others (within the noise), over the figures every candidate has."""
+    return {row["candidate"] for row in _undominated(rows, figures)}
+
+
+def _undominated(rows: Sequence[Row], figures: Sequence[str]) -> list[Row]:
+    front = [
+        row
         for row in rows
-        if not any(dominates(other, row) for other in rows if other is not row)
-    }
+        if not any(_dominates(other, row, figures) for other in rows if other is not row)
+    ]
+    if front or not rows:
+        return front
+    # Equality within the noise is not transitive (a ~ b ~ c while a beats c), so dominance
+    # may run in a circle that leaves no row standing: then the exact figures decide.
+    exact = [{**row, "noise": dict.fromkeys(row["noise"], 0.0)} for row in rows]
+    kept = {row["candidate"] for row in _undominated(exact, figures)}
+    return [row for row in rows if row["candidate"] in kept]
+
+
+def _best(passing: Sequence[Row], rule: RankRule) -> tuple[Row | None, list[dict[str, Any]]]:
+    """The recommended candidate, and where the rule found candidates tied within the
+    noise (the next figure decided, or none was left: then the first judged).
+
+    Of the passing candidates none other of them dominates, each figure of the rule in
+    turn keeps those equal (within the noise) to the best value; a candidate without the
+    figure drops out while another has it."""
+    left = _undominated(passing, _shared_figures(passing))
+    ties: list[dict[str, Any]] = []
+    for direction, figure in rule:
+        if len(left) < 2:
+            break
+        measured = [row for row in left if row["figures"][figure] is not None]
+        if not measured:
+            continue
+        pick = max if direction == "max" else min
+        top = pick(measured, key=lambda row: row["figures"][figure])
+        left = [row for row in measured if tied(row, top, figure)]
+        values = {row["figures"][figure] for row in left}
+        if len(left) > 1 and len(values) > 1:
+            names = [row["candidate"] for row in left]
+            ties.append({"figure": figure, "candidates": names, "then": "next figure"})
+    if len(left) > 1 and ties and ties[-1]["candidates"] == [row["candidate"] for row in left]:
+        ties[-1]["then"] = "first judged"  # no later figure told them apart
+    return (left[0] if left else None), ties
 
 
 def rule_text(rule: RankRule) -> str:
@@ -149,11 +219,45 @@ def table_rows(ranked: Mapping[str, Any]) -> list[tuple[str, ...]]:
     return rows
 
 
+def _names(names: Sequence[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def noise_line(ranked: Mapping[str, Any]) -> str:
+    """Which figures counted as equal within their noise, and up to how much."""
+    widest = {
+        figure: max(row["noise"][figure] for row in ranked["candidates"])
+        for figure in RANKED_FIGURES
+    }
+    parts = [
+        f"{METRICS_BY_NAME[figure].label} within {noise:.0%}"
+        for figure, noise in widest.items()
+        if noise > 0
+    ]
+    return f"figures within their noise count as equal: {', '.join(parts)}" if parts else ""
+
+
+def tie_lines(ranked: Mapping[str, Any]) -> Iterator[str]:
+    """Where the recommendation's lead was within the noise, and what decided then."""
+    for tie in ranked.get("ties") or []:
+        tied_on = f"{_names(tie['candidates'])} are tied on {METRICS_BY_NAME[tie['figure']].label}"
+        if tie["then"] == "first judged":
+            yield (
+                f"{tied_on} (within the noise), and no later figure of the rule tells them "
+                f"apart: {ranked['best']}, the first judged, is named"
+            )
+        else:
+            yield f"{tied_on} (within the noise): the next figure decides"
+
+
 def verdict_lines(ranked: Mapping[str, Any]) -> Iterator[str]:
     """The recommendation in words."""
     passing = [row["candidate"] for row in ranked["candidates"] if row["passes_every_limit"]]
     yield f"pass every limit: {', '.join(passing) if passing else 'none'}"
     yield f"Pareto-optimal (*): {', '.join(ranked['pareto_optimal'])}"
+    if noise := noise_line(ranked):
+        yield noise
     if ranked["best"] is None:
         yield "recommended: none: no candidate passes every limit"
         unsure = [row for row in ranked["candidates"] if row["fails_no_limit"]]
@@ -164,4 +268,5 @@ def verdict_lines(ranked: Mapping[str, Any]) -> Iterator[str]:
                 "machine would settle them"
             )
     else:
+        yield from tie_lines(ranked)
         yield f"recommended: {ranked['best']} (of those passing, {ranked['rule_text']})"
