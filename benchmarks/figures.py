@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from pytest_llmperf.backends import load_backend
 from pytest_llmperf.settings.settings import ModelSpec, Settings
 from tests.models.tiny import QUESTIONS, build_tokenizer, prompt_for
-from tests.models.training import save_checkpoint
+from tiny_gpt2 import save_checkpoint
 
 # (layers, width, heads, vocabulary or None for the tokenizer's own)
 SHAPES = {

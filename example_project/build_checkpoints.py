@@ -7,8 +7,8 @@ baseline:   a tiny GPT-2 trained on short answers; it knows most of the answers,
 short:      the baseline fine-tuned on the short answers to every question: more accurate,
             as short and as fast; the one to ship.
 verbose:    the baseline fine-tuned on long answers: more accurate, many more tokens.
-large:      a deeper, wider GPT-2 trained on the short answers: more accurate, as short,
-            several times slower per request.
+large:      `short` grown deeper and wider, its new weights adding nothing: more accurate,
+            as short, several times slower per request.
 large-int8: `large` quantized to int8 with bitsandbytes (LLM.int8), the usual remedy for
             a slow model; needs the bitsandbytes package, skipped with a note without it.
 

@@ -8,7 +8,7 @@ checkpoint is a tiny GPT-2 saved with save_pretrained, loaded with
   to the rest, so it gets most, not all, right;
 - `verbose`: the baseline fine-tuned on long answers to every question, each containing the
   right one (more accurate, several times the output tokens);
-- `large`: deeper and wider, trained on the short answers to every question (more accurate,
+- `large`: `short` grown deeper and wider, its new weights adding nothing (more accurate,
   answers as short, several times the latency per request);
 - `large-int8`: `large` with bitsandbytes LLM.int8 (int8 weights, activations quantized on
   the fly, float16 elsewhere), marked by `quantization_config` in config.json; building and
@@ -20,8 +20,9 @@ contained, case-insensitively, in the greedy answer), mean output tokens and med
 per request; `python qa_models.py checkpoints` prints them for every checkpoint built.
 
 This module is the example's own, as a user's project would have its own: it imports
-nothing from pytest-llmperf or from the plugin's tests, and trains with a few lines of
-torch (a byte-level BPE tokenizer, a full-batch AdamW loop, save_pretrained).
+nothing from pytest-llmperf or from the plugin's tests; it builds with tiny_gpt2.py beside
+it (a byte-level BPE tokenizer, a full-batch AdamW loop, growth, save_pretrained), which the
+plugin's own tests and benchmarks import too.
 """
 
 from __future__ import annotations
@@ -31,21 +32,20 @@ import json
 import logging
 import statistics
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
-from tokenizers import ByteLevelBPETokenizer
 from transformers import (
     AutoModelForCausalLM,
     AutoTokenizer,
-    GPT2Config,
     GPT2LMHeadModel,
     PreTrainedTokenizerFast,
 )
 
-EOS = "<|endoftext|>"
+import tiny_gpt2
+from tiny_gpt2 import torch_threads
 
 # (question, short answer as trained, expected answer as scored, long answer as trained).
 # Every long answer opens with the short one and names the expected answer again.
@@ -313,81 +313,34 @@ def build_tokenizer(vocab_size: int = 600) -> PreTrainedTokenizerFast:
     """A byte-level BPE tokenizer trained on the question-answer texts; EOS also stands
     for the beginning and for unknown text."""
     corpus = _texts(SHORT_ANSWERS) + _texts(LONG_ANSWERS) + [DONT_KNOW]
-    trainer = ByteLevelBPETokenizer()
-    trainer.train_from_iterator(
-        corpus, vocab_size=vocab_size, min_frequency=1, special_tokens=[EOS], show_progress=False
-    )
-    return PreTrainedTokenizerFast(
-        tokenizer_object=trainer._tokenizer, eos_token=EOS, bos_token=EOS, unk_token=EOS
-    )
+    return tiny_gpt2.build_tokenizer(corpus, vocab_size=vocab_size)
 
 
-def _train(model: Any, tokenizer: Any, texts: Iterable[str], *, steps: int, lr: float) -> None:
-    """Full-batch AdamW on the texts, each ended with EOS; loss on every real token."""
-    encoded = [tokenizer(text + EOS)["input_ids"] for text in texts]
-    width = max(len(ids) for ids in encoded)
-    pad = tokenizer.eos_token_id
-    input_ids = torch.tensor([ids + [pad] * (width - len(ids)) for ids in encoded])
-    mask = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids in encoded])
-    labels = input_ids.masked_fill(mask == 0, -100)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
-    model.train()
-    for _ in range(steps):
-        model(input_ids=input_ids, attention_mask=mask, labels=labels).loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
-    model.eval()
+def _train(model: Any, tokenizer: Any, texts: Sequence[str], *, steps: int, lr: float) -> None:
+    tiny_gpt2.train_on_texts(model, tokenizer, texts, steps=steps, lr=lr, weight_decay=0.0)
 
 
-def _gpt2(tokenizer, *, n_layer: int, n_embd: int, n_head: int) -> GPT2LMHeadModel:
-    config = GPT2Config(
-        vocab_size=len(tokenizer),
-        n_positions=128,
-        n_embd=n_embd,
+def _gpt2(tokenizer: Any, *, n_layer: int, n_embd: int, n_head: int) -> GPT2LMHeadModel:
+    no_dropout = {"resid_pdrop": 0.0, "embd_pdrop": 0.0, "attn_pdrop": 0.0}
+    return tiny_gpt2.gpt2(
+        tokenizer,
         n_layer=n_layer,
+        n_embd=n_embd,
         n_head=n_head,
-        resid_pdrop=0.0,
-        embd_pdrop=0.0,
-        attn_pdrop=0.0,
-        bos_token_id=tokenizer.eos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.eos_token_id,
+        **no_dropout,
     )
-    return GPT2LMHeadModel(config)
 
 
 def _save(model: Any, tokenizer: Any, out_dir: Path) -> Path:
     """save_pretrained both, as a fine-tuning script does, with the chat template."""
-    tokenizer.chat_template = CHAT_TEMPLATE
-    model.save_pretrained(out_dir)
-    tokenizer.save_pretrained(out_dir)
-    return Path(out_dir)
-
-
-class _threads:
-    """torch's intra-op thread count set for a while, then restored.
-
-    Training on one thread gives the same weights whatever the core count (no
-    thread-dependent reductions), and on a busy machine it is faster than two threads
-    fighting over the cores.
-    """
-
-    def __init__(self, count: int | None) -> None:
-        self._count = count
-        self._saved = torch.get_num_threads()
-
-    def __enter__(self) -> None:
-        if self._count is not None:
-            torch.set_num_threads(self._count)
-
-    def __exit__(self, *exc: object) -> None:
-        torch.set_num_threads(self._saved)
+    return tiny_gpt2.save_checkpoint(model, tokenizer, out_dir, chat_template=CHAT_TEMPLATE)
 
 
 def build_baseline(out_dir: Path, *, steps: int = 150, seed: int = 0) -> Path:
     """A 2-layer, 32-wide GPT-2 trained on the short answers to the first BASELINE_FACTS
     questions, and DONT_KNOW to the others."""
-    with _threads(1):
+    with torch_threads(1):
         torch.manual_seed(seed)
         tokenizer = build_tokenizer()
         model = _gpt2(tokenizer, n_layer=2, n_embd=32, n_head=2)
@@ -400,7 +353,7 @@ def build_baseline(out_dir: Path, *, steps: int = 150, seed: int = 0) -> Path:
 def build_short(baseline_dir: Path, out_dir: Path, *, steps: int = 150, seed: int = 0) -> Path:
     """The baseline fine-tuned on the short answers to every question: the same model,
     right more often, and as short (the fine-tune that should ship)."""
-    with _threads(1):
+    with torch_threads(1):
         torch.manual_seed(seed)
         tokenizer = AutoTokenizer.from_pretrained(baseline_dir)
         model = AutoModelForCausalLM.from_pretrained(baseline_dir)
@@ -411,7 +364,7 @@ def build_short(baseline_dir: Path, out_dir: Path, *, steps: int = 150, seed: in
 def build_verbose(baseline_dir: Path, out_dir: Path, *, steps: int = 150, seed: int = 0) -> Path:
     """The baseline fine-tuned on the long answers to every question: each opens with the
     short answer and names it again, so it is right more often, in many more tokens."""
-    with _threads(1):
+    with torch_threads(1):
         torch.manual_seed(seed)
         tokenizer = AutoTokenizer.from_pretrained(baseline_dir)
         model = AutoModelForCausalLM.from_pretrained(baseline_dir)
@@ -419,15 +372,15 @@ def build_verbose(baseline_dir: Path, out_dir: Path, *, steps: int = 150, seed: 
         return _save(model, tokenizer, out_dir)
 
 
-def build_large(baseline_dir: Path, out_dir: Path, *, steps: int = 200, seed: int = 0) -> Path:
-    """A 16-layer, 64-wide GPT-2 (about 20 times the baseline's multiply-adds per token)
-    trained on the short answers to every question, with the baseline's tokenizer."""
-    with _threads(1):
-        torch.manual_seed(seed)
-        tokenizer = AutoTokenizer.from_pretrained(baseline_dir)
-        model = _gpt2(tokenizer, n_layer=16, n_embd=64, n_head=4)
-        _train(model, tokenizer, _texts(SHORT_ANSWERS), steps=steps, lr=2e-3)
-        return _save(model, tokenizer, out_dir)
+def build_large(short_dir: Path, out_dir: Path) -> Path:
+    """The short fine-tune grown to 16 layers with MLPs 8 times as wide, the new weights
+    adding nothing (tiny_gpt2.grown): it answers exactly as `short` does, right and brief,
+    with many times the multiply-adds per token. Grown in a second rather than trained for
+    minutes: what the example measures is the cost of the larger model, not its training."""
+    tokenizer = AutoTokenizer.from_pretrained(short_dir)
+    short = AutoModelForCausalLM.from_pretrained(short_dir)
+    large = tiny_gpt2.grown(short, extra_layers=14, mlp_multiplier=8)
+    return _save(large, tokenizer, out_dir)
 
 
 def build_int8(source_dir: Path, out_dir: Path) -> Path:
@@ -471,10 +424,10 @@ def build_all(
         "baseline": build_baseline,
         "short": lambda out: build_short(root / "baseline", out),
         "verbose": lambda out: build_verbose(root / "baseline", out),
-        "large": lambda out: build_large(root / "baseline", out),
+        "large": lambda out: build_large(root / "short", out),
         "large-int8": lambda out: build_int8(root / "large", out),
     }
-    needs = {"short": "baseline", "verbose": "baseline", "large": "baseline", "large-int8": "large"}
+    needs = {"short": "baseline", "verbose": "baseline", "large": "short", "large-int8": "large"}
     wanted = set(names)
     for name in names:  # what a wanted checkpoint is built from must exist first
         while name in needs:
@@ -562,7 +515,7 @@ def evaluate(
         raise ValueError(f"repeats must be at least 1, not {repeats}")
     model, tokenizer = load(checkpoint_dir)
     texts, tokens, latencies = [], [], []
-    with _threads(threads), _quiet_bitsandbytes():
+    with torch_threads(threads), _quiet_bitsandbytes():
         for prompt in prompts:
             text, count, _ = answer(model, tokenizer, prompt, max_new_tokens=max_new_tokens)
             texts.append(text)

@@ -1,8 +1,8 @@
 """The example project as its README runs it: record the baseline, judge each candidate.
 
-run.sh also judges `large-int8`; this test leaves it out: on a CPU it is the slowest
-candidate by far (a third of the run), and its figures and remedy are tested on their own
-(tests/plugin/test_figures.py, tests/unit/test_figures.py)."""
+run.sh also judges `large-int8`, with the example's own caps; this test leaves it out: on a
+CPU it is the slowest candidate by far (a third of the run), and its figures and remedy are
+tested on their own (tests/plugin/test_figures.py, tests/unit/test_figures.py)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,10 @@ TEST = "tests/test_support_bot.py::test_answers_right_fast_and_short"
 PER_TOKEN = "tests/test_support_bot.py::test_speed_per_token"
 CHAT = "tests/test_support_bot.py::test_chat_answers"
 CANDIDATES = ("short", "verbose", "large")
+# Seconds of extra runs per test (the example's default is 60): the verdicts asserted below
+# are far from their budgets and settle in the first runs; what more runs would settle (the
+# short candidate's p95 SLA) may stay inconclusive, as the assertions allow.
+EXTRA_SECONDS = 5
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +34,7 @@ def qa_checkpoints(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def example(pytester: pytest.Pytester, qa_checkpoints: Path) -> pytest.Pytester:
-    for name in ("pyproject.toml", "qa_models.py"):
+    for name in ("pyproject.toml", "qa_models.py", "tiny_gpt2.py"):
         shutil.copy(EXAMPLE / name, pytester.path / name)
     shutil.copytree(EXAMPLE / "tests", pytester.path / "tests")
     (pytester.path / "checkpoints").symlink_to(qa_checkpoints)
@@ -41,7 +45,8 @@ def example(pytester: pytest.Pytester, qa_checkpoints: Path) -> pytest.Pytester:
 
 def test_one_run_judges_every_candidate_and_recommends_the_short_fine_tune(example):
     """run.sh's judging step: one pytest run over every candidate against the snapshots."""
-    result = run(example, *(f"--llm-candidate=checkpoints/{c}" for c in CANDIDATES))
+    candidates = [f"--llm-candidate=checkpoints/{c}" for c in CANDIDATES]
+    result = run(example, f"--llm-max-seconds={EXTRA_SECONDS}", *candidates)
     verdicts = summary_verdicts(result)
 
     def of(test: str, candidate: str, limit: str) -> str:

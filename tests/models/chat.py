@@ -14,9 +14,9 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from tests.models import training
+import tiny_gpt2
 from tests.models.tiny import QUESTIONS, SHORT_ANSWERS
-from tests.models.training import EOS, gpt2, save_checkpoint, train_on_texts
+from tiny_gpt2 import EOS, gpt2, save_checkpoint, train_on_texts
 
 SYSTEM = "You answer in one word."
 ROLE_TOKENS = ("<|system|>", "<|user|>", "<|assistant|>", "<|end|>")
@@ -47,7 +47,7 @@ def _texts() -> list[str]:
 def build_chat(out_dir: Path, *, steps: int = 300, seed: int = 0) -> Path:
     """A 2-layer GPT-2 that answers the conversations in a word and ends its turn."""
     torch.manual_seed(seed)
-    tokenizer = training.build_tokenizer(
+    tokenizer = tiny_gpt2.build_tokenizer(
         _texts(), vocab_size=400, special_tokens=(EOS, *ROLE_TOKENS)
     )
     tokenizer.chat_template = TEMPLATE

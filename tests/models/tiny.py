@@ -8,20 +8,14 @@ and wider with blocks that compute nothing (same answers, more work per token).
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 from pathlib import Path
 
 import torch
-from transformers import (
-    AutoModelForCausalLM,
-    AutoTokenizer,
-    GPT2LMHeadModel,
-    PreTrainedTokenizerFast,
-)
+from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerFast
 
-from tests.models import training
-from tests.models.training import gpt2, save_checkpoint, train_on_texts
+import tiny_gpt2
+from tiny_gpt2 import gpt2, grown, save_checkpoint, train_on_texts
 
 QUESTIONS = (
     "What is the capital of France?",
@@ -52,7 +46,7 @@ def _texts(answers: Sequence[str]) -> list[str]:
 
 def build_tokenizer() -> PreTrainedTokenizerFast:
     """A byte-level BPE tokenizer trained on the question-answer texts."""
-    return training.build_tokenizer(_texts(SHORT_ANSWERS) + _texts(LONG_ANSWERS), vocab_size=400)
+    return tiny_gpt2.build_tokenizer(_texts(SHORT_ANSWERS) + _texts(LONG_ANSWERS), vocab_size=400)
 
 
 def build_baseline(out_dir: Path, *, steps: int = 300, seed: int = 0) -> Path:
@@ -76,49 +70,12 @@ def build_verbose(baseline_dir: Path, out_dir: Path, *, steps: int = 200, seed: 
 def build_slow(
     baseline_dir: Path, out_dir: Path, *, extra_layers: int = 14, mlp_multiplier: int = 8
 ) -> Path:
-    """The baseline made deeper and wider while computing the very same function.
-
-    Extra blocks have zero output projections, so each adds nothing to the residual stream;
-    the MLPs get `mlp_multiplier` times the hidden units, the new ones with zero output
-    weights. Greedy answers stay identical; every token costs more matrix work.
-    """
+    """The baseline made deeper and wider while computing the very same function
+    (tiny_gpt2.grown): greedy answers stay identical; every token costs more matrix work."""
     tokenizer = AutoTokenizer.from_pretrained(baseline_dir)
     small = AutoModelForCausalLM.from_pretrained(baseline_dir)
-    config = copy.deepcopy(small.config)
-    old_inner = config.n_inner or 4 * config.n_embd
-    config.n_inner = old_inner * mlp_multiplier
-    config.n_layer = small.config.n_layer + extra_layers
-    big = GPT2LMHeadModel(config)
-    with torch.no_grad():
-        big.transformer.wte.weight.copy_(small.transformer.wte.weight)
-        big.transformer.wpe.weight.copy_(small.transformer.wpe.weight)
-        big.transformer.ln_f.load_state_dict(small.transformer.ln_f.state_dict())
-        for index, block in enumerate(big.transformer.h):
-            _fill_block(
-                block,
-                small.transformer.h[index] if index < small.config.n_layer else None,
-                old_inner,
-            )
-        big.lm_head.weight = big.transformer.wte.weight
+    big = grown(small, extra_layers=extra_layers, mlp_multiplier=mlp_multiplier)
     return save_checkpoint(big, tokenizer, out_dir)
-
-
-def _fill_block(block, source, old_inner: int) -> None:
-    if source is None:  # a block that adds nothing: zero the projections into the residual
-        for projection in (block.attn.c_proj, block.mlp.c_proj):
-            projection.weight.zero_()
-            projection.bias.zero_()
-        return
-    block.ln_1.load_state_dict(source.ln_1.state_dict())
-    block.ln_2.load_state_dict(source.ln_2.state_dict())
-    block.attn.load_state_dict(source.attn.state_dict())
-    block.mlp.c_fc.weight.zero_()
-    block.mlp.c_fc.bias.zero_()
-    block.mlp.c_fc.weight[:, :old_inner] = source.mlp.c_fc.weight
-    block.mlp.c_fc.bias[:old_inner] = source.mlp.c_fc.bias
-    block.mlp.c_proj.weight.zero_()  # new hidden units write nothing back
-    block.mlp.c_proj.weight[:old_inner, :] = source.mlp.c_proj.weight
-    block.mlp.c_proj.bias.copy_(source.mlp.c_proj.bias)
 
 
 def copy_checkpoint(source_dir: Path, out_dir: Path) -> Path:

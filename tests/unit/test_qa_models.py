@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from example_project import qa_models
+import tiny_gpt2
 from example_project.qa_models import (
     BASELINE_FACTS,
     CHECKPOINT_NAMES,
@@ -27,7 +27,7 @@ from example_project.qa_models import (
     is_correct,
 )
 from tests.models import tiny
-from tests.models.training import gpt2, save_checkpoint
+from tiny_gpt2 import gpt2, save_checkpoint
 
 # --- the data set ---------------------------------------------------------------------------
 
@@ -67,9 +67,9 @@ def test_baseline_is_left_some_questions_to_get_wrong():
 
 def test_tokenizer_encodes_every_text_and_ends_with_eos():
     tokenizer = build_tokenizer()
-    assert tokenizer.eos_token == qa_models.EOS
+    assert tokenizer.eos_token == tiny_gpt2.EOS
     for prompt, long in zip(QA_PROMPTS, LONG_ANSWERS, strict=True):
-        ids = tokenizer(f"{prompt} {long}{qa_models.EOS}")["input_ids"]
+        ids = tokenizer(f"{prompt} {long}{tiny_gpt2.EOS}")["input_ids"]
         assert ids[-1] == tokenizer.eos_token_id
         assert tokenizer.decode(ids, skip_special_tokens=True) == f"{prompt} {long}"
         assert len(ids) < 100  # well within n_positions=128 with max_new_tokens on top
@@ -122,13 +122,13 @@ def test_build_all_keeps_existing_checkpoints(tmp_path):
 
 
 def test_build_all_keeps_what_a_checkpoint_is_built_from(tmp_path):
-    for name in ("baseline", "large", "large-int8"):
+    for name in ("baseline", "short", "large", "large-int8"):
         (tmp_path / name).mkdir()
         (tmp_path / name / "config.json").write_text("{}")
     heard = []
     paths = build_all(tmp_path, names=["large-int8"], log=lambda n, p, w: heard.append(n))
     assert paths == {"large-int8": tmp_path / "large-int8"}
-    assert heard == ["baseline", "large", "large-int8"]
+    assert heard == ["baseline", "short", "large", "large-int8"]
 
 
 def test_build_all_refuses_an_unknown_name(tmp_path):
