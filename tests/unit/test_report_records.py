@@ -261,17 +261,20 @@ def test_a_new_file_in_missing_directories_is_fine(tmp_path: Path) -> None:
 def test_a_worker_sends_its_records_to_the_controller(tmp_path: Path) -> None:
     worker = session_with(TimedFake(1.0, 5), TimedFake(1.0, 6), report=tmp_path / "r.json")
     record = judge(worker, "test_w.py::test_one", tokens_ratio=1.0)
+    worker.snapshots.note_tests(["test_w.py::test_one"])
     config = SimpleNamespace(workerinput={"workerid": "gw0"}, workeroutput={})
     assert xdist_support.is_worker(config)  # type: ignore[arg-type]
-    xdist_support.send(config, worker.report_records(), worker.environment())  # type: ignore[arg-type]
+    xdist_support.send(config, worker)  # type: ignore[arg-type]
     assert config.workeroutput[xdist_support.RECORDS_KEY] == [record]
     assert config.workeroutput[xdist_support.ENVIRONMENT_KEY]["hardware"]["device_type"] == "cpu"
+    assert config.workeroutput[xdist_support.SNAPSHOTS_KEY] == worker.snapshots.to_dict()
 
     controller = LlmPerfSession(Settings())
     xdist_support.receive(SimpleNamespace(workeroutput=config.workeroutput), controller)
     xdist_support.receive(SimpleNamespace(), controller)  # a worker that crashed sent nothing
     assert controller.report_records() == [record]
     assert controller.environment() == config.workeroutput[xdist_support.ENVIRONMENT_KEY]
+    assert controller.snapshots.known_nodeids == {"test_w.py::test_one"}
 
 
 def test_an_unwritable_step_summary_is_reported_not_fatal(records, tmp_path: Path) -> None:
