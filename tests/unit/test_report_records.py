@@ -16,7 +16,7 @@ import pytest
 from pytest_llmperf import xdist_support
 from pytest_llmperf.errors import ConfigError
 from pytest_llmperf.files import append, check_writable_file, write_atomically
-from pytest_llmperf.judge.records import outcome_record, plain
+from pytest_llmperf.judge.records import plain, record_from
 from pytest_llmperf.limits import parse_budget
 from pytest_llmperf.report import json_report, publish
 from pytest_llmperf.report.junit import properties
@@ -30,7 +30,7 @@ from tests.unit.test_session import PROMPTS, TimedFake, session_with
 def judge(session: LlmPerfSession, nodeid: str, **limits: Any) -> dict[str, Any]:
     budget = parse_budget((), limits)
     session.generate(nodeid, CANDIDATE, PROMPTS, None, {}, pair_with_baseline=True)
-    return outcome_record(session.judge(nodeid, budget))
+    return record_from(session.judge(nodeid, budget))
 
 
 def sample_records() -> list[dict[str, Any]]:
@@ -191,7 +191,7 @@ def test_the_summary_says_what_llm_update_recorded_per_test(tmp_path: Path) -> N
     session = LlmPerfSession(settings)
     session.models._loaded = {BASELINE: TimedFake(100.0, 1, tokens=12)}
     session.generate("t.py::test_a", CANDIDATE, PROMPTS, None, {}, pair_with_baseline=False)
-    record = outcome_record(session.judge("t.py::test_a", parse_budget((), {"latency_ratio": 2})))
+    record = record_from(session.judge("t.py::test_a", parse_budget((), {"latency_ratio": 2})))
     lines = list(summary_lines([record], tmp_path))
     assert lines[0] == "1 baseline recorded"
     assert lines[1].split() == [
