@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Generator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from pytest_llmperf.fixtures import LlmModel, fail_with
 from pytest_llmperf.judge.reading import AlertKind, alerts
 from pytest_llmperf.limits import Budget, merged_markers, parse_budget, valid_limit_names
 from pytest_llmperf.redaction import redact
-from pytest_llmperf.report import publish
+from pytest_llmperf.report import artifacts, publish
 from pytest_llmperf.report.junit import properties
 from pytest_llmperf.report.progress import live_printer
 from pytest_llmperf.report.ranking import ranking
@@ -29,7 +30,7 @@ from pytest_llmperf.settings.settings import (
     read_pyproject_table,
     register_secrets,
 )
-from pytest_llmperf.snapshots import housekeeping
+from pytest_llmperf.snapshots.housekeeping import CollectionScope
 from pytest_llmperf.snapshots.lock import hold_update_lock
 
 
@@ -270,24 +271,33 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """On an xdist worker, ship the snapshot activity and report records; elsewhere, find
-    (and remove) unused snapshots and write the reports."""
-    llm = session.config.stash[SESSION_KEY]
-    remove = llm.settings.remove_unused
-    housekeeping.session_finished(llm.snapshots, llm.store, session.config, exitstatus, remove)
-    if xdist_support.is_worker(session.config):
-        xdist_support.send(session.config, llm.report_records(), llm.environment())
+    (and remove) unused snapshots and write the reports. A report that could not be
+    written fails the run: the exit status is set here, and nowhere else."""
+    config, llm = session.config, session.config.stash[SESSION_KEY]
+    if xdist_support.is_worker(config):
+        xdist_support.send(config, llm)
         return
-    session.config.stash[REPORT_LINES_KEY] = publish.finish(
-        session, llm.settings, llm.report_records(), llm.environment()
+    scope = CollectionScope.from_args(config.args, config.invocation_params.dir, config.rootpath)
+    # --collect-only updates nothing, so it removes nothing either; it still lists the unused.
+    remove = llm.settings.remove_unused and not config.option.collectonly
+    llm.snapshots.finish(llm.store, scope, exit_code=exitstatus, remove=remove)
+    provenance = partial(artifacts.benchmark_provenance, config)
+    published = publish.finish(
+        llm.settings,
+        llm.report_records(),
+        llm.environment(),
+        provenance,
+        collect_only=config.option.collectonly,
     )
+    config.stash[REPORT_LINES_KEY] = published.lines
+    if published.failed and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node: Any, error: object | None) -> None:
     """On the xdist controller: merge what a finished worker did."""
-    llm = node.config.stash[SESSION_KEY]
-    housekeeping.worker_finished(llm.snapshots, node)
-    xdist_support.receive(node, llm)
+    xdist_support.receive(node, node.config.stash[SESSION_KEY])
 
 
 @pytest.hookimpl(wrapper=True)

@@ -13,7 +13,7 @@ from pytest_benchmark.storage.file import FileStorage
 from pytest_benchmark.utils import get_machine_id
 
 from pytest_llmperf.errors import ConfigError
-from pytest_llmperf.judge.records import outcome_record
+from pytest_llmperf.judge.records import record_from
 from pytest_llmperf.limits import parse_budget
 from pytest_llmperf.report.artifacts import write_outputs
 from pytest_llmperf.report.benchmark_export import (
@@ -37,7 +37,7 @@ def judged_record(nodeid: str, scale: float, **limits: Any) -> dict[str, Any]:
     budget = parse_budget((), limits)
     expected = ["answer", "other", "answer"]
     session.generate(nodeid, CANDIDATE, PROMPTS, expected, {}, pair_with_baseline=True)
-    return outcome_record(session.judge(nodeid, budget))
+    return record_from(session.judge(nodeid, budget))
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import pytest
 
 from pytest_llmperf.errors import BudgetError
 from pytest_llmperf.judge.stats import DecisionPolicy, paired_ratio, unpaired_ratio
-from pytest_llmperf.judge.verdicts import Comparison, Outcome, Verdict, judge, settle
+from pytest_llmperf.judge.verdicts import Comparison, Outcome, Verdict, apply_cap_rule, judge
 from pytest_llmperf.limits import (
     LIMIT_SPECS,
     Kind,
@@ -89,7 +89,7 @@ def verdict_of(comparison: Comparison, **limits: float):
 
 def settled_verdict_of(comparison: Comparison, **limits: float):
     """The verdict once the rule at the cap has settled it (few synthetic samples)."""
-    return settle(verdict_of(comparison, **limits), "estimate", "synthetic samples")
+    return apply_cap_rule(verdict_of(comparison, **limits), "estimate", "synthetic samples")
 
 
 # --- parse_limits ----------------------------------------------------------------------------
@@ -554,29 +554,31 @@ def test_noise_floor_keeps_a_tight_budget_from_failing_on_no_change() -> None:
         ("fail", 1.05, Outcome.FAIL),
     ],
 )
-def test_settle_applies_the_rule_at_the_cap(rule: str, estimate: float, outcome: Outcome) -> None:
+def test_apply_cap_rule_applies_the_rule_at_the_cap(
+    rule: str, estimate: float, outcome: Outcome
+) -> None:
     limit = parse_limits((), {"latency_ratio": 1.1})[0]
     inconclusive = Verdict(limit, Outcome.INCONCLUSIVE, 10.0, 11.0, estimate, remedy="speed")
-    settled = settle(inconclusive, rule, "320 pairs")
+    settled = apply_cap_rule(inconclusive, rule, "320 pairs")
     assert settled.outcome is outcome
     assert settled.decided_by.startswith("inconclusive at the cap (320 pairs)")
     assert (settled.remedy != "") is (outcome is Outcome.FAIL)
 
 
-def test_settle_reports_an_inconclusive_verdict_with_what_would_settle_it() -> None:
+def test_apply_cap_rule_reports_an_inconclusive_verdict_with_what_would_settle_it() -> None:
     limit = parse_limits((), {"latency_ratio": 1.1})[0]
     inconclusive = Verdict(limit, Outcome.INCONCLUSIVE, 10.0, 11.0, 1.15, remedy="speed")
-    settled = settle(inconclusive, "report", "320 pairs", "a quieter machine")
+    settled = apply_cap_rule(inconclusive, "report", "320 pairs", "a quieter machine")
     assert settled.outcome is Outcome.INCONCLUSIVE and not settled.failed
     assert settled.decided_by == "nothing: still inconclusive at the cap (320 pairs)"
     assert settled.note == "what would settle it: a quieter machine"
     assert settled.remedy == ""
 
 
-def test_settle_leaves_decided_verdicts_alone() -> None:
+def test_apply_cap_rule_leaves_decided_verdicts_alone() -> None:
     limit = parse_limits((), {"latency_ratio": 1.1})[0]
     decided = Verdict(limit, Outcome.PASS, 10.0, 10.0, 1.0)
-    assert settle(decided, "fail", "cap") is decided
+    assert apply_cap_rule(decided, "fail", "cap") is decided
 
 
 def test_fixed_length_mode_does_not_compare_tokens_or_cost() -> None:
@@ -769,7 +771,7 @@ def test_a_latency_rise_nothing_in_the_figures_explains_says_so() -> None:
 def test_a_failure_made_by_the_rule_at_the_cap_blames_the_noise_not_the_model() -> None:
     limit = parse_limits((), {"latency_ratio": 1.1})[0]
     inconclusive = Verdict(limit, Outcome.INCONCLUSIVE, 10.0, 11.0, 1.15, remedy="")
-    settled = settle(inconclusive, "fail", "320 pairs")
+    settled = apply_cap_rule(inconclusive, "fail", "320 pairs")
     assert settled.failed
     assert settled.remedy.startswith("the measurement was too noisy to tell")
     assert "--llm-inconclusive=fail" in settled.remedy and "quantize" not in settled.remedy
@@ -858,7 +860,7 @@ def test_a_statistical_floor_ratio_straddling_its_floor_is_inconclusive() -> Non
     assert verdict.interval.low < 0.9 < verdict.interval.high
     assert verdict.outcome is Outcome.INCONCLUSIVE and not verdict.failed
     # The rule at the cap reads the estimate against the floor, from below.
-    settled = settle(verdict, "estimate", "synthetic samples")
+    settled = apply_cap_rule(verdict, "estimate", "synthetic samples")
     assert settled.failed is (verdict.observed < 0.9)
 
 

@@ -44,16 +44,16 @@ MODELS = {"baseline": "org/base", "candidate": "org/tuned"}
 
 def test_each_model_falls_back_to_dtype(tmp_path):
     result = settings(tmp_path, {}, {**MODELS, "dtype": "float16", "candidate_dtype": "bfloat16"})
-    assert result.candidate.dtype == "bfloat16"
-    assert result.baseline.dtype == "float16"
-    assert settings(tmp_path, {}, MODELS).baseline.dtype == "auto"
+    assert result.candidate.options.dtype == "bfloat16"
+    assert result.baseline.options.dtype == "float16"
+    assert settings(tmp_path, {}, MODELS).baseline.options.dtype == "auto"
 
 
 def test_command_line_dtype_of_a_model_wins(tmp_path):
     result = settings(
         tmp_path, {"baseline_dtype": "float32"}, {**MODELS, "baseline_dtype": "float16"}
     )
-    assert result.baseline.dtype == "float32"
+    assert result.baseline.options.dtype == "float32"
 
 
 def test_adapter_settings_default_and_paths(tmp_path):

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from pytest_llmperf.judge.records import TestOutcome
+from pytest_llmperf.judge.records import JudgedTest
 from pytest_llmperf.judge.verdicts import Comparison, judge
 from pytest_llmperf.limits import parse_limits
 from pytest_llmperf.metrics import METRICS
@@ -43,10 +43,15 @@ def record() -> dict[str, Any]:
         candidate=result(1.5), baseline=result(1.0), baseline_source="synthetic"
     )
     verdicts = judge(parse_limits((), {"tokens_ratio": 1.0, "error_rate": 0.5}), comparison)
-    outcome = TestOutcome(
-        "t.py::test_all", verdicts, "synthetic", "cand", comparison.candidate, comparison.baseline
+    judged = JudgedTest(
+        nodeid="t.py::test_all",
+        verdicts=verdicts,
+        baseline_source="synthetic",
+        candidate_name="cand",
+        candidate=comparison.candidate,
+        baseline=comparison.baseline,
     )
-    return outcome.record
+    return judged.record
 
 
 def test_the_record_has_a_figure_for_every_metric(record: dict[str, Any]) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from pytest_llmperf.errors import ConfigError
-from pytest_llmperf.judge.records import outcome_record
+from pytest_llmperf.judge.records import record_from
 from pytest_llmperf.limits import parse_budget
 from pytest_llmperf.report.artifacts import write_outputs
 from pytest_llmperf.report.plots import (
@@ -35,7 +35,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
 def judged_record(nodeid: str, scale: float, expected: list[str] | None = None, **limits: Any):
     session = session_with(TimedFake(1.0, 1), TimedFake(scale, 2))
     session.generate(nodeid, CANDIDATE, PROMPTS, expected, {}, pair_with_baseline=True)
-    return outcome_record(session.judge(nodeid, parse_budget((), limits)))
+    return record_from(session.judge(nodeid, parse_budget((), limits)))
 
 
 @pytest.fixture(scope="module")

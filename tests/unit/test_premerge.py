@@ -12,6 +12,7 @@ import pytest
 
 from pytest_llmperf.judge.verdicts import Outcome
 from pytest_llmperf.limits import parse_budget
+from pytest_llmperf.results import Pricing
 from pytest_llmperf.session.session import BASELINE, CANDIDATE, LlmPerfSession
 from pytest_llmperf.settings.settings import ModelSpec, Settings, with_model_settings
 from tests.unit.test_session import PROMPTS, TimedFake
@@ -110,7 +111,7 @@ def test_a_shift_between_processes_alone_never_fails(tmp_path, monkeypatch) -> N
     assert "pass --llm-baseline=MODEL" in verdict.note
 
 
-def test_what_the_snapshot_leaves_open_is_settled_live_in_pairs(tmp_path, monkeypatch) -> None:
+def test_what_the_snapshot_leaves_open_is_confirmed_live_in_pairs(tmp_path, monkeypatch) -> None:
     """The same shift, and the snapshot's model can be loaded: live pairs of the same
     model pass it, whatever the processes did."""
     record(tmp_path, TimedFake(1.0, 5))
@@ -122,6 +123,22 @@ def test_what_the_snapshot_leaves_open_is_settled_live_in_pairs(tmp_path, monkey
         outcome.baseline_source
     )
     assert outcome.baseline.runs and len(outcome.baseline.runs) == len(outcome.candidate.runs)
+
+
+def test_a_snapshot_baseline_is_priced_as_the_baseline(tmp_path, monkeypatch) -> None:
+    """No baseline model was given: the snapshot's runs are priced with the baseline's own
+    prices, and so are the live pairs' runs of the snapshot's model; the candidate's, with
+    its own."""
+    record(tmp_path, TimedFake(1.0, 5))
+    prices = {"price_output_per_1m": 2.0, "baseline_price_output_per_1m": 3.0}
+    alone, _ = judge(tmp_path, TimedFake(1.2, 6), monkeypatch, **prices)
+    assert "settled against" not in alone.baseline_source
+    assert alone.baseline.pricing == Pricing(0.0, 3.0)
+    assert alone.candidate.pricing == Pricing(0.0, 2.0)
+    live, _ = judge(tmp_path, TimedFake(1.2, 6), monkeypatch, live=TimedFake(1.2, 7), **prices)
+    assert "latency_ratio settled against fake" in live.baseline_source
+    assert live.baseline.pricing == Pricing(0.0, 3.0)
+    assert live.candidate.pricing == Pricing(0.0, 2.0)
 
 
 def test_a_real_slowdown_is_caught_live(tmp_path, monkeypatch) -> None:

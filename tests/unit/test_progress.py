@@ -8,7 +8,7 @@ from pytest_llmperf.judge.stats import Interval
 from pytest_llmperf.judge.verdicts import Outcome, Verdict
 from pytest_llmperf.limits import LIMIT_SPECS, Limit
 from pytest_llmperf.report.progress import live_printer
-from pytest_llmperf.session.settle import progress_line
+from pytest_llmperf.session.until_decided import progress_line
 
 
 def verdict(name: str, outcome: Outcome, observed: float, low: float, high: float) -> Verdict:

@@ -16,7 +16,7 @@ import pytest
 from pytest_llmperf import xdist_support
 from pytest_llmperf.errors import ConfigError
 from pytest_llmperf.files import append, check_writable_file, write_atomically
-from pytest_llmperf.judge.records import outcome_record, plain
+from pytest_llmperf.judge.records import plain, record_from
 from pytest_llmperf.limits import parse_budget
 from pytest_llmperf.report import json_report, publish
 from pytest_llmperf.report.junit import properties
@@ -30,7 +30,7 @@ from tests.unit.test_session import PROMPTS, TimedFake, session_with
 def judge(session: LlmPerfSession, nodeid: str, **limits: Any) -> dict[str, Any]:
     budget = parse_budget((), limits)
     session.generate(nodeid, CANDIDATE, PROMPTS, None, {}, pair_with_baseline=True)
-    return outcome_record(session.judge(nodeid, budget))
+    return record_from(session.judge(nodeid, budget))
 
 
 def sample_records() -> list[dict[str, Any]]:
@@ -191,7 +191,7 @@ def test_the_summary_says_what_llm_update_recorded_per_test(tmp_path: Path) -> N
     session = LlmPerfSession(settings)
     session.models._loaded = {BASELINE: TimedFake(100.0, 1, tokens=12)}
     session.generate("t.py::test_a", CANDIDATE, PROMPTS, None, {}, pair_with_baseline=False)
-    record = outcome_record(session.judge("t.py::test_a", parse_budget((), {"latency_ratio": 2})))
+    record = record_from(session.judge("t.py::test_a", parse_budget((), {"latency_ratio": 2})))
     lines = list(summary_lines([record], tmp_path))
     assert lines[0] == "1 baseline recorded"
     assert lines[1].split() == [
@@ -261,17 +261,20 @@ def test_a_new_file_in_missing_directories_is_fine(tmp_path: Path) -> None:
 def test_a_worker_sends_its_records_to_the_controller(tmp_path: Path) -> None:
     worker = session_with(TimedFake(1.0, 5), TimedFake(1.0, 6), report=tmp_path / "r.json")
     record = judge(worker, "test_w.py::test_one", tokens_ratio=1.0)
+    worker.snapshots.note_tests(["test_w.py::test_one"])
     config = SimpleNamespace(workerinput={"workerid": "gw0"}, workeroutput={})
     assert xdist_support.is_worker(config)  # type: ignore[arg-type]
-    xdist_support.send(config, worker.report_records(), worker.environment())  # type: ignore[arg-type]
+    xdist_support.send(config, worker)  # type: ignore[arg-type]
     assert config.workeroutput[xdist_support.RECORDS_KEY] == [record]
     assert config.workeroutput[xdist_support.ENVIRONMENT_KEY]["hardware"]["device_type"] == "cpu"
+    assert config.workeroutput[xdist_support.SNAPSHOTS_KEY] == worker.snapshots.to_dict()
 
     controller = LlmPerfSession(Settings())
     xdist_support.receive(SimpleNamespace(workeroutput=config.workeroutput), controller)
     xdist_support.receive(SimpleNamespace(), controller)  # a worker that crashed sent nothing
     assert controller.report_records() == [record]
     assert controller.environment() == config.workeroutput[xdist_support.ENVIRONMENT_KEY]
+    assert controller.snapshots.known_nodeids == {"test_w.py::test_one"}
 
 
 def test_an_unwritable_step_summary_is_reported_not_fatal(records, tmp_path: Path) -> None:

@@ -13,9 +13,9 @@ from pytest_llmperf.backends.base import Backend, Completion
 from pytest_llmperf.backends.memory import PeakMemoryTracker
 from pytest_llmperf.judge.verdicts import Outcome
 from pytest_llmperf.limits import parse_budget
-from pytest_llmperf.results import Run
+from pytest_llmperf.results import Pricing, Run
 from pytest_llmperf.session.session import BASELINE, CANDIDATE, LlmPerfSession
-from pytest_llmperf.settings.settings import ModelSpec, Settings
+from pytest_llmperf.settings.settings import ModelSpec, Settings, with_model_settings
 
 PROMPTS = ["one", "two", "three"]
 
@@ -56,7 +56,9 @@ class TimedFake(Backend):
 
 def session_with(baseline: Backend, candidate: Backend, **settings: Any) -> LlmPerfSession:
     specs = {"baseline": ModelSpec("base", Path(".")), "candidate": ModelSpec("cand", Path("."))}
-    session = LlmPerfSession(Settings(**specs, repeats=2, warmup=0, **settings))
+    session = LlmPerfSession(
+        with_model_settings(Settings(**specs, repeats=2, warmup=0, **settings))
+    )
     session.models._loaded = {BASELINE: baseline, CANDIDATE: candidate}
     return session
 
@@ -148,8 +150,26 @@ def test_the_false_failure_rate_is_shared_by_every_decision_of_the_session() -> 
     assert interval.confidence == pytest.approx(0.99)
 
 
+def test_each_model_s_results_are_priced_by_its_own_spec() -> None:
+    """Prices are each model's own setting: the candidate's own price, the baseline's the
+    price of every model; kept on the runs added while inconclusive."""
+    session = session_with(
+        TimedFake(1.0, 3),
+        TimedFake(1.0, 4),
+        max_pairs=12,
+        noise_floor=0.0,
+        price_output_per_1m=2.0,
+        candidate_price_output_per_1m=5.0,
+    )
+    test = judged(session, latency_ratio=1.0)
+    assert len(test.candidate.runs) == len(test.baseline.runs) == 12  # runs were added
+    assert test.baseline.pricing == Pricing(0.0, 2.0)
+    assert test.candidate.pricing == Pricing(0.0, 5.0)
+
+
 class FakeClock:
-    """time.monotonic for the protocol and the settle loop: each run advances it."""
+    """time.monotonic for the protocol and the loop that runs until decided: each run
+    advances it."""
 
     def __init__(self) -> None:
         self.now = 1000.0
@@ -176,7 +196,7 @@ def test_extra_runs_stop_at_the_seconds_cap_not_after(monkeypatch) -> None:
     pass (3 prompts x 2 models x 20 ms here), not the rest of a doubling round."""
     clock = FakeClock()
     monkeypatch.setattr("pytest_llmperf.measure.protocol.time", clock)
-    monkeypatch.setattr("pytest_llmperf.session.settle.time", clock)
+    monkeypatch.setattr("pytest_llmperf.session.until_decided.time", clock)
     session = session_with(
         SlowFake(21, 0.02, clock), SlowFake(22, 0.02, clock), max_seconds=0.3, noise_floor=0.0
     )

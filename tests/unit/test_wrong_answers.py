@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from pytest_llmperf.backends.base import Completion
-from pytest_llmperf.judge.records import outcome_record
+from pytest_llmperf.judge.records import record_from
 from pytest_llmperf.limits import parse_budget
 from pytest_llmperf.report import json_report, markdown
 from pytest_llmperf.report.terminal import failure_lines
@@ -41,7 +41,7 @@ def record_of(candidate_answers: list[str], **limits: Any) -> dict[str, Any]:
     candidate = AnsweringFake(dict(zip(QUESTIONS, candidate_answers, strict=True)), 2)
     session = session_with(baseline, candidate)
     session.generate("t.py::test_q", CANDIDATE, QUESTIONS, EXPECTED, {}, pair_with_baseline=True)
-    return outcome_record(session.judge("t.py::test_q", parse_budget((), limits)))
+    return record_from(session.judge("t.py::test_q", parse_budget((), limits)))
 
 
 WRONG = ["I think\nLyon", "Milan", "Geneva", "Bergen", "Lima it is"]
@@ -70,7 +70,7 @@ def test_no_expected_answers_no_list_and_all_right_an_empty_one() -> None:
     assert record_of(EXPECTED, min_accuracy=0.8)["wrong_answers"] == []
     session = session_with(TimedFake(1.0, 1), TimedFake(1.0, 2))
     session.generate("t.py::test_x", CANDIDATE, QUESTIONS, None, {}, pair_with_baseline=True)
-    record = outcome_record(session.judge("t.py::test_x", parse_budget((), {"tokens_ratio": 2})))
+    record = record_from(session.judge("t.py::test_x", parse_budget((), {"tokens_ratio": 2})))
     assert record["wrong_answers"] is None
 
 

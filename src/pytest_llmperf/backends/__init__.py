@@ -17,8 +17,8 @@ def load_backend(spec: ModelSpec, settings: Settings) -> Backend:
             endpoint,
             flag=spec.flag,
             timeout_s=settings.request_timeout_s,
-            key_env=spec.api_key_env,
-            tokenizer_name=spec.tokenizer,
+            key_env=spec.options.api_key_env,
+            tokenizer_name=spec.options.tokenizer,
         )
     from pytest_llmperf.backends.transformers_backend import TransformersBackend
 

@@ -149,7 +149,8 @@ class TransformersBackend(Backend):
         source = _source(weights)
         device = resolve_device(settings.device)
         apply_threads(settings.threads, device.type)
-        torch_dtype = "auto" if spec.dtype == "auto" else _DTYPES[spec.dtype]
+        dtype = spec.options.dtype
+        torch_dtype = "auto" if dtype == "auto" else _DTYPES[dtype]
         trust = settings.trust_remote_code
         quantized = None
         try:

@@ -2,7 +2,7 @@
 message and summary, JSON, Markdown, JUnit properties, plots, pytest-benchmark), and what
 xdist workers send to the controller.
 
-A judged test is first a `TestOutcome` (live objects: verdicts, results); `outcome_record`
+A judged test is first a `JudgedTest` (live objects: verdicts, results); `record_from`
 turns it into a record once. A record is plain data (dicts, lists, numbers, strings, None),
 so it survives json.dumps and the trip from a worker unchanged; renderers never need the
 live objects. A model's figures are one entry per metric row (metrics.py), under its key.
@@ -25,11 +25,9 @@ from pytest_llmperf.results import GenerationResult
 RECORD_SCHEMA_VERSION = 1
 
 
-@dataclass(frozen=True)
-class TestOutcome:
+@dataclass(frozen=True, kw_only=True)
+class JudgedTest:
     """A judged (or recorded) test, before it becomes a record."""
-
-    __test__ = False  # not a test class, whatever pytest's naming rule says
 
     nodeid: str
     verdicts: list[Verdict]
@@ -39,7 +37,7 @@ class TestOutcome:
     baseline: GenerationResult | None = None
     snapshot_written: Path | None = None
     mode: str = "natural"
-    extra_seconds: float = 0.0  # spent on runs added to settle inconclusive verdicts
+    extra_seconds: float = 0.0  # spent on runs added to decide inconclusive verdicts
     requests_per_month: int = 0
     baseline_name: str = ""  # the baseline's model (live, or the snapshot's) for reports
     candidate_id: str = ""  # the candidate's name in test ids, when a run judges several
@@ -50,8 +48,8 @@ class TestOutcome:
 
     @cached_property
     def record(self) -> dict[str, Any]:
-        """This outcome as a record, built once, secrets masked: what every output renders."""
-        return redacted(outcome_record(self))
+        """This test as a record, built once, secrets masked: what every output renders."""
+        return redacted(record_from(self))
 
 
 def plain(value: Any) -> Any:
@@ -189,29 +187,27 @@ def wrong_answers(
     return wrong
 
 
-def outcome_record(outcome: TestOutcome) -> dict[str, Any]:
+def record_from(test: JudgedTest) -> dict[str, Any]:
     """Everything about one judged (or recorded) test, JSON-ready."""
     record = {
-        "test": outcome.nodeid,
-        "mode": outcome.mode,
-        "failed": outcome.failed,
-        "judged": bool(outcome.verdicts),
+        "test": test.nodeid,
+        "mode": test.mode,
+        "failed": test.failed,
+        "judged": bool(test.verdicts),
         "candidate": {
-            "name": outcome.candidate_name,
-            "id": outcome.candidate_id,
-            "figures": None if outcome.candidate is None else model_figures(outcome.candidate),
+            "name": test.candidate_name,
+            "id": test.candidate_id,
+            "figures": None if test.candidate is None else model_figures(test.candidate),
         },
         "baseline": {
-            "name": outcome.baseline_name,
-            "source": outcome.baseline_source,
-            "figures": None if outcome.baseline is None else model_figures(outcome.baseline),
+            "name": test.baseline_name,
+            "source": test.baseline_source,
+            "figures": None if test.baseline is None else model_figures(test.baseline),
         },
-        "verdicts": [verdict_record(verdict) for verdict in outcome.verdicts],
-        "wrong_answers": wrong_answers(outcome.candidate, outcome.baseline),
-        "extra_seconds": outcome.extra_seconds,
-        "requests_per_month": outcome.requests_per_month,
-        "snapshot_written": None
-        if outcome.snapshot_written is None
-        else str(outcome.snapshot_written),
+        "verdicts": [verdict_record(verdict) for verdict in test.verdicts],
+        "wrong_answers": wrong_answers(test.candidate, test.baseline),
+        "extra_seconds": test.extra_seconds,
+        "requests_per_month": test.requests_per_month,
+        "snapshot_written": None if test.snapshot_written is None else str(test.snapshot_written),
     }
     return plain(record)

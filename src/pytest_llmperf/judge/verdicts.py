@@ -2,7 +2,7 @@
 
 Exact figures (tokens, cost, accuracy, a peak) are compared as they are; noisy per-run
 timings get a confidence interval (stats.py) and pass, fail or stay inconclusive until more
-runs or the rule at the cap settle them. What a metric needs (prices, natural-length
+runs or the rule at the cap decide them. What a metric needs (prices, natural-length
 answers, samples, the same hardware) is read from its row in metrics.py.
 """
 
@@ -77,7 +77,7 @@ def judge(limits: list[Limit], comparison: Comparison) -> list[Verdict]:
     return [_judge_one(limit, comparison) for limit in limits]
 
 
-def settle(verdict: Verdict, rule: str, why: str, what_would_settle: str = "") -> Verdict:
+def apply_cap_rule(verdict: Verdict, rule: str, why: str, what_would_settle: str = "") -> Verdict:
     """An inconclusive verdict at the cap: kept inconclusive (rule 'report', the default:
     no failure without evidence), or turned into pass or fail by the rule a project chose."""
     if verdict.outcome is not Outcome.INCONCLUSIVE:

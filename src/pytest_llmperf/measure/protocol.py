@@ -7,7 +7,7 @@ import functools
 import random
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from time import perf_counter
 
 from pytest_llmperf.backends.base import Backend, Completion
@@ -20,7 +20,6 @@ from pytest_llmperf.results import (
     GenerationResult,
     LoadFigures,
     ModelFigures,
-    Pricing,
     PromptSample,
     TokenCount,
     largest_known,
@@ -34,7 +33,6 @@ class Protocol:
     repeats: int = 5
     warmup: int = 1
     seed: int = 0
-    pricing: Pricing = field(default_factory=Pricing)
     latency_percentile: float = 95.0
     # time.monotonic() after which no further pass over the prompts starts (extra runs
     # within --llm-max-seconds); the first pass always runs, so every prompt has a run.
@@ -135,7 +133,6 @@ class _Recorder:
         return GenerationResult(
             samples=samples,
             peak_memory_mb=largest_known(c.run.peak_memory_mb for c in every),
-            pricing=protocol.pricing,
             latency_percentile=protocol.latency_percentile,
             token_count=token_count(every),
             figures=self.figures,

@@ -38,9 +38,8 @@ def settings_record(settings: Settings) -> dict[str, Any]:
             value = getattr(settings, entry.field)
             record[entry.key] = value.name if isinstance(value, ModelSpec) else value
     record["prices_per_1m"] = {
-        role: {"input": pricing.input_per_1m, "output": pricing.output_per_1m}
-        for role in ("baseline", "candidate")
-        if (pricing := settings.pricing(role))
+        role: {"input": options.pricing.input_per_1m, "output": options.pricing.output_per_1m}
+        for role, options in settings.per_model.items()
     }
     record["default_limits"] = dict(settings.default_limits)
     record["snapshot_dir"] = str(settings.snapshot_dir)

@@ -1,8 +1,8 @@
 """Progress lines while verdicts are settled, shown with -v.
 
-The lines are built by the settle loop (session/settle.py); `live_printer` writes them the
-way pytest's live logging does, between the test's name and its PASSED/FAILED word,
-without breaking either.
+The lines are built by the loop that runs until decided (session/until_decided.py);
+`live_printer` writes them the way pytest's live logging does, between the test's name and
+its PASSED/FAILED word, without breaking either.
 """
 
 from __future__ import annotations

@@ -10,11 +10,8 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from pytest_llmperf.files import append, write_atomically
 from pytest_llmperf.redaction import redacted
@@ -27,7 +24,7 @@ STEP_SUMMARY = "GITHUB_STEP_SUMMARY"
 @dataclass
 class Published:
     """What the terminal summary says about the reports; `failed` when one asked for by an
-    option could not be written (the run then fails)."""
+    option could not be written (the hooks then fail the run)."""
 
     lines: list[str] = field(default_factory=list)
     failed: bool = False
@@ -87,31 +84,30 @@ def publish(report: Mapping[str, Any], settings: Settings, environ: Mapping[str,
 
 
 def finish(
-    session: pytest.Session,
     settings: Settings,
     records: Sequence[Mapping[str, Any]],
     environment: Mapping[str, Any] | None,
-) -> list[str]:
+    provenance: artifacts.Provenance,
+    *,
+    collect_only: bool = False,
+) -> Published:
     """At the end of the session, in the process that holds every record (the controller
-    under xdist): write every output asked for: reports, step
-    summary, plots, pytest-benchmark JSON. Returns the lines for the terminal summary."""
-    config = session.config
+    under xdist): write every output asked for: reports, step summary, plots,
+    pytest-benchmark JSON (its machine and commit from `provenance`). Nothing with
+    `collect_only`, which judged nothing."""
     # Records are masked when built; masked again here for those a worker sent.
     records, environment = redacted(list(records)), redacted(environment)
     reports = (
         settings.report or settings.markdown or settings.history or os.environ.get(STEP_SUMMARY)
     )
     files = settings.plots is not None or settings.benchmark_json is not None
-    if not (reports or files) or config.option.collectonly:
-        return []
+    if not (reports or files) or collect_only:
+        return Published()
     published = Published()
     if reports:
         report = redacted(json_report.build_report(records, settings, environment))
         published = publish(report, settings, os.environ)
-    provenance = partial(artifacts.benchmark_provenance, config)
     for line, failed in artifacts.write_outputs(settings, records, provenance, environment):
         published.lines.append(line)
         published.failed = published.failed or failed
-    if published.failed and session.exitstatus == pytest.ExitCode.OK:
-        session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
-    return published.lines
+    return published

@@ -33,7 +33,7 @@ NOISE_FLOOR = 0.01
 
 
 @dataclass(frozen=True)
-class Run:
+class HistoryEntry:
     """One report of the history: where it came from, and its judged records."""
 
     label: str  # the commit, else the file's name
@@ -65,7 +65,7 @@ class HistoryError(Exception):
     pass
 
 
-def read_history(directory: Path) -> list[Run]:
+def read_history(directory: Path) -> list[HistoryEntry]:
     """Every JSON report in the directory, oldest first."""
     if not directory.is_dir():
         raise HistoryError(
@@ -83,14 +83,14 @@ def read_history(directory: Path) -> list[Run]:
         match = ENTRY_NAME.match(path.stem)
         label = (match.group("commit") if match else None) or path.stem
         judged = [record for record in report["tests"] if record.get("judged")]
-        runs.append(Run(label, str(report.get("created", "")), judged))
+        runs.append(HistoryEntry(label, str(report.get("created", "")), judged))
     runs.sort(key=lambda run: run.created)
     if not runs:
         raise HistoryError(f"{directory} holds no JSON reports: run pytest with --llm-history")
     return runs
 
 
-def series_of(runs: Sequence[Run]) -> list[Series]:
+def series_of(runs: Sequence[HistoryEntry]) -> list[Series]:
     """One series per (test, figure) any run measured, a value per run (None if absent)."""
     found: dict[tuple[str, str], Series] = {}
     for position, run in enumerate(runs):
@@ -111,7 +111,7 @@ def _text(figure: str, value: float | None) -> str:
     return "-" if value is None else METRICS_BY_NAME[figure].unit.format(value)
 
 
-def table_lines(runs: Sequence[Run], series: Sequence[Series]) -> Iterator[str]:
+def table_lines(runs: Sequence[HistoryEntry], series: Sequence[Series]) -> Iterator[str]:
     """A table: a row per test and figure, a column per run; '!' marks a flagged step."""
     rows: list[tuple[str, ...]] = [("test", "figure", *(run.label for run in runs))]
     for line in series:
@@ -125,7 +125,7 @@ def table_lines(runs: Sequence[Run], series: Sequence[Series]) -> Iterator[str]:
     yield from table(rows, indent="")
 
 
-def _plot(line: Series, runs: Sequence[Run]) -> bytes:
+def _plot(line: Series, runs: Sequence[HistoryEntry]) -> bytes:
     import io
 
     from matplotlib.figure import Figure
@@ -159,7 +159,7 @@ def _plot(line: Series, runs: Sequence[Run]) -> bytes:
     return buffer.getvalue()
 
 
-def html_page(runs: Sequence[Run], series: Sequence[Series]) -> str:
+def html_page(runs: Sequence[HistoryEntry], series: Sequence[Series]) -> str:
     """A page of line plots, one per test and figure, and the table."""
     parts = [
         '<!doctype html><html lang="en"><head><meta charset="utf-8">',

@@ -1,5 +1,6 @@
 """Live pairs: a test's workloads measured on the baseline and the candidate in alternating
-pairs, and the baseline a snapshot names, loaded to settle what the snapshot cannot.
+pairs, and the baseline a snapshot names, loaded to confirm live what the snapshot cannot
+decide (or, with live_baseline = "always", what it passed or failed).
 
 A snapshot was measured in another process, at another moment: its runs and today's are
 not paired, and the whole process may have run faster or slower (memory layout, frequency,
@@ -11,35 +12,34 @@ the candidate, as in a live A/B run.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from pytest_llmperf.backends import Backend
+from pytest_llmperf.errors import LlmPerfError
 from pytest_llmperf.judge.verdicts import Outcome, Verdict
 from pytest_llmperf.measure.protocol import Protocol, measure_paired
 from pytest_llmperf.measure.workload import Workload
-from pytest_llmperf.results import Pricing
 from pytest_llmperf.session.calls import TestCalls
-from pytest_llmperf.settings.settings import ModelSpec, Settings
+from pytest_llmperf.session.pool import PricedModel
+from pytest_llmperf.settings.settings import ModelSpec, PerModelOptions, Settings
 from pytest_llmperf.snapshots.store import Snapshot
 
 ENDPOINT_TYPE = "openai-compatible endpoint"
 
 
+class NoLiveBaseline(LlmPerfError):
+    """The snapshot's baseline model cannot run here; the message says why."""
+
+
 def pair_up(
-    workloads: list[Workload],
-    baseline: Backend,
-    candidate: Backend,
-    protocol: Protocol,
-    pricing: Mapping[str, Pricing],
+    workloads: list[Workload], baseline: PricedModel, candidate: PricedModel, protocol: Protocol
 ) -> TestCalls:
     """Every workload measured on both models in alternating pairs, as a live A/B run does."""
     calls = TestCalls()
     for workload in workloads:
-        base, cand = measure_paired(baseline, candidate, workload, protocol)
-        calls.paired_baseline.append(replace(base, pricing=pricing["baseline"]))
-        calls.candidate_calls.append((workload, replace(cand, pricing=pricing["candidate"])))
+        base, cand = measure_paired(baseline.backend, candidate.backend, workload, protocol)
+        calls.paired_baseline.append(baseline.priced(base))
+        calls.candidate_calls.append((workload, candidate.priced(cand)))
     return calls
 
 
@@ -55,17 +55,17 @@ def same_workloads(calls: TestCalls) -> bool:
 
 
 def open_ratio_limits(verdicts: list[Verdict], *, passes_too: bool = False) -> list[str]:
-    """Timing limits against a snapshot that live pairs settle: those it did not pass, and
+    """Timing limits against a snapshot that live pairs confirm: those it did not pass, and
     with `passes_too` those it passed as well. A failure across processes is confirmed live
     too, when it can be, and so is a pass under `live_baseline = "always"`: a busy machine
     while recording or judging can shift every timing beyond any allowance, either way."""
-    settle = (Outcome.INCONCLUSIVE, Outcome.FAIL) + ((Outcome.PASS,) if passes_too else ())
+    confirmed = (Outcome.INCONCLUSIVE, Outcome.FAIL) + ((Outcome.PASS,) if passes_too else ())
     return [
         verdict.limit.name
         for verdict in verdicts
         if verdict.limit.spec.needs_baseline
         and verdict.limit.spec.is_statistical
-        and verdict.outcome in settle
+        and verdict.outcome in confirmed
     ]
 
 
@@ -81,22 +81,26 @@ def model_location(spec: ModelSpec, rootdir: Path) -> str | None:
     return path.relative_to(rootdir).as_posix() if path.is_relative_to(rootdir) else str(path)
 
 
-def snapshot_model_spec(snapshot: Snapshot, settings: Settings) -> ModelSpec | str:
-    """The snapshot's baseline model, ready to load as it was measured; or why it cannot be."""
+def snapshot_model_spec(snapshot: Snapshot, settings: Settings) -> ModelSpec:
+    """The snapshot's baseline model, ready to load as it was measured, priced as the
+    baseline is. Raises NoLiveBaseline saying why it cannot be."""
     model: Mapping[str, Any] = snapshot.model
     if model.get("type") == ENDPOINT_TYPE:
-        return "its baseline is a served model, whose server this run does not know"
+        raise NoLiveBaseline("its baseline is a served model, whose server this run does not know")
     name = model.get("location") or model.get("name")
     if not isinstance(name, str) or not name:
-        return "the snapshot does not name its baseline model"
+        raise NoLiveBaseline("the snapshot does not name its baseline model")
     adapter = model.get("adapter")
     adapter_mode = adapter.get("mode") if isinstance(adapter, dict) else None
+    options = PerModelOptions(
+        dtype=str(snapshot.measured_with.get("dtype_setting") or "auto"),
+        pricing=settings.per_model["baseline"].pricing,
+    )
     return ModelSpec(
         name,
         settings.rootdir,
         role="baseline",
-        dtype=str(snapshot.measured_with.get("dtype_setting") or "auto"),
-        pricing=settings.pricing("baseline"),
+        options=options,
         adapter_base=settings.adapter_base,
         adapter_mode=adapter_mode if adapter_mode in ("merged", "unmerged") else "unmerged",
     )

@@ -6,14 +6,30 @@ With several candidates, the candidate role means the candidate of the test bein
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pytest_llmperf.backends import Backend, load_backend
 from pytest_llmperf.errors import LlmPerfError
-from pytest_llmperf.results import Pricing
+from pytest_llmperf.results import GenerationResult, Pricing
 from pytest_llmperf.settings.settings import ModelSpec, Settings
 
 BASELINE, CANDIDATE = "baseline", "candidate"
+
+
+@dataclass(frozen=True)
+class PricedModel:
+    """A loaded model and the prices of its spec: what prices every result it gives."""
+
+    backend: Backend
+    pricing: Pricing
+
+    @classmethod
+    def of(cls, backend: Backend, spec: ModelSpec) -> PricedModel:
+        return cls(backend, spec.options.pricing)
+
+    def priced(self, result: GenerationResult) -> GenerationResult:
+        return replace(result, pricing=self.pricing)
 
 
 class ModelPool:
@@ -78,12 +94,14 @@ class ModelPool:
 
     def load(self, spec: ModelSpec) -> Backend:
         """A model named elsewhere (a snapshot's baseline), loaded once per session."""
-        key = f"{spec.role}:{spec.base_dir / spec.name}:{spec.dtype}:{spec.adapter_mode}"
+        key = f"{spec.role}:{spec.base_dir / spec.name}:{spec.options.dtype}:{spec.adapter_mode}"
         return self._get(key, spec)
 
-    def pricing(self, role: str) -> Pricing:
-        """The role's prices; with --llm-update alone the candidate's calls run on the baseline."""
-        return self.settings.pricing(self._role_of(role))
+    def priced(self, role: str) -> PricedModel:
+        """The role's model with its spec's prices (with --llm-update alone, the baseline's)."""
+        spec = self.spec(role)
+        assert spec is not None, f"no model for {role}"
+        return PricedModel.of(self.get(role), spec)
 
     def served_on_one_side_only(self) -> bool:
         """One model behind an endpoint, the other in this process: timings are not alike."""

@@ -1,20 +1,20 @@
 """One object per pytest session. It orchestrates only: a test's calls are measured by the
 protocol (measure/) on models from the pool, judged (judge/) against a live baseline or
-the snapshot baseline, settled while inconclusive, and kept as report records."""
+the snapshot baseline, run until decided (more runs while inconclusive), confirmed live
+when judged against a snapshot, and kept as report records."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 from pytest_llmperf.backends import Backend
 from pytest_llmperf.errors import LlmPerfError
-from pytest_llmperf.judge.records import TestOutcome
+from pytest_llmperf.judge.records import JudgedTest
 from pytest_llmperf.judge.stats import DecisionPolicy, looks_until_cap, session_policy
-from pytest_llmperf.judge.verdicts import Comparison, Outcome, Verdict, settle
+from pytest_llmperf.judge.verdicts import Comparison, Outcome, Verdict, apply_cap_rule
 from pytest_llmperf.limits import Budget, Limit, with_implied_limits
 from pytest_llmperf.measure.load import LOAD_KEYS, LoadSpec
 from pytest_llmperf.measure.protocol import Protocol, measure, measure_paired
@@ -23,6 +23,7 @@ from pytest_llmperf.measure.workload import Workload, batch_size_from, pinned_ge
 from pytest_llmperf.results import GenerationResult
 from pytest_llmperf.session.calls import Call, TestCalls
 from pytest_llmperf.session.live_pairs import (
+    NoLiveBaseline,
     merged_verdicts,
     model_location,
     open_ratio_limits,
@@ -30,10 +31,11 @@ from pytest_llmperf.session.live_pairs import (
     same_workloads,
     snapshot_model_spec,
 )
-from pytest_llmperf.session.pool import BASELINE, CANDIDATE, ModelPool
-from pytest_llmperf.session.settle import Caps, Settled, settle_verdicts
+from pytest_llmperf.session.more_runs import MoreRuns, SharedRounds
+from pytest_llmperf.session.pool import BASELINE, CANDIDATE, ModelPool, PricedModel
 from pytest_llmperf.session.shared_runs import SharedRuns
 from pytest_llmperf.session.snapshot_baseline import REFRESH, MeasuredWith, SnapshotBaseline
+from pytest_llmperf.session.until_decided import Caps, Decided, run_until_decided
 from pytest_llmperf.settings.settings import ModelSpec, Settings
 from pytest_llmperf.snapshots.housekeeping import SnapshotActivity
 from pytest_llmperf.snapshots.store import Snapshot, SnapshotStore
@@ -65,7 +67,7 @@ class LlmPerfSession:
         # name, the key of the shared baseline runs), and the live baseline's shared runs.
         self._baseline_keys: dict[str, str] = {}
         self.shared_runs = SharedRuns()
-        self.outcomes: list[TestOutcome] = []  # every judged or recorded test, in run order
+        self.judged: list[JudgedTest] = []  # every judged or recorded test, in run order
         # Records of tests judged elsewhere (xdist workers), merged on the controller.
         self.merged_records: list[Record] = []
         self.merged_environment: dict[str, Any] | None = None
@@ -75,7 +77,7 @@ class LlmPerfSession:
 
     def report_records(self) -> list[Record]:
         """Every judged or recorded test of the session (all workers' under xdist)."""
-        return [outcome.record for outcome in self.outcomes] + self.merged_records
+        return [test.record for test in self.judged] + self.merged_records
 
     def environment(self) -> dict[str, Any] | None:
         """The machine and software the models ran on: this process's, else a worker's under
@@ -123,25 +125,26 @@ class LlmPerfSession:
         workload = self._workload(prompts, expected, overrides, mode, scorer)
         calls = self._calls.setdefault(nodeid, TestCalls())
         if role == BASELINE:
-            result = self._priced(
-                BASELINE, measure(self.models.get(BASELINE), workload, self.protocol)
-            )
+            baseline = self.models.priced(BASELINE)
+            result = baseline.priced(measure(baseline.backend, workload, self.protocol))
             calls.baseline_calls.append((workload, result))
             return result
+        candidate = self.models.priced(CANDIDATE)
         if pair_with_baseline and self.settings.several_candidates:
             key = (self.baseline_key(nodeid), len(calls.candidate_calls))
             shared = self.shared_runs.results(key, workload, self._every_model, self.protocol)
             baseline_result, result = shared[0], shared[self._lineup_position()]
-            calls.paired_baseline.append(self._priced(BASELINE, baseline_result))
+            calls.paired_baseline.append(self.models.priced(BASELINE).priced(baseline_result))
             calls.shared_keys.append(key)
         elif pair_with_baseline:
+            baseline = self.models.priced(BASELINE)
             baseline_result, result = measure_paired(
-                self.models.get(BASELINE), self.models.get(CANDIDATE), workload, self.protocol
+                baseline.backend, candidate.backend, workload, self.protocol
             )
-            calls.paired_baseline.append(self._priced(BASELINE, baseline_result))
+            calls.paired_baseline.append(baseline.priced(baseline_result))
         else:
-            result = measure(self.models.get(CANDIDATE), workload, self.protocol)
-        result = self._priced(CANDIDATE, result)
+            result = measure(candidate.backend, workload, self.protocol)
+        result = candidate.priced(result)
         calls.candidate_calls.append((workload, result))
         return result
 
@@ -178,17 +181,14 @@ class LlmPerfSession:
             )
         return replace(workload, load=load, batch_size=batch_size)
 
-    def _priced(self, role: str, result: GenerationResult) -> GenerationResult:
-        return replace(result, pricing=self.models.pricing(role))
-
     def discard(self, nodeid: str) -> None:
         self._calls.pop(nodeid, None)
 
     # -- judging ----------------------------------------------------------------------------
 
-    def judge(self, nodeid: str, budget: Budget) -> TestOutcome:
+    def judge(self, nodeid: str, budget: Budget) -> JudgedTest:
         """Judge a test's calls against its budget (or, with --llm-update alone, save them
-        as its snapshot)."""
+        as its snapshot): run until decided, then, against a snapshot, confirm live."""
         calls = self._calls.pop(nodeid, TestCalls())
         if not calls.candidate_calls:
             raise LlmPerfError(
@@ -206,47 +206,41 @@ class LlmPerfSession:
             mode=budget.mode or self.settings.mode,
             policy=self._policy(limits, len(candidate.runs)),
         )
-        settled = settle_verdicts(
-            nodeid,
-            limits,
-            comparison,
-            calls,
-            self._caps(),
-            partial(self._measure_more, baseline=self.models.get),
-            self.on_progress,
+        decided = run_until_decided(
+            nodeid, limits, comparison, self._more_runs(calls), self._caps(), self.on_progress
         )
-        if snapshot is not None and open_ratio_limits(settled.verdicts, passes_too=self._confirm):
-            settled = self._settle_live(nodeid, limits, settled, calls, snapshot)
-        verdicts = settled.verdicts
+        if snapshot is not None and open_ratio_limits(decided.verdicts, passes_too=self._confirm):
+            decided = self._confirm_live(nodeid, limits, decided, calls, snapshot)
+        verdicts = decided.verdicts
         if calls.live_baseline() is not None and self.models.served_on_one_side_only():
             verdicts = [_with_note(verdict, SERVED_ON_ONE_SIDE) for verdict in verdicts]
-        templates = _templates_note(settled.comparison)
+        templates = _templates_note(decided.comparison)
         if templates:
             verdicts = [_with_note(verdict, templates, timing_only=False) for verdict in verdicts]
         written = None
         if self.settings.update:
             written = self._save(nodeid, calls.baseline_for_snapshot())
-        comparison = settled.comparison
+        comparison = decided.comparison
         return self._keep(
-            TestOutcome(
-                nodeid,
-                verdicts,
-                comparison.baseline_source,
-                self.models.get(CANDIDATE).label,
-                comparison.candidate,
-                comparison.baseline,
-                written,
-                comparison.mode,
-                settled.extra_seconds,
-                self.settings.requests_per_month,
-                comparison.baseline_name,
-                self.models.candidate_name(),
+            JudgedTest(
+                nodeid=nodeid,
+                verdicts=verdicts,
+                baseline_source=comparison.baseline_source,
+                candidate_name=self.models.get(CANDIDATE).label,
+                candidate=comparison.candidate,
+                baseline=comparison.baseline,
+                snapshot_written=written,
+                mode=comparison.mode,
+                extra_seconds=decided.extra_seconds,
+                requests_per_month=self.settings.requests_per_month,
+                baseline_name=comparison.baseline_name,
+                candidate_id=self.models.candidate_name(),
             )
         )
 
-    def _keep(self, outcome: TestOutcome) -> TestOutcome:
-        self.outcomes.append(outcome)
-        return outcome
+    def _keep(self, test: JudgedTest) -> JudgedTest:
+        self.judged.append(test)
+        return test
 
     def count_decisions(self, budgets: list[Budget]) -> None:
         """The statistical decisions of the session, to share its false-failure rate."""
@@ -273,55 +267,24 @@ class LlmPerfSession:
         settings = self.settings
         return Caps(settings.max_pairs, settings.max_seconds, settings.inconclusive)
 
-    def _measure_more(
-        self,
-        calls: TestCalls,
-        repeats: int,
-        round_index: int,
-        deadline: float,
-        *,
-        baseline: Callable[[str], Backend],
-    ) -> None:
-        """`repeats` more runs of every call, on the candidate and any live baseline (the
-        model `baseline(BASELINE)` gives: the session's, or a snapshot's loaded to settle)."""
-        protocol = replace(
-            self.protocol,
-            repeats=repeats,
-            warmup=0,
-            count_figures=False,
-            seed=self.protocol.seed + 7919 * round_index,
-            deadline=deadline,
-        )
-        candidate = self.models.get(CANDIDATE)
-        for index, (workload, result) in enumerate(calls.candidate_calls):
-            if calls.shared_keys:
-                shared = self.shared_runs.extend(
-                    calls.shared_keys[index], self._every_model(), protocol
-                )
-                calls.paired_baseline[index] = self._priced(BASELINE, shared[0])
-                more_runs = self._priced(CANDIDATE, shared[self._lineup_position()])
-                calls.candidate_calls[index] = (workload, more_runs)
-                continue
-            if calls.paired_baseline:
-                more_baseline, more = measure_paired(
-                    baseline(BASELINE), candidate, workload, protocol
-                )
-                calls.paired_baseline[index] = calls.paired_baseline[index].extended(more_baseline)
-            else:
-                more = measure(candidate, workload, protocol)
-            calls.candidate_calls[index] = (workload, result.extended(more))
-        for index, (workload, result) in enumerate(calls.baseline_calls):
-            more = measure(baseline(BASELINE), workload, protocol)
-            calls.baseline_calls[index] = (workload, result.extended(more))
+    def _more_runs(self, calls: TestCalls, baseline: PricedModel | None = None) -> MoreRuns:
+        """What adds runs to the test's calls: on the candidate and the live baseline
+        (`baseline`, else the session's when the calls have baseline runs)."""
+        if baseline is None and calls.live_baseline() is not None:
+            baseline = self.models.priced(BASELINE)
+        shared = None
+        if calls.shared_keys:
+            shared = SharedRounds(self.shared_runs, self._every_model, self._lineup_position())
+        return MoreRuns(calls, self.protocol, self.models.priced(CANDIDATE), baseline, shared)
 
-    def _record_baseline(self, nodeid: str, calls: list[Call]) -> TestOutcome:
+    def _record_baseline(self, nodeid: str, calls: list[Call]) -> JudgedTest:
         written = self._save(nodeid, calls)
         name = self.models.name(BASELINE)
-        return TestOutcome(
-            nodeid,
-            [],
-            "recorded",
-            name,
+        return JudgedTest(
+            nodeid=nodeid,
+            verdicts=[],
+            baseline_source="recorded",
+            candidate_name=name,
             baseline=GenerationResult.combine([result for _, result in calls]),
             snapshot_written=written,
             baseline_name=name,
@@ -365,7 +328,7 @@ class LlmPerfSession:
             self.baseline_key(nodeid),
             calls,
             self.models.get(CANDIDATE),
-            self.models.pricing(BASELINE),
+            self.settings.per_model[BASELINE].pricing,
             {**common, "process_shift": self.settings.snapshot_shift},
         )
 
@@ -376,72 +339,66 @@ class LlmPerfSession:
         timed = any(limit.spec.is_statistical and limit.spec.needs_baseline for limit in limits)
         if not (calls.baseline_calls and timed and same_workloads(calls)) or calls.under_load:
             return calls
-        paired = self._pair_up(calls, self.models.get(BASELINE))
+        paired = self._pair_up(calls, self.models.priced(BASELINE))
         paired.both_called = True
         return paired
 
-    def _pair_up(self, calls: TestCalls, baseline: Backend) -> TestCalls:
+    def _pair_up(self, calls: TestCalls, baseline: PricedModel) -> TestCalls:
         workloads = [workload for workload, _ in calls.candidate_calls]
-        pricing = {role: self.models.pricing(role) for role in (BASELINE, CANDIDATE)}
-        return pair_up(workloads, baseline, self.models.get(CANDIDATE), self.protocol, pricing)
+        return pair_up(workloads, baseline, self.models.priced(CANDIDATE), self.protocol)
 
-    def _settle_live(
+    def _confirm_live(
         self,
         nodeid: str,
         limits: list[Limit],
-        against_snapshot: Settled,
+        against_snapshot: Decided,
         calls: TestCalls,
         snapshot: Snapshot,
-    ) -> Settled:
-        """Timing limits a snapshot left inconclusive, settled against its baseline model
-        run here in alternating pairs (and those it passed, with live_baseline=always); else
-        left as they are, saying what would settle them."""
-        settling = open_ratio_limits(against_snapshot.verdicts, passes_too=self._confirm)
-        open_limits = ", ".join(settling)
+    ) -> Decided:
+        """Timing limits a snapshot left open, confirmed against its baseline model run here
+        in alternating pairs, run until decided (and those it passed, with
+        live_baseline=always); else left as they are, saying what would decide them."""
+        confirming = ", ".join(
+            open_ratio_limits(against_snapshot.verdicts, passes_too=self._confirm)
+        )
         comparison = against_snapshot.comparison
-        spec = snapshot_model_spec(snapshot, self.settings)
-        if self.settings.live_baseline == "never":
-            spec = "live_baseline = never"
-        if isinstance(spec, str):
-            return self._unsettled(against_snapshot, limits, calls, spec)
         try:
-            baseline = self.models.load(spec)
+            if self.settings.live_baseline == "never":
+                raise NoLiveBaseline("live_baseline = never")
+            spec = snapshot_model_spec(snapshot, self.settings)
+            baseline = PricedModel.of(self.models.load(spec), spec)
         except LlmPerfError as error:
-            return self._unsettled(against_snapshot, limits, calls, str(error))
+            return self._unconfirmed(against_snapshot, str(error))
         live_calls = self._pair_up(calls, baseline)
         live = replace(
             comparison,
             candidate=live_calls.candidate(),
             baseline=live_calls.live_baseline(),
             baseline_source=(
-                f"{comparison.baseline_source}; {open_limits} settled against {spec.name} "
+                f"{comparison.baseline_source}; {confirming} settled against {spec.name} "
                 "run here in alternating pairs"
             ),
             paired=True,
             against_snapshot=False,
             policy=self._policy(limits, len(live_calls.candidate().runs), extra_looks=1),
         )
-        settled = settle_verdicts(
+        decided = run_until_decided(
             nodeid,
             limits,
             live,
-            live_calls,
+            self._more_runs(live_calls, baseline),
             self._caps(),
-            partial(self._measure_more, baseline=lambda role: baseline),
             self.on_progress,
         )
-        verdicts = merged_verdicts(against_snapshot.verdicts, settled.verdicts)
         return replace(
-            settled,
-            verdicts=verdicts,
-            extra_seconds=against_snapshot.extra_seconds + settled.extra_seconds,
+            decided,
+            verdicts=merged_verdicts(against_snapshot.verdicts, decided.verdicts),
+            extra_seconds=against_snapshot.extra_seconds + decided.extra_seconds,
         )
 
-    def _unsettled(
-        self, settled: Settled, limits: list[Limit], calls: TestCalls, why: str
-    ) -> Settled:
+    def _unconfirmed(self, decided: Decided, why: str) -> Decided:
         """The snapshot's verdicts as they stand, when no live pairs could run: saying why,
-        and what would settle those still inconclusive."""
+        and what would decide those still inconclusive (the rule at the cap applied)."""
         hint = (
             f"alternating pairs with the baseline model, which did not run here ({why}): "
             "pass --llm-baseline=MODEL"
@@ -454,26 +411,26 @@ class LlmPerfSession:
             "passed on the snapshot alone, with the allowance for the shift between "
             f"processes; not confirmed in live pairs ({why})"
         )
-        caps, open_limits = self._caps(), open_ratio_limits(settled.verdicts)
-        passes = set(open_ratio_limits(settled.verdicts, passes_too=self._confirm))
+        caps, open_limits = self._caps(), open_ratio_limits(decided.verdicts)
+        passes = set(open_ratio_limits(decided.verdicts, passes_too=self._confirm))
         passes -= set(open_limits)
         verdicts = []
-        for verdict in settled.verdicts:
+        for verdict in decided.verdicts:
             if verdict.limit.name in open_limits and verdict.outcome is Outcome.FAIL:
                 verdict = replace(verdict, note="; ".join(filter(None, (verdict.note, alone))))
             elif verdict.limit.name in passes:
                 note = "; ".join(filter(None, (verdict.note, unconfirmed)))
                 verdict = replace(verdict, note=note)
             elif verdict.limit.name in open_limits:
-                verdict = settle(verdict, caps.inconclusive, "a snapshot's runs", hint)
+                verdict = apply_cap_rule(verdict, caps.inconclusive, "a snapshot's runs", hint)
             verdicts.append(verdict)
-        return replace(settled, verdicts=verdicts)
+        return replace(decided, verdicts=verdicts)
 
     def _save(self, nodeid: str, calls: list[Call]) -> Path:
         settings, baseline = self.settings, self.models.spec(BASELINE)
         assert baseline is not None, "snapshots are written from the baseline's runs"
         measured_with = MeasuredWith(
-            dtype_setting=baseline.dtype,
+            dtype_setting=baseline.options.dtype,
             repeats=settings.repeats,
             warmup=settings.warmup,
             seed=settings.seed,

@@ -2,8 +2,8 @@
 
 Each field declared with `option()` is an option (options.py): its key, flag, parser,
 default and help live on that one line. Per-model settings (dtype, prices, API-key
-variable, tokenizer, adapter) are folded into each model's `ModelSpec` when the settings
-are built, so nothing downstream asks "which role is this?".
+variable, tokenizer) are one `PerModelOptions` per role, built once from the option fields;
+each model's `ModelSpec` carries its role's, so nothing downstream asks "which role is this?".
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,17 @@ HARDWARE_MISMATCH_POLICIES = ("warn", "fail")
 INCONCLUSIVE_RULES = ("report", "estimate", "pass", "fail")
 ADAPTER_MODES = ("unmerged", "merged")
 LIVE_BASELINE_RULES = ("always", "auto", "never")
-ROLES = ("baseline", "candidate")
+
+
+@dataclass(frozen=True)
+class PerModelOptions:
+    """The settings a model has of its own: given per role (--llm-baseline-dtype, ...), each
+    falling back to the setting of every model (--llm-dtype, ...)."""
+
+    dtype: str = "auto"
+    pricing: Pricing = field(default_factory=Pricing)  # prices every result the model gives
+    api_key_env: str | None = None  # NAME of the variable holding an endpoint's key
+    tokenizer: str | None = None  # counts an endpoint's tokens when the server reports none
 
 
 @dataclass(frozen=True)
@@ -47,10 +58,7 @@ class ModelSpec:
     name: str
     base_dir: Path
     role: str = "candidate"
-    dtype: str = "auto"
-    pricing: Pricing = field(default_factory=Pricing)
-    api_key_env: str | None = None  # NAME of the variable holding an endpoint's key
-    tokenizer: str | None = None  # counts an endpoint's tokens when the server reports none
+    options: PerModelOptions = field(default_factory=PerModelOptions)
     adapter_base: ModelSpec | None = None  # base of a PEFT adapter, when not its own record
     adapter_mode: str = "unmerged"
     candidate_name: str = ""  # a candidate's name in test ids and the ranking
@@ -389,18 +397,49 @@ class Settings:
     def latency_percentile(self) -> float:
         return LATENCY_STATISTICS[self.latency_statistic]
 
-    def pricing(self, role: str) -> Pricing:
-        """A role's prices, also when no model of that role runs (a snapshot's baseline)."""
-        own_in = getattr(self, f"{role}_price_input_per_1m")
-        own_out = getattr(self, f"{role}_price_output_per_1m")
-        return Pricing(
-            self.price_input_per_1m if own_in is None else own_in,
-            self.price_output_per_1m if own_out is None else own_out,
+    @cached_property
+    def per_model(self) -> dict[str, PerModelOptions]:
+        """Each role's own settings, built once; also for a role no model was given (a
+        snapshot's baseline is priced from the baseline's)."""
+        return {
+            "baseline": self._own_options(
+                self.baseline_dtype,
+                self.baseline_price_input_per_1m,
+                self.baseline_price_output_per_1m,
+                self.baseline_api_key_env,
+                self.baseline_tokenizer,
+            ),
+            "candidate": self._own_options(
+                self.candidate_dtype,
+                self.candidate_price_input_per_1m,
+                self.candidate_price_output_per_1m,
+                self.candidate_api_key_env,
+                self.candidate_tokenizer,
+            ),
+        }
+
+    def _own_options(
+        self,
+        dtype: str | None,
+        price_input: float | None,
+        price_output: float | None,
+        api_key_env: str | None,
+        tokenizer: str | None,
+    ) -> PerModelOptions:
+        """A role's own values, each unset one taken from the setting of every model."""
+        return PerModelOptions(
+            dtype=self.dtype if dtype is None else dtype,
+            pricing=Pricing(
+                self.price_input_per_1m if price_input is None else price_input,
+                self.price_output_per_1m if price_output is None else price_output,
+            ),
+            api_key_env=self.api_key_env if api_key_env is None else api_key_env,
+            tokenizer=tokenizer,
         )
 
     @property
     def has_prices(self) -> bool:
-        return any(self.pricing(role).is_set for role in ROLES)
+        return any(options.pricing.is_set for options in self.per_model.values())
 
 
 OPTIONS: tuple[Option, ...] = options_of(Settings)
@@ -538,11 +577,12 @@ def register_secrets(settings: Settings) -> None:
     """Mask each endpoint's API key in every output, and a key variable's name that may be
     the key itself (see parsers.conventional_env_name)."""
     for spec in (settings.baseline, settings.candidate, *settings.lineup):
-        if spec is None or spec.api_key_env is None:
+        if spec is None or spec.options.api_key_env is None:
             continue
-        if not parsers.conventional_env_name(spec.api_key_env):
-            add_secret(spec.api_key_env)
-        add_secret(os.environ.get(spec.api_key_env))
+        key_env = spec.options.api_key_env
+        if not parsers.conventional_env_name(key_env):
+            add_secret(key_env)
+        add_secret(os.environ.get(key_env))
 
 
 def _lineup(parsed: dict[str, Any], base: Any, where: Any) -> tuple[ModelSpec, ...]:
@@ -557,28 +597,22 @@ def _lineup(parsed: dict[str, Any], base: Any, where: Any) -> tuple[ModelSpec, .
 
 
 def with_model_settings(settings: Settings) -> Settings:
-    """The settings with each model's own settings folded into its spec."""
-    specs = {
-        role: _model_settings(settings, spec, role)
-        for role in ROLES
-        if (spec := getattr(settings, role)) is not None
-    }
-    candidates = tuple(_model_settings(settings, spec, "candidate") for spec in settings.lineup)
-    return replace(settings, **specs, lineup=candidates)
+    """The settings with each model's spec carrying its role's own settings."""
 
+    def own(spec: ModelSpec, role: str) -> ModelSpec:
+        return ModelSpec(
+            spec.name,
+            spec.base_dir,
+            role=role,
+            options=settings.per_model[role],
+            adapter_base=settings.adapter_base,
+            adapter_mode=settings.adapter_mode,
+            candidate_name=spec.candidate_name,
+        )
 
-def _model_settings(settings: Settings, spec: ModelSpec, role: str) -> ModelSpec:
-    dtype = getattr(settings, f"{role}_dtype")
-    api_key_env = getattr(settings, f"{role}_api_key_env")
-    return ModelSpec(
-        spec.name,
-        spec.base_dir,
-        role=role,
-        dtype=settings.dtype if dtype is None else dtype,
-        pricing=settings.pricing(role),
-        api_key_env=settings.api_key_env if api_key_env is None else api_key_env,
-        tokenizer=getattr(settings, f"{role}_tokenizer"),
-        adapter_base=settings.adapter_base,
-        adapter_mode=settings.adapter_mode,
-        candidate_name=spec.candidate_name,
+    return replace(
+        settings,
+        baseline=None if settings.baseline is None else own(settings.baseline, "baseline"),
+        candidate=None if settings.candidate is None else own(settings.candidate, "candidate"),
+        lineup=tuple(own(spec, "candidate") for spec in settings.lineup),
     )

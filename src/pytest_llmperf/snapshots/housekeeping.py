@@ -7,8 +7,9 @@ gone and the session collected the directory that held it. A test that merely wa
 selected (`-k`, `-m`, one file, one node id) keeps its snapshot. Nothing is called unused
 after collection errors or an interrupted run.
 
-Plain data and paths only: pytest-xdist workers ship `to_dict()` to the controller, which
-`merge`s it and decides on unused snapshots alone.
+Plain data and paths only, nothing of pytest's: the hooks in plugin.py read what the command
+line asked to collect (`CollectionScope`), and pytest-xdist workers ship `to_dict()` to the
+controller (xdist_support.py), which `merge`s it and decides on unused snapshots alone.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from typing import Any
 from pytest_llmperf.snapshots.store import SnapshotStore
 from pytest_llmperf.text import plural
 
-WORKEROUTPUT_KEY = "llmperf_snapshots"
 LISTED = 10  # unused paths listed by name; the rest are counted
 # pytest exit codes after which every test was collected and the session ran to its end
 # (0 ok, 1 tests failed, including -x and --maxfail; 5 no tests collected).
@@ -39,7 +39,8 @@ class CollectionScope:
 
     @classmethod
     def from_args(cls, args: Sequence[str], invocation_dir: Path, rootdir: Path) -> CollectionScope:
-        """From pytest's `config.args` (paths, `path::node` ids; --pyargs names are ignored)."""
+        """From the command line's test arguments (paths, `path::node` ids; --pyargs names
+        are ignored), relative to the directory pytest was invoked in."""
         directories, partial = [], set()
         for arg in args:
             name, separator, _ = arg.partition("::")
@@ -237,29 +238,3 @@ def remove_snapshots(root: Path, paths: Sequence[Path]) -> tuple[list[Path], lis
                 break
             folder = folder.parent
     return removed, errors
-
-
-# -- the pytest side, called from one line of each hook in plugin.py --------------------------
-
-
-def session_finished(
-    activity: SnapshotActivity, store: SnapshotStore, config: Any, exit_code: int, remove: bool
-) -> None:
-    """On an xdist worker: hand the activity to the controller. Elsewhere: find the unused
-    snapshots, and remove them when `remove` (--llm-remove-unused) asks."""
-    if hasattr(config, "workerinput"):
-        config.workeroutput[WORKEROUTPUT_KEY] = activity.to_dict()
-        return
-    scope = CollectionScope.from_args(
-        config.args, Path(config.invocation_params.dir), config.rootpath
-    )
-    # --collect-only updates nothing, so it removes nothing either; it still lists the unused.
-    remove = remove and not config.option.collectonly
-    activity.finish(store, scope, exit_code=exit_code, remove=remove)
-
-
-def worker_finished(activity: SnapshotActivity, node: Any) -> None:
-    """On the xdist controller: merge what a worker's session did."""
-    data = getattr(node, "workeroutput", {}).get(WORKEROUTPUT_KEY)
-    if data is not None:
-        activity.merge(data)

@@ -1,5 +1,6 @@
-"""Settling inconclusive verdicts: while one is inconclusive, measure every call of the test
-again with as many runs as it had (doubling), within the caps on runs and on seconds."""
+"""Running until decided: while a verdict is inconclusive, measure every call of the test
+again with as many runs as it had (doubling), within the caps on runs and on seconds; at
+the cap, the rule the project chose is applied (judge.verdicts.apply_cap_rule)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,9 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from pytest_llmperf.judge.verdicts import Comparison, Outcome, Verdict, judge, settle
+from pytest_llmperf.judge.verdicts import Comparison, Outcome, Verdict, apply_cap_rule, judge
 from pytest_llmperf.limits import Limit
-from pytest_llmperf.session.calls import TestCalls
-
-# Measure `repeats` more runs of every call of the test; the round's index seeds its order;
-# no pass over the prompts starts after the deadline (time.monotonic()).
-MeasureMore = Callable[[TestCalls, int, int, float], None]
+from pytest_llmperf.session.more_runs import MoreRuns
 
 
 @dataclass(frozen=True)
@@ -24,34 +21,37 @@ class Caps:
 
 
 @dataclass(frozen=True)
-class Settled:
+class Decided:
+    """The verdicts once no more runs can decide more of them."""
+
     verdicts: list[Verdict]
     comparison: Comparison  # what the verdicts were judged on, extra runs included
     extra_seconds: float  # the time the extra runs took
 
 
-def settle_verdicts(
+def run_until_decided(
     nodeid: str,
     limits: list[Limit],
     comparison: Comparison,
-    calls: TestCalls,
+    more_runs: MoreRuns,
     caps: Caps,
-    measure_more: MeasureMore,
     on_progress: Callable[[str], None] | None = None,
-) -> Settled:
-    """Judge; while a verdict is inconclusive, double the runs, within both caps.
+) -> Decided:
+    """Judge; while a verdict is inconclusive, double the runs through `more_runs`, within
+    both caps.
 
     A ratio against a snapshot is left inconclusive as it is: more runs today cannot narrow
-    the snapshot's side (the session settles it live, or says what would)."""
+    the snapshot's side (the session confirms it live, or says what would)."""
+    calls = more_runs.calls
     verdicts = judge(limits, comparison)
     rounds, extra_seconds = 0, 0.0
-    while any(_settleable(verdict, comparison) for verdict in verdicts):
+    while any(_more_runs_may_decide(verdict, comparison) for verdict in verdicts):
         runs, prompts = len(comparison.candidate.runs), len(comparison.candidate.samples)
         extra_repeats = min(runs, caps.max_pairs - runs) // prompts
         if extra_repeats < 1:
             cap = f"{runs} runs per model, --llm-max-pairs={caps.max_pairs}"
             hint = f"more runs (--llm-max-pairs above {caps.max_pairs}) or a quieter machine"
-            return Settled(
+            return Decided(
                 _at_cap(verdicts, comparison, caps, cap, hint), comparison, extra_seconds
             )
         next_round = calls.seconds_measured() * extra_repeats * prompts / runs
@@ -64,7 +64,7 @@ def settle_verdicts(
                 f"more runs (about {next_round:.0f} s more: raise --llm-max-seconds) or a "
                 "quieter machine"
             )
-            return Settled(
+            return Decided(
                 _at_cap(verdicts, comparison, caps, cap, hint), comparison, extra_seconds
             )
         rounds += 1
@@ -73,7 +73,7 @@ def settle_verdicts(
             on_progress(progress_line(nodeid, verdicts, runs, more, comparison.paired))
         started = time.monotonic()
         deadline = started + caps.max_seconds - extra_seconds
-        measure_more(calls, extra_repeats, rounds, deadline)
+        more_runs.measure(extra_repeats, rounds, deadline)
         extra_seconds += time.monotonic() - started
         live = calls.live_baseline()
         comparison = replace(
@@ -82,11 +82,11 @@ def settle_verdicts(
             baseline=live if live is not None else comparison.baseline,
         )
         verdicts = judge(limits, comparison)
-    return Settled(verdicts, comparison, extra_seconds)
+    return Decided(verdicts, comparison, extra_seconds)
 
 
-def _settleable(verdict: Verdict, comparison: Comparison) -> bool:
-    """Inconclusive, and more runs of today's models could settle it."""
+def _more_runs_may_decide(verdict: Verdict, comparison: Comparison) -> bool:
+    """Inconclusive, and more runs of today's models could decide it."""
     if verdict.outcome is not Outcome.INCONCLUSIVE:
         return False
     return not (comparison.against_snapshot and verdict.limit.spec.needs_baseline)
@@ -96,8 +96,8 @@ def _at_cap(
     verdicts: list[Verdict], comparison: Comparison, caps: Caps, cap: str, hint: str
 ) -> list[Verdict]:
     return [
-        settle(verdict, caps.inconclusive, cap, hint)
-        if _settleable(verdict, comparison)
+        apply_cap_rule(verdict, caps.inconclusive, cap, hint)
+        if _more_runs_may_decide(verdict, comparison)
         else verdict
         for verdict in verdicts
     ]
