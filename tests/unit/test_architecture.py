@@ -62,6 +62,7 @@ def imports(path: Path) -> Iterator[str]:
 
 
 MODULES = {module_name(path): path for path in PACKAGE.rglob("*.py")}
+ARCHITECTURE_MAP = (Path(__file__).parents[2] / "docs" / "architecture.md").read_text()
 
 
 @pytest.mark.parametrize("module", sorted(MODULES))
@@ -95,3 +96,16 @@ def test_no_import_circle() -> None:
 
 def test_the_wheel_holds_no_training_code() -> None:
     assert not (PACKAGE / "testing").exists()
+
+
+@pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: module_name(p))
+def test_every_module_is_named_on_the_map(path: Path) -> None:
+    """docs/architecture.md names every module (as `stage/module.py`), so the map cannot
+    fall behind the code unnoticed."""
+    relative = path.relative_to(PACKAGE).as_posix()
+    body = ast.parse(path.read_text()).body
+    if path.name == "__init__.py" and all(isinstance(node, ast.Expr) for node in body):
+        pytest.skip("a package marker with nothing but its docstring")
+    assert f"`{relative}`" in ARCHITECTURE_MAP, (
+        f"{relative} is not named in docs/architecture.md: add it to the stage it belongs to"
+    )
