@@ -6,11 +6,18 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 # Imported here, before any pytester run: in-process runs restore sys.modules afterwards,
 # and torch cannot be imported a second time in one process.
 import pytest_llmperf.backends.transformers_backend  # noqa: F401
 from tests.models.tiny import build_all, copy_checkpoint
+
+# The models the suite builds train on one thread. scripts/test.sh runs the suite as two
+# pytest-xdist workers on two cores: with torch's default of a thread per core in each,
+# their threads waited on each other and building the tiny checkpoints took 300 s instead of
+# 8 s. (The plugin sets its own thread count for what it measures: --llm-threads.)
+torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")

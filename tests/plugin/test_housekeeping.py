@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pytest_llmperf.snapshots.store import SnapshotStore
-from tests.plugin.helpers import PROMPTS, run
+from tests.plugin.helpers import PROMPTS, run, run_xdist
 
 SETTINGS = "[tool.llmperf]\nrepeats = 1\nwarmup = 0\nmax_new_tokens = 8\n"
 
@@ -208,14 +208,10 @@ def test_remove_unused_without_update_is_a_usage_error(pytester, args, pyproject
 NAMES = [f"test_{index}" for index in range(6)]
 
 
-def xdist_run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", *args)
-
-
 def test_xdist_writes_every_snapshot_whole_and_counts_them_once(pytester, checkpoints):
     pytester.makepyprojecttoml(SETTINGS)
     pytester.makepyfile(test_many=module_text(*NAMES[:3]), test_more=module_text(*NAMES[3:]))
-    result = xdist_run(pytester, f"--llm-baseline={checkpoints['baseline']}", "--llm-update")
+    result = run_xdist(pytester, f"--llm-baseline={checkpoints['baseline']}", "--llm-update")
     result.assert_outcomes(passed=6)
     result.stdout.fnmatch_lines(["6 snapshots written. (.llmperf)"])
     store = SnapshotStore(pytester.path / ".llmperf")
@@ -229,7 +225,7 @@ def test_xdist_writes_every_snapshot_whole_and_counts_them_once(pytester, checkp
     )
 
     pytester.makepyfile(test_many=module_text(*NAMES[:2]))  # test_2 is gone
-    judged = xdist_run(pytester, f"--llm-candidate={checkpoints['copy']}", "-k", "not test_4")
+    judged = run_xdist(pytester, f"--llm-candidate={checkpoints['copy']}", "-k", "not test_4")
     judged.assert_outcomes(passed=4)  # workers deselect: the controller counts none
     judged.stdout.fnmatch_lines(
         [

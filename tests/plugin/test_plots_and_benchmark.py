@@ -15,7 +15,7 @@ import matplotlib.figure  # noqa: F401
 import pytest
 
 from pytest_llmperf.text import number
-from tests.plugin.helpers import PROMPTS, run
+from tests.plugin.helpers import PROMPTS, run, run_xdist
 
 PNG = b"\x89PNG\r\n\x1a\n"
 SETTINGS = "[tool.llmperf]\nrepeats = 2\n"
@@ -161,11 +161,8 @@ def test_plots_and_benchmark_json_alone_and_under_xdist(project, checkpoints):
         assert shown == number(statistics.median(answers[role]["stats"]["data"]) * 1e3)
 
     # Under xdist the controller writes every worker's tests, once.
-    xdist = project.runpytest_subprocess(
-        "-p",
-        "no:cacheprovider",
-        "-n",
-        "2",
+    xdist = run_xdist(
+        project,
         f"--llm-baseline={checkpoints['baseline']}",
         f"--llm-candidate={checkpoints['slow']}",
         "--llm-plots=plots",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.plugin.helpers import PRICES, PROMPTS, run, summary_verdicts
+from tests.plugin.helpers import PRICES, PROMPTS, run, run_xdist, summary_verdicts
 
 # Token and cost limits are exact (greedy decoding), so both runs must agree to the letter;
 # the generous latency SLA passes in both.
@@ -62,11 +62,8 @@ def test_xdist_run_merges_every_workers_verdicts_into_one_report(project, checkp
     assert expected[(TESTS[0], "tokens_ratio")] == "FAIL"
     assert expected[(TESTS[1], "tokens_ratio")] == "pass"
 
-    parallel = project.runpytest_subprocess(
-        "-p",
-        "no:cacheprovider",
-        "-n",
-        "2",
+    parallel = run_xdist(
+        project,
         *models,
         "--llm-report=reports/llmperf.json",
         "--llm-markdown=reports/llmperf.md",
