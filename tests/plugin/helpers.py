@@ -38,7 +38,7 @@ INCONCLUSIVE_STAYS_A_WARNING = ("-W", "default::pytest_llmperf.plugin.LlmPerfInc
 # Seconds of extra runs per test (the default is 60). The tiny models decide what the tests
 # assert within the first rounds; what needs more (a p95 SLA far from its budget needs about
 # a hundred runs) gets them within this, and a test that tests the caps passes its own.
-EXTRA_SECONDS = ("--llm-max-seconds=5",)
+EXTRA_SECONDS = ("--llm-max-seconds=15",)
 
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:

@@ -34,6 +34,9 @@ def test_every_test_is_judged_per_candidate_with_ids_naming_them(project, checkp
         "--llm-markdown=report.md",
         "--llm-plots=plots",
         "--llm-history=history",
+        # Only a candidate whose p95 SLA passed is recommended, and a p95 bound needs a few
+        # hundred runs at the session's confidence: the default cap, not the suite's.
+        "--llm-max-seconds=60",
     )
     result.assert_outcomes(passed=2, failed=1)
     records = report_records(project)

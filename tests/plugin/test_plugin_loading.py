@@ -23,7 +23,7 @@ def test_importing_the_plugin_does_not_import_torch_transformers_or_scipy():
 
 def test_no_llmperf_turns_the_plugin_off(pytester):
     pytester.makepyfile("def test_a(llm_candidate):\n    pass\n")
-    result = run(pytester, "-p", "no:llmperf")
+    result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:llmperf")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*fixture 'llm_candidate' not found*"])
 
