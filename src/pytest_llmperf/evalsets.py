@@ -147,14 +147,14 @@ def _checked_limit(limit: Any) -> int | None:
 
 @dataclass(frozen=True)
 class _Where:
-    """Where a row came from, for messages: "evals.jsonl, line 3"."""
+    """Where a row came from, for messages: "eval set evals.jsonl, line 3"."""
 
     source: str
     unit: str  # "line" or "row"
     number: int
 
     def __str__(self) -> str:
-        return f"{self.source}, {self.unit} {self.number}"
+        return f"eval set {self.source}, {self.unit} {self.number}"
 
 
 def _read_file(path: Path) -> tuple[str, list[EvalItem]]:
@@ -312,8 +312,7 @@ def _text(value: Any, where: _Where, name: str) -> str:
     if not isinstance(value, str):
         hint = f'; write it in quotes: "{value}"' if isinstance(value, (int, float)) else ""
         raise EvalSetError(
-            f"{where}, field '{name}': must be a string, not {_kind(value)} "
-            f"({value!r:.80}){hint}."
+            f"{where}, field '{name}': must be a string, not {_kind(value)} ({value!r:.80}){hint}."
         )
     if not value.strip():
         raise EvalSetError(f"{where}, field '{name}': is empty.")

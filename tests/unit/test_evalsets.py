@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pytest_llmperf import EvalSet, load_eval
-from pytest_llmperf.errors import EvalSetError
+from pytest_llmperf.errors import EvalSetError, LlmPerfError
+from pytest_llmperf.measure.workload import Workload
 from pytest_llmperf.prompts import Conversation
 
 CHAT = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "2+2?"}]
@@ -107,6 +108,26 @@ def test_limit_is_a_seeded_subsample_in_file_order_and_limits_nest(tmp_path: Pat
     assert five.limited(20) is five  # a larger eval_limit keeps the test's own
     assert load_eval(path, limit=500).ids == load_eval(path).ids
     assert "5 of 50 items, seed 3" in five.describe()
+
+
+def test_an_eval_set_is_a_workload_with_its_answers_ids_and_choices(tmp_path: Path) -> None:
+    path = write_jsonl(
+        tmp_path / "e.jsonl",
+        [
+            {"id": f"q{n}", "prompt": f"Q{n}", "expected": str(n), "choices": ["1", "2"]}
+            for n in range(6)
+        ],
+    )
+    evals = load_eval(path)
+    workload = Workload.from_call(evals, {"max_new_tokens": 4})
+    assert workload.prompts == evals.prompts and workload.expected == evals.expected
+    assert workload.ids == evals.ids and workload.choices == (("1", "2"),) * 6
+    limited = Workload.from_call(evals, {"max_new_tokens": 4}, eval_limit=2)
+    assert limited.ids == evals.limited(2).ids and limited.eval_set == evals.limited(2)
+    inline = Workload.from_call(["a", "b"], {"max_new_tokens": 4})
+    assert inline.ids == ("0", "1") and inline.eval_set is None
+    with pytest.raises(LlmPerfError, match="brings its own expected answers"):
+        Workload.from_call(evals, {"max_new_tokens": 4}, expected=["x"] * 6)
 
 
 class FakeDataset:
@@ -373,3 +394,19 @@ def test_any_json_line_is_read_or_an_eval_set_error(tmp_path_factory, line) -> N
     path.write_text(json.dumps(line) + "\n")
     with contextlib.suppress(EvalSetError):
         load_eval(path)
+
+
+def test_eval_limit_and_scorer_timeout_are_options(tmp_path: Path) -> None:
+    from pytest_llmperf.errors import ConfigError
+    from pytest_llmperf.settings.settings import build_settings
+
+    def built(cli: dict[str, Any], file: dict[str, Any]):
+        return build_settings(cli, file, cwd=tmp_path, config_dir=tmp_path, rootdir=tmp_path)
+
+    assert (built({}, {}).eval_limit, built({}, {}).scorer_timeout_s) == (None, 10.0)
+    chosen = built({"eval_limit": "20"}, {"eval_limit": 5, "scorer_timeout_s": 0.5})
+    assert (chosen.eval_limit, chosen.scorer_timeout_s) == (20, 0.5)
+    with pytest.raises(ConfigError, match="eval_limit"):
+        built({}, {"eval_limit": 0})
+    with pytest.raises(ConfigError, match="scorer_timeout_s"):
+        built({}, {"scorer_timeout_s": -1})
