@@ -54,3 +54,12 @@ def real_bool(value: Any, field: str) -> bool:
     if not isinstance(value, bool):
         raise ValueError(f"{field} must be true or false, not {value!r}")
     return value
+
+
+def optional_score(value: Any, field: str) -> float | None:
+    """A scorer's score: null, or a number from 0 to 1."""
+    if value is None:
+        return None
+    if not _is_number(value) or not 0 <= value <= 1:
+        raise ValueError(f"{field} must be a number from 0 to 1 or null, not {value!r}")
+    return float(value)

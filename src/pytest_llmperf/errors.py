@@ -34,3 +34,12 @@ class SnapshotError(LlmPerfError):
 class ModelUnavailableError(LlmPerfError):
     """A model in a form this machine cannot run (a quantization without its package or
     device): tests that need it are skipped with this message, not failed."""
+
+
+class EvalSetError(LlmPerfError):
+    """An eval set that cannot be read: the file, the line (or row) and the field at fault."""
+
+
+class ScorerError(LlmPerfError):
+    """A scorer that cannot be built as asked, returned something that is not a score, or
+    ran past its time."""

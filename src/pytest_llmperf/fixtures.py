@@ -8,8 +8,9 @@ from typing import Any, NoReturn
 import pytest
 
 from pytest_llmperf.errors import LlmPerfError
-from pytest_llmperf.measure.scoring import Scorer
+from pytest_llmperf.evalsets import EvalSet
 from pytest_llmperf.results import GenerationResult
+from pytest_llmperf.scorers import Scorer, UserScorer
 from pytest_llmperf.session.session import LlmPerfSession
 
 
@@ -40,9 +41,9 @@ class LlmModel:
 
     def generate(
         self,
-        prompts: str | Sequence[Any],
+        prompts: str | Sequence[Any] | EvalSet,
         expected: str | Sequence[str] | None = None,
-        scorer: str | Scorer | None = None,
+        scorer: str | Scorer | UserScorer | None = None,
         **generate_kwargs: Any,
     ) -> GenerationResult:
         """Generate for each prompt (one request each), after warm-up, `repeats` times.
@@ -52,8 +53,11 @@ class LlmModel:
         served). `batch_size=N` generates the prompts in batches of N in process.
 
         `expected` (one answer per prompt) scores each answer with `scorer`: "contains" (the
-        default: the expected text appears in the answer, case-insensitively), "exact", or a
-        callable(answer, expected) -> bool; `result.accuracy` is the share correct.
+        default: the expected text appears in the answer, case-insensitively), "exact", a
+        scorer from pytest_llmperf.scorers (regex, number, json_valid, choice), or a
+        callable(answer, expected) returning a bool or a score from 0 to 1;
+        `result.accuracy` is the mean score. `prompts` may be an eval set
+        (pytest_llmperf.load_eval): it brings the expected answers and question ids.
         `generate_kwargs` override the pinned settings (greedy, max_new_tokens) and are recorded.
         """
         __tracebackhide__ = True

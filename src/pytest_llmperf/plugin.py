@@ -117,9 +117,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, Any, Any]:
-    """Turn a bad assert_within_budget marker into a collection error for its module."""
+    """Turn a bad assert_within_budget marker into a collection error for its module; a
+    module that raised one of the plugin's errors (a bad eval set) shows its message alone."""
     report = yield
     if report.outcome != "passed":
+        call = getattr(report, "call", None)  # pytest keeps the call on the report
+        error = None if call is None or call.excinfo is None else call.excinfo.value
+        if isinstance(error, LlmPerfError):
+            report.longrepr = f"{collector.nodeid}: {error}"
         return report
     errors = []
     defaults = dict(collector.config.stash[SESSION_KEY].settings.default_limits)
@@ -302,8 +307,14 @@ def pytest_testnodedown(node: Any, error: object | None) -> None:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
-    """After a marked test body passes, judge its llm_candidate calls against the budget."""
-    result = yield
+    """After a marked test body passes, judge its llm_candidate calls against the budget.
+    A test body that raised one of the plugin's errors (a bad eval set) fails with its
+    message alone."""
+    __tracebackhide__ = True
+    try:
+        result = yield
+    except LlmPerfError as error:
+        fail_with(error)
     budget = item.stash.get(BUDGET_KEY, None)
     if budget is not None and "llm_candidate" in getattr(item, "fixturenames", ()):
         _judge(item, budget)

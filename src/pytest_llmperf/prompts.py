@@ -41,26 +41,26 @@ def _is_message(item: Any) -> bool:
     return isinstance(item, Mapping)
 
 
-def _conversation(messages: Sequence[Any], index: int) -> Conversation:
+def conversation(messages: Sequence[Any], where: str) -> Conversation:
+    """`messages` checked as a conversation; GenerationError naming `where` (e.g. "prompt 2")
+    and the message at fault when one is not a {"role", "content"} message."""
     if not messages:
-        raise GenerationError(f"prompt {index} is an empty conversation: give it a message.")
+        raise GenerationError(f"{where} is an empty conversation: give it a message.")
     pairs = []
     for number, message in enumerate(messages):
-        where = f"prompt {index}, message {number}"
+        at = f"{where}, message {number}"
         if not _is_message(message):
-            raise GenerationError(
-                f"{where} is a {type(message).__name__}, not a message: {SHAPES}."
-            )
+            raise GenerationError(f"{at} is a {type(message).__name__}, not a message: {SHAPES}.")
         extra = sorted(set(message) - {"role", "content"})
         role, content = message.get("role"), message.get("content")
         if not isinstance(role, str) or not role.strip() or not isinstance(content, str):
             raise GenerationError(
-                f"{where} needs a 'role' (e.g. 'system', 'user', 'assistant') and a text "
+                f"{at} needs a 'role' (e.g. 'system', 'user', 'assistant') and a text "
                 f"'content', got {dict(message)!r}."
             )
         if extra:
             raise GenerationError(
-                f"{where} has keys {extra}: a message has only 'role' and 'content'."
+                f"{at} has keys {extra}: a message has only 'role' and 'content'."
             )
         pairs.append((role, content))
     return Conversation(tuple(pairs))
@@ -80,13 +80,13 @@ def parse_prompts(prompts: Any) -> tuple[Prompt, ...]:
     if not items:
         raise GenerationError("generate() was given an empty list of prompts: pass at least one.")
     if all(_is_message(item) for item in items):
-        return (_conversation(items, 0),)
+        return (conversation(items, "prompt 0"),)
     parsed: list[Prompt] = []
     for index, item in enumerate(items):
         if isinstance(item, str):
             parsed.append(item)
         elif isinstance(item, (list, tuple)) and all(_is_message(message) for message in item):
-            parsed.append(_conversation(item, index))
+            parsed.append(conversation(item, f"prompt {index}"))
         else:
             raise GenerationError(
                 f"prompt {index} is not a string or a conversation (it is a "

@@ -38,9 +38,22 @@ class PromptSample:
     input_tokens: int
     text: str
     runs: tuple[Run, ...]
-    correct: bool | None = None
+    correct: bool | None = None  # a bool scorer's verdict; None unscored or graded
     prompt: str = ""  # as the test gave it; "" when unknown (a snapshot keeps only its hash)
     expected: str | None = None  # the expected answer it was scored against
+    # The scorer's score from 0 to 1: 1.0 or 0.0 from a bool scorer, a graded score from
+    # one that returns numbers; None unscored (then `correct`, if set, stands for it).
+    score: float | None = None
+    # Which question this is, to pair it with the other model's answer across processes:
+    # the eval set's id, or the prompt's position in its call.
+    question_id: str | None = None
+
+    @property
+    def scored(self) -> float | None:
+        """The score, read from `correct` where only that was kept."""
+        if self.score is not None:
+            return self.score
+        return None if self.correct is None else float(self.correct)
 
     @property
     def latency_ms(self) -> float:
@@ -253,6 +266,23 @@ def largest_known(values: Iterable[float | None]) -> float | None:
     return max(known) if known else None
 
 
+def _distinct_ids(calls: Sequence[Sequence[PromptSample]]) -> tuple[PromptSample, ...]:
+    """Several calls' samples in order; when their question ids collide (two calls of
+    inline prompts both number theirs from "0"), each id is prefixed with its call's number
+    ("1:0", "2:0"), so that an id names one question of the test."""
+    samples = [sample for call in calls for sample in call]
+    ids = [sample.question_id for sample in samples if sample.question_id is not None]
+    if len(set(ids)) == len(ids):
+        return tuple(samples)
+    return tuple(
+        sample
+        if sample.question_id is None
+        else replace(sample, question_id=f"{number}:{sample.question_id}")
+        for number, call in enumerate(calls, start=1)
+        for sample in call
+    )
+
+
 def _merge_optional(first, second):  # type: ignore[no-untyped-def]
     if first is None:
         return second
@@ -296,7 +326,7 @@ class GenerationResult:
             batches = _merge_optional(batches, result.batches)
         rendered = [result.rendered_sha256 for result in results]
         return cls(
-            samples=tuple(sample for result in results for sample in result.samples),
+            samples=_distinct_ids([result.samples for result in results]),
             peak_memory_mb=largest_known(result.peak_memory_mb for result in results),
             pricing=results[0].pricing,
             latency_percentile=results[0].latency_percentile,
@@ -314,7 +344,13 @@ class GenerationResult:
         if len(more.samples) != len(self.samples):
             raise ValueError("extended needs a result for the same prompts")
         samples = tuple(
-            replace(sample, runs=sample.runs + extra.runs, text=extra.text, correct=extra.correct)
+            replace(
+                sample,
+                runs=sample.runs + extra.runs,
+                text=extra.text,
+                correct=extra.correct,
+                score=extra.score,
+            )
             for sample, extra in zip(self.samples, more.samples, strict=True)
         )
         return replace(
@@ -476,6 +512,7 @@ class GenerationResult:
 
     @property
     def accuracy(self) -> float | None:
-        """Share of prompts whose answer contained the expected text, None without `expected`."""
-        scored = [sample.correct for sample in self.samples if sample.correct is not None]
+        """Mean score over the scored prompts (the share right, with a bool scorer; a graded
+        score of 0.5 counts as half right), None without `expected`."""
+        scored = [sample.scored for sample in self.samples if sample.scored is not None]
         return sum(scored) / len(scored) if scored else None

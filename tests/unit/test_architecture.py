@@ -18,7 +18,7 @@ PACKAGE = Path(pytest_llmperf.__file__).parent
 LAYERS: tuple[tuple[str, ...], ...] = (
     # lowest first
     ("redaction", "checks", "errors", "text", "files"),
-    ("prompts", "results", "metrics", "limits", "outcomes"),
+    ("prompts", "results", "metrics", "limits", "outcomes", "evalsets", "scorers"),
     ("settings",),
     ("backends",),
     ("measure",),

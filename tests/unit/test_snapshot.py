@@ -37,6 +37,8 @@ def make_snapshot(test: str = NODEID, latency: float = 100.5) -> Snapshot:
                 " 4",
                 (Run(latency, 10.25, 2, False), Run(101.25, 11.0, 2, False)),
                 True,
+                score=1.0,
+                question_id="0",
             ),
             PromptSample(
                 1,
@@ -44,6 +46,7 @@ def make_snapshot(test: str = NODEID, latency: float = 100.5) -> Snapshot:
                 " Paris, then more text",
                 (Run(250.125, None, 16, True), Run(249.0, None, 16, True)),
                 None,
+                question_id="1",
             ),
         ),
         peak_memory_mb=512.5,
@@ -265,6 +268,12 @@ def _with(**changes: Any) -> str:
     return json.dumps(document)
 
 
+def _with_sample(**changes: Any) -> str:
+    document = _valid_document()
+    document["calls"][0]["samples"][0].update(changes)
+    return json.dumps(document)
+
+
 def _with_short_column() -> str:
     document = _valid_document()
     document["calls"][0]["samples"][0]["latency_ms"] = [1.0]
@@ -287,6 +296,11 @@ BAD_FILES = {
     "sample without latency_ms": _without_sample_key("latency_ms"),
     "sample without prompt": _without_sample_key("prompt"),
     "columns of different lengths": _with_short_column(),
+    "score above 1": _with_sample(score=1.5),
+    "score NaN": _with_sample(score=float("nan")),
+    "score a string": _with_sample(score="1"),
+    "question_id a number": _with_sample(question_id=3),
+    "question_id empty": _with_sample(question_id=" "),
 }
 
 
@@ -303,6 +317,20 @@ def test_bad_file_raises_snapshot_error_and_is_left_untouched(
     assert "--llm-baseline=MODEL --llm-update" in message
     assert path.read_bytes() == before
     assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
+
+
+def test_a_snapshot_from_before_question_ids_numbers_them_by_position(
+    store: SnapshotStore,
+) -> None:
+    document = _valid_document()
+    for sample in document["calls"][0]["samples"]:
+        del sample["question_id"], sample["score"]
+    _write(store, json.dumps(document))
+    loaded = store.load(NODEID)
+    assert loaded is not None
+    samples = loaded.calls[0].result.samples
+    assert [s.question_id for s in samples] == ["0", "1"]
+    assert [s.score for s in samples] == [None, None] and samples[0].scored == 1.0
 
 
 def test_wrong_schema_version_message_names_both_versions(store: SnapshotStore) -> None:

@@ -57,11 +57,14 @@ def test_the_record_holds_every_wrong_answer_beside_the_baselines(failed) -> Non
     wrong = failed["wrong_answers"]
     assert [answer["prompt"] for answer in wrong] == QUESTIONS[:4]
     assert wrong[0] == {
+        "id": "0",
+        "score": 0.0,
         "prompt": "Q0: capital?",
         "expected": "Paris",
         "candidate": "I think\nLyon",
         "baseline": "Paris.",
         "baseline_correct": True,
+        "baseline_score": 1.0,
     }
     assert wrong[2]["baseline"] == "Zurich." and wrong[2]["baseline_correct"] is False
 

@@ -98,7 +98,19 @@ def model_figures(result: GenerationResult) -> dict[str, Any]:
         "rendered_sha256": result.rendered_sha256,
         "latencies_ms": result.latencies_ms.tolist(),
         "ttfts_ms": result.ttfts_ms.tolist(),
+        "questions": _questions(result),
     }
+
+
+def _questions(result: GenerationResult) -> list[dict[str, Any]] | None:
+    """Each scored question's id and score, to pair them across models and runs; None when
+    no answer was scored."""
+    if result.accuracy is None:
+        return None
+    return [
+        {"id": sample.question_id, "score": sample.scored, "correct": sample.correct}
+        for sample in result.samples
+    ]
 
 
 def _load_record(result: GenerationResult) -> dict[str, Any]:
@@ -160,28 +172,33 @@ def verdict_record(verdict: Verdict) -> dict[str, Any]:
 def wrong_answers(
     candidate: GenerationResult | None, baseline: GenerationResult | None
 ) -> list[dict[str, Any]] | None:
-    """Every prompt the candidate answered wrong: the prompt, the expected answer, both
-    models' answers and whether the baseline's was right (promptfoo's habit); None when no
-    answers were scored. The baseline's answer is the one to the same prompt: same position,
-    and the same prompt text where both are known."""
+    """Every prompt the candidate answered wrong (or, with a graded scorer, not fully
+    right): its question id, the prompt, the expected answer, the score, both models'
+    answers and whether the baseline's was right (promptfoo's habit); None when no answers
+    were scored. The baseline's answer is the one to the same question: the same question
+    id, else the same position, and the same prompt text where both are known."""
     if candidate is None or candidate.accuracy is None:
         return None
     others = baseline.samples if baseline is not None else ()
     aligned = len(others) == len(candidate.samples)
+    by_id = {other.question_id: other for other in others if other.question_id is not None}
     wrong = []
     for index, sample in enumerate(candidate.samples):
-        if sample.correct is not False:
+        if sample.scored is None or sample.scored >= 1.0:
             continue
-        other = others[index] if aligned else None
+        other = by_id.get(sample.question_id) or (others[index] if aligned else None)
         if other is not None and other.prompt and other.prompt != sample.prompt:
             other = None
         wrong.append(
             {
+                "id": sample.question_id,
+                "score": sample.scored,
                 "prompt": sample.prompt,
                 "expected": sample.expected,
                 "candidate": sample.text,
                 "baseline": None if other is None else other.text,
                 "baseline_correct": None if other is None else other.correct,
+                "baseline_score": None if other is None else other.scored,
             }
         )
     return wrong

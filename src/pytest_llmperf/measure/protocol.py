@@ -13,6 +13,7 @@ from time import perf_counter
 from pytest_llmperf.backends.base import Backend, Completion
 from pytest_llmperf.errors import GenerationError
 from pytest_llmperf.measure.load import LoadSpec, run_load
+from pytest_llmperf.measure.scoring import Scored, score_answer
 from pytest_llmperf.measure.workload import Workload
 from pytest_llmperf.prompts import Conversation, text_digest
 from pytest_llmperf.results import (
@@ -40,6 +41,7 @@ class Protocol:
     # Count the machine-independent figures in one untimed run (off for runs added later
     # to a result that has them).
     count_figures: bool = True
+    scorer_timeout_s: float = 10.0  # how long one answer's scorer may run
 
     def may_start(self, repeat: int) -> bool:
         return repeat == 0 or self.deadline is None or time.monotonic() < self.deadline
@@ -105,28 +107,39 @@ class _Recorder:
             )
             self.batches = batch if self.batches is None else self.batches.merged(batch)
 
-    def _is_correct(self, text: str, index: int) -> bool | None:
-        expected = self.workload.expected
-        if expected is None:
+    def _scored(self, text: str, index: int, timeout_s: float) -> Scored | None:
+        workload = self.workload
+        if workload.expected is None:
             return None
-        try:
-            return bool(self.workload.scorer(text, expected[index]))
-        except Exception as error:  # a user's scorer: its failure is reported, not raised
-            raise GenerationError(
-                f"scorer {self.workload.scorer_name} raised {error!r} on prompt {index}."
-            ) from None
+        return score_answer(
+            workload.scorer,
+            workload.scorer_name,
+            str(workload.prompts[index]),
+            text,
+            workload.expected[index],
+            None if workload.choices is None else workload.choices[index],
+            timeout_s,
+        )
+
+    def _sample(self, index: int, completions: list[Completion], timeout_s: float) -> PromptSample:
+        text = completions[-1].text
+        scored = self._scored(text, index, timeout_s)
+        workload = self.workload
+        return PromptSample(
+            prompt_index=index,
+            input_tokens=completions[-1].input_tokens,
+            text=text,
+            runs=tuple(c.run for c in completions),
+            correct=None if scored is None else scored.correct,
+            prompt=str(workload.prompts[index]),
+            expected=None if workload.expected is None else workload.expected[index],
+            score=None if scored is None else scored.score,
+            question_id=workload.ids[index] if workload.ids else str(index),
+        )
 
     def result(self, protocol: Protocol) -> GenerationResult:
         samples = tuple(
-            PromptSample(
-                prompt_index=index,
-                input_tokens=completions[-1].input_tokens,
-                text=completions[-1].text,
-                runs=tuple(c.run for c in completions),
-                correct=self._is_correct(completions[-1].text, index),
-                prompt=str(self.workload.prompts[index]),
-                expected=None if self.workload.expected is None else self.workload.expected[index],
-            )
+            self._sample(index, completions, protocol.scorer_timeout_s)
             for index, completions in enumerate(self.completions)
         )
         every = [c for completions in self.completions for c in completions]

@@ -1,5 +1,6 @@
-"""A generate call as a test made it: its prompts (text or conversations), the pinned
-decoding settings, expected answers and their scorer, and the load or batch size it ran at."""
+"""A generate call as a test made it: its prompts (text or conversations) and their question
+ids, the pinned decoding settings, expected answers and their scorer, and the load or batch
+size it ran at. An eval set brings its prompts, expected answers, ids and choices."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from pytest_llmperf.errors import GenerationError
+from pytest_llmperf.evalsets import EvalSet
 from pytest_llmperf.measure.load import LoadSpec
-from pytest_llmperf.measure.scoring import Scorer, contains, resolve_scorer
+from pytest_llmperf.measure.scoring import ScoreFunction, implied_expected, resolve_scorer
 from pytest_llmperf.prompts import Prompt, parse_prompts
+from pytest_llmperf.scorers import Scorer, UserScorer, contains
 
 MAX_BATCH_SIZE = 4096
 
@@ -53,9 +56,14 @@ class Workload:
     generation: Mapping[str, Any]
     expected: tuple[str, ...] | None = None
     scorer_name: str = "contains"
-    scorer: Scorer = contains
+    scorer: ScoreFunction = contains
     load: LoadSpec | None = None  # requests sent under load rather than one at a time
     batch_size: int | None = None  # in process: prompts generated together, this many at once
+    # Each prompt's question id, which pairs it across models and processes: an eval set's
+    # ids, else the prompt's position in the call ("0", "1", ...).
+    ids: tuple[str, ...] = ()
+    choices: tuple[tuple[str, ...] | None, ...] | None = None  # an eval set's, per prompt
+    eval_set: EvalSet | None = None  # the eval set the prompts came from (as subsampled)
 
     @classmethod
     def from_call(
@@ -63,9 +71,29 @@ class Workload:
         prompts: Any,
         generation: Mapping[str, Any],
         expected: str | Sequence[str] | None = None,
-        scorer: str | Scorer | None = None,
+        scorer: str | Scorer | UserScorer | None = None,
+        eval_limit: int | None = None,
     ) -> Workload:
-        prompt_list = parse_prompts(prompts)
+        """The call's workload. An eval set (limited to `eval_limit` items when it has
+        more) gives the prompts, expected answers, ids and choices."""
+        scorer_name, score = resolve_scorer(scorer)
+        eval_set, choices = None, None
+        if isinstance(prompts, EvalSet):
+            if expected is not None:
+                raise GenerationError(
+                    "generate() was given an eval set and expected=: the eval set brings its "
+                    "own expected answers; leave out expected=."
+                )
+            eval_set = prompts.limited(eval_limit)
+            prompt_list, expected = eval_set.prompts, eval_set.expected
+            ids = eval_set.ids
+            choices = tuple(item.choices for item in eval_set.items)
+        else:
+            prompt_list = parse_prompts(prompts)
+            ids = tuple(str(index) for index in range(len(prompt_list)))
+        implied = implied_expected(scorer)
+        if expected is None and implied is not None:
+            expected = (implied,) * len(prompt_list)
         expected_list = None
         if expected is not None:
             expected_list = (expected,) if isinstance(expected, str) else tuple(expected)
@@ -76,8 +104,16 @@ class Workload:
                     f"expected has {len(expected_list)} answers for {len(prompt_list)} prompts: "
                     "give one per prompt."
                 )
-        scorer_name, score = resolve_scorer(scorer)
-        return cls(prompt_list, dict(generation), expected_list, scorer_name, score)
+        return cls(
+            prompt_list,
+            dict(generation),
+            expected_list,
+            scorer_name,
+            score,
+            ids=ids,
+            choices=choices,
+            eval_set=eval_set,
+        )
 
     @property
     def max_new_tokens(self) -> int:

@@ -61,6 +61,7 @@ class LlmPerfSession:
             warmup=settings.warmup,
             seed=settings.seed,
             latency_percentile=settings.latency_percentile,
+            scorer_timeout_s=settings.scorer_timeout_s,
         )
         self._calls: dict[str, TestCalls] = {}
         # With several candidates: each test's id without its candidate (the snapshot's
@@ -171,7 +172,9 @@ class LlmPerfSession:
         generation = pinned_generation(
             generation_kwargs, mode or self.settings.mode, self.settings.max_new_tokens
         )
-        workload = Workload.from_call(prompts, generation, expected, scorer)
+        workload = Workload.from_call(
+            prompts, generation, expected, scorer, eval_limit=self.settings.eval_limit
+        )
         load = LoadSpec.from_kwargs(load_kwargs, len(workload.prompts))
         batch_size = batch_size_from(overrides.get("batch_size"))
         if load is not None and batch_size is not None:

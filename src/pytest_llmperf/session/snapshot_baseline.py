@@ -134,6 +134,12 @@ def snapshot_call(workload: Workload, result: GenerationResult) -> SnapshotCall:
         generation["load"] = workload.load.to_json()
     if workload.batch_size is not None:
         generation["batch_size"] = workload.batch_size
+    if workload.eval_set is not None:  # the sample drawn, for the diff and the comparison
+        generation["eval_set"] = {
+            "name": workload.eval_set.name,
+            "items": len(workload.eval_set),
+            "sha256": workload.eval_set.sha256,
+        }
     return SnapshotCall(
         prompts_sha256=prompts_digest(digest_input),
         prompt_count=len(workload.prompts),

@@ -207,6 +207,20 @@ class Settings:
         parse=parsers.choice(HARDWARE_MISMATCH_POLICIES),
         in_report=True,
     )
+    eval_limit: int | None = option(
+        None,
+        "at most this many items of every eval set a test passes to generate(): a seeded "
+        "random subsample (the seed of load_eval), unless the test's own limit is smaller",
+        parse=parsers.positive_int,
+        in_report=True,
+        default_text="all items",
+    )
+    scorer_timeout_s: float = option(
+        10.0,
+        "seconds a scorer may take on one answer before the test fails naming it",
+        parse=parsers.seconds,
+        in_report=True,
+    )
     mode: str = option(
         "natural",
         "natural (stop at end of sequence) | fixed_length (min_new_tokens = max_new_tokens)",

@@ -14,6 +14,7 @@ from typing import Any
 from pytest_llmperf.checks import (
     optional_count,
     optional_positive_time,
+    optional_score,
     optional_size,
     positive_time,
     real_bool,
@@ -131,7 +132,9 @@ def _result_to_json(result: GenerationResult) -> dict[str, Any]:
                 "prompt": sample.prompt_index,
                 "input_tokens": sample.input_tokens,
                 "text": sample.text,
+                "question_id": sample.question_id,
                 "correct": sample.correct,
+                "score": sample.score,
                 "output_tokens": [run.output_tokens for run in sample.runs],
                 "hit_max_new_tokens": [run.hit_max_new_tokens for run in sample.runs],
                 "latency_ms": [_round(run.latency_ms) for run in sample.runs],
@@ -177,13 +180,16 @@ def _result_from_json(data: Mapping[str, Any], where: str, at_most: int | None) 
         correct = item.get("correct")
         if correct is not None and not isinstance(correct, bool):
             raise ValueError(f"{at}.correct must be true, false or null, not {correct!r}")
+        prompt_index = whole_count(item["prompt"], f"{at}.prompt")
         samples.append(
             PromptSample(
-                whole_count(item["prompt"], f"{at}.prompt"),
+                prompt_index,
                 whole_count(item["input_tokens"], f"{at}.input_tokens"),
                 str(item["text"]),
                 runs,
                 correct,
+                score=optional_score(item.get("score"), f"{at}.score"),
+                question_id=question_id(item.get("question_id"), prompt_index, at),
             )
         )
     counted = data.get("token_count")
@@ -196,6 +202,16 @@ def _result_from_json(data: Mapping[str, Any], where: str, at_most: int | None) 
         figures=_figures_from_json(data.get("figures"), f"{where}.figures"),
         rendered_sha256=None if rendered is None else str(rendered),
     )
+
+
+def question_id(value: Any, prompt_index: int, at: str) -> str:
+    """A sample's question id; in snapshots from before ids, the prompt's position in its
+    call, as inline prompts are numbered."""
+    if value is None:
+        return str(prompt_index)
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{at}.question_id must be a non-empty string, not {value!r}")
+    return value
 
 
 def _max_new_tokens(generation: Any) -> int | None:
