@@ -67,6 +67,7 @@ def test_a_live_baseline_runs_once_for_every_candidate(project, checkpoints):
         f"--llm-candidate=again={checkpoints['copy']}",
         f"--llm-candidate={checkpoints['verbose']}",
         "--llm-report=report.json",
+        "--llm-max-seconds=60",  # the rounds each candidate adds are compared, none cut short
     )
     records = report_records(project)
     baselines = [
