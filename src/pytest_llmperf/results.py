@@ -41,6 +41,8 @@ class PromptSample:
     correct: bool | None = None
     prompt: str = ""  # as the test gave it; "" when unknown (a snapshot keeps only its hash)
     expected: str | None = None  # the expected answer it was scored against
+    question_id: str | None = None
+    score: float | None = None
 
     @property
     def latency_ms(self) -> float:
