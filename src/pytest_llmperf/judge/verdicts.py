@@ -19,7 +19,7 @@ from pytest_llmperf.judge.quality import (
     accuracy_interval,
     cluster_bootstrap,
     paired_bootstrap,
-    paired_exact,
+    paired_score,
     questions_to_settle,
     unpaired_difference,
 )
@@ -372,7 +372,7 @@ def _paired_bounds(
         flat_base = [b[0] for b in base]
         flat_cand = [c[0] for c in cand]
         if all(value in (0.0, 1.0) for value in (*flat_base, *flat_cand)):
-            bounds = paired_exact(flat_base, flat_cand, tail)
+            bounds = paired_score(flat_base, flat_cand, tail)
         else:
             bounds = paired_bootstrap(flat_base, flat_cand, tail, seed)
     means = [
@@ -480,7 +480,7 @@ def quality_text(
             f"not paired by question ({evidence.why_unpaired})"
         )
     if evidence.right_to_wrong is not None:
-        graded = "exact" not in evidence.method
+        graded = "score" not in evidence.method
         worse, better = ("scored lower", "higher") if graded else ("right->wrong", "wrong->right")
         figures += f": {evidence.right_to_wrong} {worse}, {evidence.wrong_to_right} {better}"
     kind = limit.spec.kind
