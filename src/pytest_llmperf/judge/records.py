@@ -88,6 +88,9 @@ def model_figures(result: GenerationResult) -> dict[str, Any]:
         "latency_statistic_percentile": result.latency_percentile,
         "ttft_p95_ms": _number(result.ttft_at(95.0)),
         "max_new_tokens_hit_rate": result.max_new_tokens_hit_rate,
+        "answers_scored": sum(
+            sample.correct is not None or sample.score is not None for sample in result.samples
+        ),
         "price_input_per_1m": result.pricing.input_per_1m,
         "price_output_per_1m": result.pricing.output_per_1m,
         "token_count": {
