@@ -323,3 +323,14 @@ def test_quality_decisions_take_a_share_of_the_session_rate_once() -> None:
     assert not counts_as_decision(LIMIT_SPECS["accuracy_drop"], "exact")
     assert not counts_as_decision(LIMIT_SPECS["tokens_ratio"], "paired")
     assert counts_as_decision(LIMIT_SPECS["latency_ratio"], "exact")
+
+
+def test_an_open_quality_verdict_takes_no_more_runs() -> None:
+    """More runs of the same questions add nothing: the settle loop leaves it as it is."""
+    from pytest_llmperf.session.settle import _settleable
+
+    base, cand = flipped(32, 28, 1, 0)
+    comparison = Comparison(answers(cand), answers(base), "test", policy=POLICY)
+    (open_one,) = judge(parse_limits((), {"accuracy_drop": 0.05}), comparison)
+    assert open_one.outcome is Outcome.INCONCLUSIVE
+    assert not _settleable(open_one, comparison)
