@@ -54,7 +54,7 @@ def test_one_run_judges_every_candidate_and_recommends_the_short_fine_tune(examp
     assert of(TEST, "verbose", "accuracy_drop") == "pass"
     assert of(PER_TOKEN, "verbose", "latency_ratio") == "pass"  # as fast per token
     assert of(CHAT, "verbose", "tokens_ratio") == "FAIL"  # as verbose when asked in chat
-    assert of(CHAT, "verbose", "accuracy_drop") == "pass"
+    assert (f"{CHAT}[verbose]", "accuracy_drop") not in verdicts  # 8 questions: left out
     # The larger model: as brief, several times slower, per request and per token.
     for test in (TEST, PER_TOKEN, CHAT):
         assert of(test, "large", "latency_ratio") == "FAIL"

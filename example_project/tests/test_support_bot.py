@@ -17,7 +17,9 @@ def test_speed_per_token(llm_candidate):
     llm_candidate.generate(QA_PROMPTS[:8], expected=QA_ANSWERS[:8], max_new_tokens=16)
 
 
-@pytest.mark.assert_within_budget  # the same budget, asked as the chat app asks
+# The same budget, asked as the chat app asks; but 8 questions cannot bound a drop in
+# accuracy to less than about half (the first test judges accuracy on all 32).
+@pytest.mark.assert_within_budget(accuracy_drop=None)
 def test_chat_answers(llm_candidate):
     """The bot as deployed: its system prompt, then the customer's question, rendered by
     each checkpoint's own chat template."""

@@ -21,6 +21,9 @@ from pytest_llmperf.metrics import RATIO, SHARE, Metric, Unit, metric_named
 from pytest_llmperf.text import interval_text
 
 MODES = ("natural", "fixed_length")
+# How quality limits are judged: on an interval over answers paired by question (paired),
+# or on the two accuracies as measured (exact: a flipped answer moves them, opt-in).
+ACCURACY_TESTS = ("paired", "exact")
 
 
 class Kind(Enum):
@@ -29,6 +32,16 @@ class Kind(Enum):
     FLOOR = "floor"  # candidate value >= budget
     FLOOR_RATIO = "floor_ratio"  # candidate / baseline >= budget (higher is better)
     DROP = "drop"  # baseline - candidate <= budget
+    GAIN = "gain"  # candidate - baseline >= budget
+
+    @property
+    def is_difference(self) -> bool:
+        """Held against a difference of the two models' figures (a drop or a gain)."""
+        return self in (Kind.DROP, Kind.GAIN)
+
+    def difference(self, baseline: float, candidate: float) -> float:
+        """What a drop or a gain holds against its budget."""
+        return baseline - candidate if self is Kind.DROP else candidate - baseline
 
     @property
     def is_ratio(self) -> bool:
@@ -38,7 +51,7 @@ class Kind(Enum):
     @property
     def at_least(self) -> bool:
         """What is held against the budget must be at least it (>=), else at most (<=)."""
-        return self in (Kind.FLOOR, Kind.FLOOR_RATIO)
+        return self in (Kind.FLOOR, Kind.FLOOR_RATIO, Kind.GAIN)
 
     @property
     def bounds_from_below(self) -> bool:
@@ -47,10 +60,12 @@ class Kind(Enum):
         return self.at_least or self is Kind.DROP
 
     def candidate_bound(self, budget: float, baseline: float | None) -> float | None:
-        """The candidate's figure at the budget: the budget itself, or a ratio or drop
-        taken at the baseline's figure (None without one)."""
+        """The candidate's figure at the budget: the budget itself, or a ratio, drop or
+        gain taken at the baseline's figure (None without one)."""
         if self is Kind.DROP:
             return None if baseline is None else baseline - budget
+        if self is Kind.GAIN:
+            return None if baseline is None else baseline + budget
         if self.is_ratio:
             return None if baseline is None else budget * baseline
         return budget
@@ -84,8 +99,14 @@ class LimitSpec:
         )
 
     @property
+    def is_quality(self) -> bool:
+        """Judged on answers paired by question (an interval over the questions, not over
+        runs: more runs of the same questions add nothing)."""
+        return self.metric.per_question is not None
+
+    @property
     def needs_baseline(self) -> bool:
-        return self.kind.is_ratio or self.kind is Kind.DROP
+        return self.kind.is_ratio or self.kind.is_difference
 
     def observed_text(
         self, observed: float | None, interval: tuple[float | None, float | None] | None
@@ -133,6 +154,7 @@ _SPECS = (
     ),
     _spec("min_accuracy", "accuracy", Kind.FLOOR, "accuracy floor (0..1)"),
     _spec("accuracy_drop", "accuracy", Kind.DROP, "largest fall from the baseline (0..1)"),
+    _spec("accuracy_gain", "accuracy", Kind.GAIN, "least rise over the baseline (0..1)"),
     _spec("error_rate", "errors", Kind.ABSOLUTE, "share of failed requests (0..1)"),
     _spec("min_throughput_rps", "throughput", Kind.FLOOR, "completed requests/s (load, batches)"),
     _spec("min_throughput", "throughput_tokens", Kind.FLOOR, "output tokens/s (load, batches)"),

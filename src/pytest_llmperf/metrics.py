@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from pytest_llmperf.text import EXACT, SIGNIFICANT, number
 
 if TYPE_CHECKING:
-    from pytest_llmperf.results import GenerationResult, Run
+    from pytest_llmperf.results import GenerationResult, PromptSample, Run
 
 
 @dataclass(frozen=True)
@@ -358,6 +358,11 @@ def _no_remedy(context: RemedyContext) -> str:
     return ""
 
 
+def answer_score(sample: PromptSample) -> float | None:
+    """One answer's score: a graded scorer's, else 1.0 right and 0.0 wrong; None unscored."""
+    return sample.scored
+
+
 @dataclass(frozen=True)
 class Metric:
     """One figure of a model's measurements, and everything reports and verdicts need."""
@@ -383,6 +388,9 @@ class Metric:
     # kept (0: the figure is exact, e.g. counted tokens).
     runs_key: str = ""
     tolerance: float = 0.0
+    # A figure scored per answer (accuracy): one answer's score in [0, 1], None when it was
+    # not scored. Its limits are judged on answers paired by question (judge/quality.py).
+    per_question: Callable[[PromptSample], float | None] | None = None
 
     def central(self, result: GenerationResult) -> float | None:
         """What a ratio compares: the median of the per-run values when there are any,
@@ -424,6 +432,7 @@ METRICS: tuple[Metric, ...] = (
         in_summary=True,
         ranked=True,
         higher_is_better=True,
+        per_question=answer_score,
     ),
     Metric(
         "latency",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.models.tiny import QUESTIONS, SHORT_ANSWERS
@@ -31,6 +33,8 @@ assert len(QUESTIONS) == len(ANSWERS)
     ],
 )
 def test_accuracy_is_judged_beside_speed(pytester, checkpoints, scorer, verbose_accuracy):
+    """Each scorer, judged on the accuracies as measured (--llm-accuracy-test=exact): six
+    questions are too few for the paired interval to pass a 5-point margin (next test)."""
     expected = ANSWERS if scorer == '"exact"' else WORDS
     pytester.makepyfile(
         test_quality=QUALITY_TEST.replace("SCORER", scorer).replace("EXPECTED", repr(expected))
@@ -39,6 +43,7 @@ def test_accuracy_is_judged_beside_speed(pytester, checkpoints, scorer, verbose_
         pytester,
         f"--llm-baseline={checkpoints['baseline']}",
         f"--llm-candidate={checkpoints['verbose']}",
+        "--llm-accuracy-test=exact",
     )
     verdicts = summary_verdicts(result)
     expected = "pass" if verbose_accuracy == "1.000" else "FAIL"
@@ -61,6 +66,40 @@ def test_accuracy_is_judged_beside_speed(pytester, checkpoints, scorer, verbose_
             "*test_quality.py::test_quality*output tokens*tok*tok*",
         ]
     )
+
+
+PAIRED_TEST = f"""
+import pytest
+
+@pytest.mark.assert_within_budget(accuracy_drop=0.5, min_accuracy=0.5)
+def test_paired(llm_candidate):
+    llm_candidate.generate({PROMPTS!r}, expected={WORDS!r}, max_new_tokens=16)
+"""
+
+
+def test_accuracy_drop_is_judged_on_answers_paired_by_question(pytester, checkpoints):
+    """The copy answers every question as the baseline does: no answer changed, and six
+    questions bound a drop to under 0.5 (not to 0.05: the interval says so)."""
+    pytester.makepyfile(test_paired=PAIRED_TEST)
+    result = run(
+        pytester,
+        f"--llm-baseline={checkpoints['baseline']}",
+        f"--llm-candidate={checkpoints['copy']}",
+        "--llm-report=report.json",
+    )
+    result.assert_outcomes(passed=1)
+    verdicts = summary_verdicts(result)
+    assert verdicts[("test_paired.py::test_paired", "accuracy_drop")] == "pass"
+    record = json.loads((pytester.path / "report.json").read_text())["tests"][0]
+    (drop,) = [v for v in record["verdicts"] if v["limit"] == "accuracy_drop"]
+    assert drop["quality"]["questions"] == len(PROMPTS)
+    assert drop["quality"]["paired"] is True
+    assert (drop["quality"]["right_to_wrong"], drop["quality"]["wrong_to_right"]) == (0, 0)
+    assert drop["quality"]["method"] == "Tango's score interval"
+    assert drop["interval"]["low"] < 0 < drop["interval"]["high"] < 0.5
+    assert drop["note"].startswith(f"accuracy 1.000 -> 1.000 on {len(PROMPTS)} questions: 0 ")
+    assert record["changed_answers"] == []
+    assert record["verdicts"][1]["quality"]["method"] == "Clopper-Pearson"
 
 
 def test_unknown_scorer_fails_the_call_with_the_valid_ones(pytester, checkpoints):

@@ -127,6 +127,7 @@ def test_documented_limit_names() -> None:
         "memory_ratio",
         "min_accuracy",
         "accuracy_drop",
+        "accuracy_gain",
         "weights_mb",
         "weights_ratio",
         "kv_cache_ratio",
@@ -449,7 +450,8 @@ def test_cost_limits_with_prices() -> None:
 
 
 def test_min_accuracy_is_a_floor() -> None:
-    comparison = compare(make_result(correct=[True, True, False, False]))
+    # The accuracy as measured (accuracy_test="exact"); the default interval: test_quality.py
+    comparison = compare(make_result(correct=[True, True, False, False]), accuracy_test="exact")
     at_floor = verdict_of(comparison, min_accuracy=0.5)
     assert at_floor.outcome is Outcome.PASS
     assert at_floor.observed == 0.5
@@ -466,7 +468,9 @@ def test_accuracy_without_expected_answers_fails_with_a_note() -> None:
 
 def test_accuracy_drop() -> None:
     comparison = compare(
-        make_result(correct=[True, True, True, False]), make_result(correct=[True] * 4)
+        make_result(correct=[True, True, True, False]),
+        make_result(correct=[True] * 4),
+        accuracy_test="exact",
     )
     passed = verdict_of(comparison, accuracy_drop=0.3)
     assert passed.outcome is Outcome.PASS
@@ -478,7 +482,11 @@ def test_accuracy_drop() -> None:
 
 
 def test_accuracy_gain_passes_a_zero_drop() -> None:
-    comparison = compare(make_result(correct=[True] * 4), make_result(correct=[True, False] * 2))
+    comparison = compare(
+        make_result(correct=[True] * 4),
+        make_result(correct=[True, False] * 2),
+        accuracy_test="exact",
+    )
     assert verdict_of(comparison, accuracy_drop=0).outcome is Outcome.PASS
 
 
@@ -491,7 +499,9 @@ def test_accuracy_drop_without_baseline_accuracy_fails_with_a_note() -> None:
 
 def test_accuracy_drop_exactly_at_the_budget_passes() -> None:
     comparison = compare(
-        make_result(correct=[True] * 7 + [False] * 3), make_result(correct=[True] * 8 + [False] * 2)
+        make_result(correct=[True] * 7 + [False] * 3),
+        make_result(correct=[True] * 8 + [False] * 2),
+        accuracy_test="exact",
     )
     assert verdict_of(comparison, accuracy_drop=0.1).outcome is Outcome.PASS
 
@@ -722,7 +732,9 @@ def test_a_default_accuracy_limit_on_a_test_without_answers_is_not_compared() ->
 
 def test_a_default_accuracy_limit_is_judged_where_answers_are_scored() -> None:
     (drop,) = parse_budget((), {"latency_ratio": None}, DEFAULTS).limits
-    comparison = compare(make_result(correct=[True, False]), make_result(correct=[True, True]))
+    comparison = compare(
+        make_result(correct=[True, False]), make_result(correct=[True, True]), accuracy_test="exact"
+    )
     (verdict,) = judge([drop], comparison)
     assert verdict.outcome is Outcome.FAIL
 
@@ -778,7 +790,11 @@ def test_a_failure_made_by_the_rule_at_the_cap_blames_the_noise_not_the_model() 
 
 
 def test_a_floor_the_baseline_misses_too_is_not_blamed_on_the_fine_tune() -> None:
-    comparison = compare(make_result(correct=[True, False]), make_result(correct=[False, False]))
+    comparison = compare(
+        make_result(correct=[True, False]),
+        make_result(correct=[False, False]),
+        accuracy_test="exact",
+    )
     remedy = verdict_of(comparison, min_accuracy=0.8).remedy
     assert remedy.startswith("the baseline scores no better (0.000)")
     assert QUALITY_REMEDY not in remedy

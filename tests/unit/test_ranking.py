@@ -309,3 +309,29 @@ def test_copies_within_the_noise_are_never_ranked_apart(jitters, latency):
     names = [f"copy{i}" for i in range(len(jitters))]
     assert ranked["pareto_optimal"] == names
     assert ranked["best"] == "copy0"
+
+
+def scored(row: dict, answers: int) -> dict:
+    row["candidate"]["figures"]["answers_scored"] = answers
+    return row
+
+
+def test_an_accuracy_lead_within_the_intervals_is_not_significant():
+    """0.84 against 0.81 on 100 answers each: the 95% Clopper-Pearson intervals overlap, so
+    the cheaper candidate is recommended, saying the lead it passed over is not significant;
+    on 5,000 answers each the more accurate one wins."""
+    few = [
+        scored(record("sharp", 0.84, 2.0, 50.0, "pass"), 100),
+        scored(record("cheap", 0.81, 1.0, 50.0, "pass"), 100),
+    ]
+    ranked = ranking(few, RULE)
+    assert ranked["best"] == "cheap"
+    lines = list(ranking_lines(ranked))
+    assert any(
+        "sharp's accuracy lead (0.840 vs 0.810) is not significant: their 95% intervals overlap"
+        in line
+        for line in lines
+    ), lines
+    assert any("accuracy while 95% intervals overlap" in line for line in lines)
+    many = [scored(row, 5000) for row in few]
+    assert ranking(many, RULE)["best"] == "sharp"

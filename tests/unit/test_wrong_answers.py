@@ -90,7 +90,32 @@ def test_the_failure_message_shows_the_first_three(failed) -> None:
         '       baseline:  "Paris." (right)',
     ]
     assert '       baseline:  "Zurich." (wrong too)' in lines
-    assert not any("Q3: capital?" in line for line in lines)
+    assert not any("Q3: capital?" in line for line in lines[start:])
+
+
+def test_the_record_and_the_message_hold_the_changed_answers_each_way(failed) -> None:
+    changed = failed["changed_answers"]
+    assert [(answer["prompt"], answer["change"]) for answer in changed] == [
+        ("Q0: capital?", "right->wrong"),
+        ("Q1: capital?", "right->wrong"),
+        ("Q3: capital?", "right->wrong"),
+    ]
+    assert changed[0] == {
+        "question_id": "0",  # inline prompts are numbered by their position
+        "prompt": "Q0: capital?",
+        "expected": "Paris",
+        "baseline": "Paris.",
+        "candidate": "I think\nLyon",
+        "baseline_score": 1.0,
+        "candidate_score": 0.0,
+        "change": "right->wrong",
+    }
+    (drop,) = [v for v in failed["verdicts"] if v["limit"] == "accuracy_drop"]
+    assert drop["quality"]["questions"] == 5
+    assert (drop["quality"]["right_to_wrong"], drop["quality"]["wrong_to_right"]) == (3, 0)
+    lines = list(failure_lines(failed))
+    start = lines.index("  changed answers: 3")
+    assert lines[start + 1] == '    1. right->wrong [0]: "Q0: capital?"'
 
 
 def test_no_wrong_answers_shown_when_no_accuracy_limit_failed() -> None:
@@ -109,3 +134,5 @@ def test_the_markdown_lists_every_wrong_answer(failed) -> None:
     assert "| 1 | `Q0: capital?` | `Paris` | `I think Lyon` | `Paris.` ✅ |" in text
     assert "| 4 | `Q3: capital?` | `Oslo` | `Bergen` | `Oslo.` ✅ |" in text
     assert "| 3 | `Q2: capital?` | `Bern` | `Geneva` | `Zurich.` ❌ |" in text
+    assert "<details><summary>Changed answers of `t.py::test_q`: 3 worse, 0 better" in text
+    assert "| 3 | right->wrong | `3` | `Q3: capital?` | `Oslo` | `Oslo.` | `Bergen` |" in text

@@ -17,6 +17,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from pytest_llmperf.judge.answers import changed_answers, pair_answers
 from pytest_llmperf.judge.verdicts import Verdict
 from pytest_llmperf.metrics import METRICS
 from pytest_llmperf.redaction import redacted
@@ -85,6 +86,9 @@ def model_figures(result: GenerationResult) -> dict[str, Any]:
         "latency_statistic_percentile": result.latency_percentile,
         "ttft_p95_ms": _number(result.ttft_at(95.0)),
         "max_new_tokens_hit_rate": result.max_new_tokens_hit_rate,
+        "answers_scored": sum(
+            sample.correct is not None or sample.score is not None for sample in result.samples
+        ),
         "price_input_per_1m": result.pricing.input_per_1m,
         "price_output_per_1m": result.pricing.output_per_1m,
         "token_count": {
@@ -162,11 +166,43 @@ def verdict_record(verdict: Verdict) -> dict[str, Any]:
                 "looks": verdict.policy.looks,
             },
         },
+        "quality": _quality_record(verdict),
         "noise_cv": {"baseline": verdict.noise[0], "candidate": verdict.noise[1]},
         "decided_by": verdict.decided_by,
         "note": verdict.note,
         "remedy": verdict.remedy,
     }
+
+
+def _quality_record(verdict: Verdict) -> dict[str, Any] | None:
+    """A quality verdict's evidence: questions, answers changed each way, the interval's
+    method, and about how many questions would settle it when it is open."""
+    quality = verdict.quality
+    if quality is None:
+        return None
+    return {
+        "questions": quality.questions,
+        "baseline_questions": quality.baseline_questions,
+        "paired": quality.paired,
+        "why_unpaired": quality.why_unpaired or None,
+        "right_to_wrong": quality.right_to_wrong,
+        "wrong_to_right": quality.wrong_to_right,
+        "method": quality.method,
+        "questions_to_settle": quality.questions_to_settle,
+    }
+
+
+def changed_answers_record(
+    candidate: GenerationResult | None, baseline: GenerationResult | None
+) -> list[dict[str, Any]] | None:
+    """Every question whose answer changed between baseline and candidate (right->wrong,
+    wrong->right; worse or better for graded scores), paired as the quality verdicts pair
+    them; None when the two sides' answers were not scored or do not pair."""
+    if candidate is None or baseline is None or candidate.accuracy is None:
+        return None
+    (score,) = [metric.per_question for metric in METRICS if metric.per_question is not None]
+    pairing = pair_answers(baseline, candidate, score)
+    return changed_answers(pairing, score) if pairing.paired else None
 
 
 def wrong_answers(
@@ -223,6 +259,7 @@ def record_from(test: JudgedTest) -> dict[str, Any]:
         },
         "verdicts": [verdict_record(verdict) for verdict in test.verdicts],
         "wrong_answers": wrong_answers(test.candidate, test.baseline),
+        "changed_answers": changed_answers_record(test.candidate, test.baseline),
         "extra_seconds": test.extra_seconds,
         "requests_per_month": test.requests_per_month,
         "snapshot_written": None if test.snapshot_written is None else str(test.snapshot_written),

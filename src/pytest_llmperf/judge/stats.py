@@ -77,6 +77,13 @@ class DecisionPolicy:
     def confidence(self) -> float:
         return 1 - 2 * self.tail_probability
 
+    def looked_at_once(self) -> DecisionPolicy:
+        """The policy of a decision taken once, on data more runs do not add to (a quality
+        limit: its questions are all there is): its share of the session's rate, with no
+        split over looks."""
+        share = self.false_failure_rate / max(1, self.decisions)
+        return replace(self, tail_probability=share, looks=1)
+
     @property
     def resamples(self) -> int:
         # Enough resamples that the tail quantile rests on at least 20 of them.

@@ -1,15 +1,28 @@
 """Verdicts: each limit of a test judged on what both models measured.
 
-Exact figures (tokens, cost, accuracy, a peak) are compared as they are; noisy per-run
-timings get a confidence interval (stats.py) and pass, fail or stay inconclusive until more
-runs or the rule at the cap decide them. What a metric needs (prices, natural-length
-answers, samples, the same hardware) is read from its row in metrics.py.
+Exact figures (tokens, cost, a peak) are compared as they are; noisy per-run timings get a
+confidence interval (stats.py) and pass, fail or stay inconclusive until more runs or the
+rule at the cap decide them; quality limits get an interval over the questions, answers
+paired by question (quality.py), which more runs do not narrow. What a metric needs
+(prices, natural-length answers, samples, the same hardware) is read from its row in
+metrics.py.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from pytest_llmperf.judge.answers import Pairing, mean_score, pair_answers
+from pytest_llmperf.judge.quality import (
+    Bounds,
+    accuracy_interval,
+    cluster_bootstrap,
+    paired_bootstrap,
+    paired_score,
+    questions_to_settle,
+    unpaired_difference,
+)
 from pytest_llmperf.judge.stats import (
     Decision,
     DecisionPolicy,
@@ -20,10 +33,27 @@ from pytest_llmperf.judge.stats import (
     percentile_interval,
     unpaired_ratio_interval,
 )
-from pytest_llmperf.limits import Kind, Limit
+from pytest_llmperf.limits import Kind, Limit, LimitSpec
 from pytest_llmperf.metrics import Metric, RemedyContext
 from pytest_llmperf.outcomes import Outcome
-from pytest_llmperf.results import GenerationResult
+from pytest_llmperf.results import GenerationResult, PromptSample
+from pytest_llmperf.text import interval_text, number, plural
+
+
+@dataclass(frozen=True)
+class QualityEvidence:
+    """What a quality verdict's interval rests on: the questions, the answers that changed
+    (right->wrong, wrong->right; for graded scores, questions scored lower and higher), the
+    interval's method, and about how many questions would settle it when it is open."""
+
+    questions: int
+    method: str
+    paired: bool
+    right_to_wrong: int | None = None
+    wrong_to_right: int | None = None
+    baseline_questions: int | None = None  # the baseline's own count, when unpaired
+    why_unpaired: str = ""
+    questions_to_settle: int | None = None
 
 
 @dataclass(frozen=True)
@@ -41,8 +71,11 @@ class Verdict:
     policy: DecisionPolicy | None = None  # how sure the interval is, for statistical verdicts
     # What the interval was taken over: "pairs" (alternating runs of both models), "runs"
     # (the candidate's, for an SLA), "unpaired" (both models' runs, measured apart) or
-    # "snapshot" (the snapshot's runs, from another process, and today's).
+    # "snapshot" (the snapshot's runs, from another process, and today's); for quality
+    # limits "questions" (answers paired by question), "unpaired questions", or "answers"
+    # (one model's, for min_accuracy).
     sampling: str = ""
+    quality: QualityEvidence | None = None
 
     @property
     def failed(self) -> bool:
@@ -71,6 +104,13 @@ class Comparison:
     # Ratios of timings against a snapshot are widened by this on each side: the shift
     # between the recording process and this one, which no run of either can show.
     process_shift: float = 0.0
+    accuracy_test: str = "paired"  # quality limits on paired intervals, or "exact"
+
+
+def counts_as_decision(spec: LimitSpec, accuracy_test: str) -> bool:
+    """Whether a limit is a decision under noise that takes a share of the session's
+    false-failure rate: a timing limit on an interval, or a quality limit judged paired."""
+    return spec.is_statistical or (spec.is_quality and accuracy_test == "paired")
 
 
 def judge(limits: list[Limit], comparison: Comparison) -> list[Verdict]:
@@ -140,6 +180,9 @@ def _judge_one(limit: Limit, comparison: Comparison) -> Verdict:
     if candidate is None:
         return Verdict(limit, Outcome.FAIL, note=unmeasured_note(metric))
     statistical = spec.is_statistical and _has_samples(metric, comparison)
+    quality = spec.is_quality and comparison.accuracy_test == "paired"
+    if quality and not spec.needs_baseline:
+        return _quality_floor(limit, candidate, comparison)
     if not spec.needs_baseline:
         if statistical:
             return _statistical_sla(limit, candidate, comparison)
@@ -154,8 +197,11 @@ def _judge_one(limit: Limit, comparison: Comparison) -> Verdict:
         return Verdict(limit, Outcome.FAIL, candidate=candidate, note=unmeasured_note(metric))
     if statistical:
         return _statistical_ratio(limit, baseline, candidate, comparison)
-    if spec.kind is Kind.DROP:
-        return _exact(limit, baseline, candidate, baseline - candidate, comparison)
+    if quality:
+        return _quality_difference(limit, baseline, candidate, comparison)
+    if spec.kind.is_difference:
+        difference = spec.kind.difference(baseline, candidate)
+        return _exact(limit, baseline, candidate, difference, comparison)
     if baseline <= 0:
         return Verdict(
             limit,
@@ -266,6 +312,193 @@ def _interval_verdict(
         policy=comparison.policy,
         sampling=_sampling(interval, base_samples, comparison),
     )
+
+
+def _quality_floor(limit: Limit, candidate: float, comparison: Comparison) -> Verdict:
+    """min_accuracy on the Clopper-Pearson interval of the candidate's accuracy over its
+    questions (a question's several answers count as one, at their mean score)."""
+    score = limit.spec.metric.per_question
+    assert score is not None
+    policy = comparison.policy.looked_at_once()
+    scores = question_scores(comparison.candidate, score)
+    bounds = accuracy_interval(sum(scores), len(scores), policy.tail_probability)
+    evidence = QualityEvidence(len(scores), bounds.method, paired=False)
+    return _quality_verdict(limit, None, candidate, bounds, evidence, "answers", comparison)
+
+
+def _quality_difference(
+    limit: Limit, baseline: float, candidate: float, comparison: Comparison
+) -> Verdict:
+    """accuracy_drop and accuracy_gain on an interval for candidate - baseline over the
+    questions: paired by question where the answers pair, else unpaired (and said so)."""
+    assert comparison.baseline is not None
+    score = limit.spec.metric.per_question
+    assert score is not None
+    policy = comparison.policy.looked_at_once()
+    pairing = pair_answers(comparison.baseline, comparison.candidate, score)
+    if pairing.paired:
+        bounds, evidence = _paired_bounds(pairing, score, policy)
+        sampling = "questions"
+    else:
+        base = question_scores(comparison.baseline, score)
+        cand = question_scores(comparison.candidate, score)
+        bounds = unpaired_difference(
+            sum(base), len(base), sum(cand), len(cand), policy.tail_probability
+        )
+        evidence = QualityEvidence(
+            len(cand),
+            bounds.method,
+            paired=False,
+            baseline_questions=len(base),
+            why_unpaired=pairing.why_unpaired,
+        )
+        sampling = "unpaired questions"
+    if limit.spec.kind is Kind.DROP:  # the interval of baseline - candidate
+        bounds = Bounds(-bounds.estimate, -bounds.high, -bounds.low, bounds.method)
+    return _quality_verdict(limit, baseline, candidate, bounds, evidence, sampling, comparison)
+
+
+def _paired_bounds(
+    pairing: Pairing, score: Callable[[PromptSample], float | None], policy: DecisionPolicy
+) -> tuple[Bounds, QualityEvidence]:
+    """candidate - baseline over paired questions: exact for right/wrong answers, a paired
+    bootstrap for graded scores, a cluster bootstrap for several answers per question."""
+    tail, seed = policy.tail_probability, policy.seed
+    base = [[score(sample) for sample in q.baseline] for q in pairing.questions]
+    cand = [[score(sample) for sample in q.candidate] for q in pairing.questions]
+    if any(len(b) > 1 or len(c) > 1 for b, c in zip(base, cand, strict=True)):
+        bounds = cluster_bootstrap(base, cand, tail, seed)
+    else:
+        flat_base = [b[0] for b in base]
+        flat_cand = [c[0] for c in cand]
+        if all(value in (0.0, 1.0) for value in (*flat_base, *flat_cand)):
+            bounds = paired_score(flat_base, flat_cand, tail)
+        else:
+            bounds = paired_bootstrap(flat_base, flat_cand, tail, seed)
+    means = [
+        (mean_score(q.baseline, score), mean_score(q.candidate, score)) for q in pairing.questions
+    ]
+    worse = sum(after < before for before, after in means)
+    better = sum(after > before for before, after in means)
+    evidence = QualityEvidence(len(means), bounds.method, True, worse, better)
+    return bounds, evidence
+
+
+def _quality_verdict(
+    limit: Limit,
+    baseline: float | None,
+    candidate: float,
+    bounds: Bounds,
+    evidence: QualityEvidence,
+    sampling: str,
+    comparison: Comparison,
+) -> Verdict:
+    """A quality limit decided on its interval: pass within the budget, fail beyond it,
+    else inconclusive, with about how many questions would settle it (more runs would not)."""
+    policy = comparison.policy.looked_at_once()
+    interval = Interval(
+        bounds.estimate,
+        bounds.low,
+        bounds.high,
+        policy.confidence,
+        evidence.questions,
+        paired=evidence.paired,
+        baseline_samples=evidence.baseline_questions,
+    )
+    decision = decide(interval, limit.value, 0.0, at_least=limit.spec.kind.at_least)
+    if decision is Decision.INCONCLUSIVE:
+        evidence = replace(
+            evidence,
+            questions_to_settle=questions_to_settle(
+                bounds.estimate, bounds.low, bounds.high, limit.value, evidence.questions
+            ),
+        )
+    fails = decision is Decision.FAIL
+    return Verdict(
+        limit,
+        _OUTCOMES[decision],
+        baseline,
+        candidate,
+        bounds.estimate,
+        note=quality_text(limit, baseline, candidate, interval, evidence, decision),
+        remedy=remedy_for(limit.spec.metric, comparison) if fails else "",
+        interval=interval,
+        decided_by="" if decision is Decision.INCONCLUSIVE else "the interval",
+        policy=policy,
+        sampling=sampling,
+        quality=evidence,
+    )
+
+
+def question_scores(
+    result: GenerationResult, score: Callable[[PromptSample], float | None]
+) -> list[float]:
+    """One score per question of one model: its answers' mean score (several answers to a
+    question share its id); every scored answer is a question when ids are missing."""
+    scored = [sample for sample in result.samples if score(sample) is not None]
+    if not all(sample.question_id is not None for sample in scored):
+        return [mean_score((sample,), score) for sample in scored]
+    groups: dict[str, list[PromptSample]] = {}
+    for sample in scored:
+        groups.setdefault(str(sample.question_id), []).append(sample)
+    return [mean_score(samples, score) for samples in groups.values()]
+
+
+def _percent(share: float) -> str:
+    return f"{number(share * 100, 3, trim=True)}%"
+
+
+def about(count: int) -> str:
+    """A rough count, to two significant digits: 'about 1,400'."""
+    if count >= 100:
+        digits = len(str(count)) - 2
+        count = round(count, -digits)
+    return f"about {number(count, decimals=0)}"
+
+
+def quality_text(
+    limit: Limit,
+    baseline: float | None,
+    candidate: float,
+    interval: Interval,
+    evidence: QualityEvidence,
+    decision: Decision,
+) -> str:
+    """The verdict in words, e.g. 'accuracy 0.872 -> 0.861 on 500 questions: 14
+    right->wrong, 9 wrong->right; drop 0.010, 95% interval [-0.006, 0.027]: inconclusive
+    against accuracy_drop=0.02 (about 1,400 questions would settle a drop this size)'."""
+    fmt = limit.spec.metric.unit.format
+    questions = plural(evidence.questions, "question")
+    if baseline is None:
+        figures = f"accuracy {fmt(candidate)} on {questions}"
+    elif evidence.paired:
+        figures = f"accuracy {fmt(baseline)} -> {fmt(candidate)} on {questions}"
+    else:
+        base_questions = plural(evidence.baseline_questions or 0, "question")
+        figures = (
+            f"accuracy {fmt(baseline)} ({base_questions}) -> {fmt(candidate)} ({questions}), "
+            f"not paired by question ({evidence.why_unpaired})"
+        )
+    if evidence.right_to_wrong is not None:
+        graded = "score" not in evidence.method
+        worse, better = ("scored lower", "higher") if graded else ("right->wrong", "wrong->right")
+        figures += f": {evidence.right_to_wrong} {worse}, {evidence.wrong_to_right} {better}"
+    kind = limit.spec.kind
+    what = f"{kind.value} {fmt(interval.estimate)}, " if kind.is_difference else ""
+    bounds = interval_text(interval.low, interval.high)
+    text = (
+        f"{figures}; {what}{_percent(interval.confidence)} interval {bounds} "
+        f"({evidence.method}): {decision.value} against {limit.name}="
+        f"{limit.spec.unit.format(limit.value, exact=True)}"
+    )
+    if decision is Decision.INCONCLUSIVE:
+        size = f"a {kind.value} this size" if kind.is_difference else "an accuracy this close"
+        if evidence.questions_to_settle is None:
+            text += " (the estimate sits at the budget: no number of questions would settle it)"
+        else:
+            text += f" ({about(evidence.questions_to_settle)} questions would settle {size})"
+        text += "; more runs of the same questions would not"
+    return text
 
 
 def _sampling(interval: Interval, base_samples: list[float] | None, comparison: Comparison) -> str:

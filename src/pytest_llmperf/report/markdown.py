@@ -178,6 +178,39 @@ def wrong_answers_section(records: Sequence[Mapping[str, Any]]) -> Iterator[str]
         yield ""
 
 
+def changed_answers_section(records: Sequence[Mapping[str, Any]]) -> Iterator[str]:
+    """Every question whose answer changed between baseline and candidate, per test with a
+    quality verdict against the baseline: the change, the question, both answers."""
+    for record in failing_first(records):
+        changed = record.get("changed_answers") or []
+        quality = [v for v in record["verdicts"] if (v.get("quality") or {}).get("paired")]
+        if not (changed and quality):
+            continue
+        worse = sum(answer["change"] in ("right->wrong", "worse") for answer in changed)
+        yield (
+            f"<details><summary>Changed answers of {code(record['test'])}: {worse} worse, "
+            f"{len(changed) - worse} better</summary>"
+        )
+        yield ""
+        rows = [
+            [
+                str(number),
+                answer["change"],
+                _answer(answer["question_id"]),
+                _answer(answer["prompt"]),
+                _answer(answer["expected"]),
+                _answer(answer["baseline"]),
+                _answer(answer["candidate"]),
+            ]
+            for number, answer in enumerate(changed, 1)
+        ]
+        header = ("#", "change", "id", "prompt", "expected", "baseline", "candidate")
+        yield from _table(header, rows)
+        yield ""
+        yield "</details>"
+        yield ""
+
+
 def _answer(text: str | None) -> str:
     if text is None:
         return "-"
@@ -228,6 +261,7 @@ def render(report: Mapping[str, Any]) -> str:
         lines += [*figures_section(records), ""]
         if advice_lines := list(advice(records)):
             lines += [*advice_lines, ""]
+        lines += changed_answers_section(records)
         lines += wrong_answers_section(records)
         lines += ranking_section(report.get("ranking"))
     written = report["summary"]["snapshots_written"]

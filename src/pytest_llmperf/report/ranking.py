@@ -6,8 +6,12 @@ Pareto-optimal ones. Built from report records, so that every output renders the
 Two figures within their noise are equal here: a candidate is not Pareto-optimal, nor
 recommended, on a difference the measurement cannot resolve. A figure's noise comes from
 its metric row: the run-to-run spread of its per-run values in the records (latency), or
-a fixed tolerance for a figure read once (a memory peak); exact figures (tokens, cost,
-accuracy) have none."""
+a fixed tolerance for a figure read once (a memory peak); exact figures (tokens, cost)
+have none. A figure scored per answer (accuracy) is a sample of questions: two candidates'
+accuracies are equal while their 95% Clopper-Pearson intervals overlap (each over the
+answers it scored across its tests). Overlap is stricter than a paired test between the two
+candidates would be (the records do not keep per-question answers of both): a lead it calls
+is significant, one it does not may still be real."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ import statistics
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from pytest_llmperf.judge.quality import clopper_pearson
 from pytest_llmperf.judge.stats import run_to_run_cv
 from pytest_llmperf.metrics import METRICS_BY_NAME, RANKED_FIGURES, Metric
 from pytest_llmperf.outcomes import Outcome, outcome_of
@@ -77,7 +82,30 @@ def _row(name: str, records: Sequence[Record]) -> dict[str, Any]:
         "fails_no_limit": Outcome.FAIL not in worst.values(),
         "figures": {figure: _mean(records, METRICS_BY_NAME[figure]) for figure in RANKED_FIGURES},
         "noise": {figure: _noise(records, METRICS_BY_NAME[figure]) for figure in RANKED_FIGURES},
+        "intervals": {
+            figure: _share_interval(records, METRICS_BY_NAME[figure])
+            for figure in RANKED_FIGURES
+            if METRICS_BY_NAME[figure].per_question is not None
+        },
     }
+
+
+SHARE_TAIL = 0.025  # 95% intervals for figures scored per answer
+
+
+def _share_interval(records: Sequence[Record], metric: Metric) -> list[float] | None:
+    """The Clopper-Pearson interval of a share scored per answer, over every answer the
+    candidate's tests scored; None when none was."""
+    right, answers = 0.0, 0
+    for record in records:
+        figures = record["candidate"]["figures"] or {}
+        value, scored = figures.get(metric.key), figures.get("answers_scored") or 0
+        if value is not None and scored:
+            right += value * scored
+            answers += scored
+    if not answers:
+        return None
+    return list(clopper_pearson(right, answers, SHARE_TAIL))
 
 
 def _mean(records: Sequence[Record], metric: Metric) -> float | None:
@@ -114,6 +142,9 @@ def tied(a: Row, b: Row, figure: str) -> bool:
     x, y = a["figures"][figure], b["figures"][figure]
     if x is None or y is None:
         return x is y
+    first, second = (row.get("intervals", {}).get(figure) for row in (a, b))
+    if first is not None and second is not None:
+        return first[0] <= second[1] and second[0] <= first[1]  # the intervals overlap
     noise = max(a["noise"][figure], b["noise"][figure])
     return abs(x - y) <= noise * max(abs(x), abs(y))
 
@@ -235,13 +266,21 @@ def noise_line(ranked: Mapping[str, Any]) -> str:
         for figure, noise in widest.items()
         if noise > 0
     ]
+    parts += [
+        f"{METRICS_BY_NAME[figure].label} while 95% intervals overlap"
+        for figure in RANKED_FIGURES
+        if any(row.get("intervals", {}).get(figure) for row in ranked["candidates"])
+    ]
     return f"figures within their noise count as equal: {', '.join(parts)}" if parts else ""
 
 
 def tie_lines(ranked: Mapping[str, Any]) -> Iterator[str]:
     """Where the recommendation's lead was within the noise, and what decided then."""
     for tie in ranked.get("ties") or []:
-        tied_on = f"{_names(tie['candidates'])} are tied on {METRICS_BY_NAME[tie['figure']].label}"
+        metric = METRICS_BY_NAME[tie["figure"]]
+        tied_on = f"{_names(tie['candidates'])} are tied on {metric.label}"
+        if metric.per_question is not None:
+            tied_on += " (the lead is not significant: their 95% intervals overlap)"
         if tie["then"] == "first judged":
             yield (
                 f"{tied_on} (within the noise), and no later figure of the rule tells them "
@@ -270,3 +309,24 @@ def verdict_lines(ranked: Mapping[str, Any]) -> Iterator[str]:
     else:
         yield from tie_lines(ranked)
         yield f"recommended: {ranked['best']} (of those passing, {ranked['rule_text']})"
+        yield from _unsignificant_leads(ranked)
+
+
+def _unsignificant_leads(ranked: Mapping[str, Any]) -> Iterator[str]:
+    """Passing candidates whose lead over the recommended one, on a figure scored per answer
+    (accuracy), lies within both intervals: not significant, so it did not decide."""
+    rows = {row["candidate"]: row for row in ranked["candidates"]}
+    best = rows[ranked["best"]]
+    for figure, interval in (best.get("intervals") or {}).items():
+        metric = METRICS_BY_NAME[figure]
+        for row in ranked["candidates"]:
+            value, mine = row["figures"][figure], best["figures"][figure]
+            if row is best or not row["passes_every_limit"] or value is None or mine is None:
+                continue
+            ahead = value > mine if metric.higher_is_better else value < mine
+            if ahead and interval is not None and tied(row, best, figure):
+                yield (
+                    f"{row['candidate']}'s {metric.label} lead ({_figure_text(row, figure)} vs "
+                    f"{_figure_text(best, figure)}) is not significant: their 95% intervals "
+                    "overlap"
+                )

@@ -37,6 +37,25 @@ def _statistics_lines(verdict: Mapping[str, Any]) -> Iterator[str]:
     interval = verdict["interval"]
     if interval is None:
         return
+    if verdict.get("quality") is None:
+        yield from _timing_line(verdict)
+    split = interval.get("confidence_split")
+    if split and split["decisions"] * split["looks"] > 1:
+        if verdict.get("quality") is None:
+            looks = f" and {plural(split['looks'], 'look')} at each as runs are added"
+        else:
+            looks = ", this one taken once (more runs add no questions)"
+        yield (
+            f"    {interval['confidence']:.2%}: the session's "
+            f"{split['false_failure_rate']:.0%} chance of failing a good candidate, shared by "
+            f"{plural(split['decisions'], 'decision')}{looks}"
+        )
+
+
+def _timing_line(verdict: Mapping[str, Any]) -> Iterator[str]:
+    """A timing verdict's estimate, interval, noise and what decided it (a quality
+    verdict's words are in its note)."""
+    interval = verdict["interval"]
     ratio = Kind(verdict["kind"]).is_ratio
     unit = "x" if ratio else f" {verdict_unit(verdict).symbol}"
     estimate = f"{number(interval['estimate'])}{unit}"
@@ -55,14 +74,6 @@ def _statistics_lines(verdict: Mapping[str, Any]) -> Iterator[str]:
         f"{interval['confidence']:.2%} interval {bounds}; noise (CV) {noise}; "
         f"decided by {decided}"
     )
-    split = interval.get("confidence_split")
-    if split and split["decisions"] * split["looks"] > 1:
-        yield (
-            f"    {interval['confidence']:.2%}: the session's {split['false_failure_rate']:.0%} "
-            f"chance of failing a good candidate, shared by "
-            f"{plural(split['decisions'], 'timing decision')} and "
-            f"{plural(split['looks'], 'look')} at each as runs are added"
-        )
 
 
 def _what_estimate(verdict: Mapping[str, Any]) -> str:
@@ -129,6 +140,7 @@ def failure_lines(record: Record) -> Iterator[str]:
             yield f"  {verdict['limit']}: {verdict['note']}"
     for remedy, names in remedies(record, failed_only=False):
         yield f"  remedy for {', '.join(names)}: {remedy}"
+    yield from _changed_answer_lines(record)
     yield from _wrong_answer_lines(record)
     if (
         record["failed"]
@@ -151,11 +163,7 @@ def _wrong_answer_lines(record: Record) -> Iterator[str]:
         return
     prompts = record["candidate"]["figures"]["prompts"]
     shown = wrong[:WRONG_ANSWERS_SHOWN]
-    more = (
-        f" ({len(shown)} shown; every one is in the JSON and Markdown reports)"
-        if len(wrong) > len(shown)
-        else ""
-    )
+    more = _how_many_shown(len(shown), len(wrong))
     yield f"  wrong answers: {len(wrong)} of {plural(prompts, 'prompt')}{more}"
     for position, answer in enumerate(shown, 1):
         yield f"    {position}. prompt:    {quoted(answer['prompt'])}"
@@ -164,6 +172,39 @@ def _wrong_answer_lines(record: Record) -> Iterator[str]:
         if answer["baseline"] is not None:
             right = {True: " (right)", False: " (wrong too)"}.get(answer["baseline_correct"], "")
             yield f"       baseline:  {quoted(answer['baseline'])}{right}"
+
+
+def _how_many_shown(shown: int, total: int) -> str:
+    if total <= shown:
+        return ""
+    return f" ({shown} shown; every one is in the JSON and Markdown reports)"
+
+
+CHANGED_ANSWERS_SHOWN = 5  # in the terminal; the JSON and Markdown reports hold every one
+
+
+def _changed_answer_lines(record: Record) -> Iterator[str]:
+    """When a quality verdict against the baseline did not pass: the first few questions
+    whose answer changed, each way."""
+    changed = record.get("changed_answers") or []
+    open_quality = [
+        v
+        for v in record["verdicts"]
+        if v.get("quality") is not None
+        and Kind(v["kind"]).is_difference
+        and outcome_of(v) in (Outcome.FAIL, Outcome.INCONCLUSIVE)
+    ]
+    if not changed or not open_quality:
+        return
+    shown = changed[:CHANGED_ANSWERS_SHOWN]
+    more = _how_many_shown(len(shown), len(changed))
+    yield f"  changed answers: {len(changed)}{more}"
+    for position, answer in enumerate(shown, 1):
+        question = f" [{answer['question_id']}]" if answer["question_id"] else ""
+        yield f"    {position}. {answer['change']}{question}: {quoted(answer['prompt'])}"
+        yield f"       expected:  {quoted(answer['expected'] or '')}"
+        yield f"       baseline:  {quoted(answer['baseline'])}"
+        yield f"       candidate: {quoted(answer['candidate'])}"
 
 
 def _inconclusive_lines(records: Sequence[Record]) -> Iterator[str]:

@@ -14,7 +14,13 @@ from pytest_llmperf.backends import Backend
 from pytest_llmperf.errors import LlmPerfError
 from pytest_llmperf.judge.records import JudgedTest
 from pytest_llmperf.judge.stats import DecisionPolicy, looks_until_cap, session_policy
-from pytest_llmperf.judge.verdicts import Comparison, Outcome, Verdict, apply_cap_rule
+from pytest_llmperf.judge.verdicts import (
+    Comparison,
+    Outcome,
+    Verdict,
+    apply_cap_rule,
+    counts_as_decision,
+)
 from pytest_llmperf.limits import Budget, Limit, with_implied_limits
 from pytest_llmperf.measure.load import LOAD_KEYS, LoadSpec
 from pytest_llmperf.measure.protocol import Protocol, measure, measure_paired
@@ -208,6 +214,7 @@ class LlmPerfSession:
             comparison,
             mode=budget.mode or self.settings.mode,
             policy=self._policy(limits, len(candidate.runs)),
+            accuracy_test=self.settings.accuracy_test,
         )
         decided = run_until_decided(
             nodeid, limits, comparison, self._more_runs(calls), self._caps(), self.on_progress
@@ -248,11 +255,13 @@ class LlmPerfSession:
     def count_decisions(self, budgets: list[Budget]) -> None:
         """The statistical decisions of the session, to share its false-failure rate."""
         self.decisions = sum(
-            limit.spec.is_statistical for budget in budgets for limit in budget.limits
+            counts_as_decision(limit.spec, self.settings.accuracy_test)
+            for budget in budgets
+            for limit in budget.limits
         )
 
     def _policy(self, limits: list[Limit], first_runs: int, extra_looks: int = 0) -> DecisionPolicy:
-        in_test = sum(limit.spec.is_statistical for limit in limits)
+        in_test = sum(counts_as_decision(lim.spec, self.settings.accuracy_test) for lim in limits)
         return session_policy(
             self.settings.false_failure_rate,
             decisions=max(self.decisions, in_test),

@@ -86,8 +86,9 @@ def run_until_decided(
 
 
 def _more_runs_may_decide(verdict: Verdict, comparison: Comparison) -> bool:
-    """Inconclusive, and more runs of today's models could decide it."""
-    if verdict.outcome is not Outcome.INCONCLUSIVE:
+    """Inconclusive, and more runs of today's models could decide it: a timing limit (a
+    quality limit's interval is over questions, which more runs do not add)."""
+    if verdict.outcome is not Outcome.INCONCLUSIVE or not verdict.limit.spec.is_statistical:
         return False
     return not (comparison.against_snapshot and verdict.limit.spec.needs_baseline)
 
@@ -117,7 +118,7 @@ def progress_line(
     open_ones = ", ".join(
         f"{verdict.limit.name} {_estimate(verdict)}"
         for verdict in verdicts
-        if verdict.outcome is Outcome.INCONCLUSIVE
+        if verdict.outcome is Outcome.INCONCLUSIVE and verdict.limit.spec.is_statistical
     )
     what = "pairs" if paired else "runs"
     return f"llmperf: {nodeid}: {runs} {what}, {open_ones} inconclusive, measuring {more} more"

@@ -18,7 +18,7 @@ from typing import Any
 
 from pytest_llmperf.errors import BudgetError, ConfigError
 from pytest_llmperf.files import check_writable_directory, check_writable_file
-from pytest_llmperf.limits import MODES, parse_limits
+from pytest_llmperf.limits import ACCURACY_TESTS, MODES, parse_limits
 from pytest_llmperf.redaction import add_secret
 from pytest_llmperf.results import Pricing
 from pytest_llmperf.settings import lineup, parsers
@@ -257,6 +257,14 @@ class Settings:
         "reported as such (the test passes with a warning), or decided by its point estimate, "
         "or passed, or failed",
         parse=parsers.choice(INCONCLUSIVE_RULES),
+        in_report=True,
+    )
+    accuracy_test: str = option(
+        "paired",
+        "paired|exact: quality limits (accuracy_drop, accuracy_gain, min_accuracy) are decided "
+        "on an interval over the questions, answers paired by question (paired), or on the "
+        "accuracies as measured, where one flipped answer decides (exact)",
+        parse=parsers.choice(ACCURACY_TESTS),
         in_report=True,
     )
     snapshot_shift: float = option(
