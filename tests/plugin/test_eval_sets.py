@@ -25,7 +25,8 @@ ROWS = {ROWS!r}
 PATH = Path(__file__).parent / "evals.jsonl"
 PATH.write_text("".join(json.dumps(row) + "\\n" for row in ROWS))
 
-@pytest.mark.assert_within_budget(min_accuracy=0.5)
+# 3 of 3 right: an exact interval on so few answers rules out accuracies below about 0.2
+@pytest.mark.assert_within_budget(min_accuracy=0.1)
 def test_eval_set(llm_candidate):
     result = llm_candidate.generate(load_eval(PATH), max_new_tokens=8)
     assert [sample.question_id for sample in result.samples] == [f"q{{n}}" for n in (2, 3, 5)]

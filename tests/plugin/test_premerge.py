@@ -50,20 +50,15 @@ def test_a_slow_candidate_fails_against_the_snapshot(recorded, checkpoints):
 
 
 def test_without_a_live_baseline_a_copy_is_never_failed_on_timing(recorded, checkpoints):
-    """Against the snapshot alone, a shift between processes cannot tell a copy from a
-    slightly slower model: the verdict passes or stays inconclusive, with a warning saying
-    what would settle it, and the test passes."""
-    result = (
-        run(
-            recorded,
-            f"--llm-candidate={checkpoints['copy']}",
-            "-o",
-            "filterwarnings=default",
-            "-p",
-            "no:randomly",
-        )
-        if False
-        else run(recorded, f"--llm-candidate={checkpoints['copy']}", "--llm-live-baseline=never")
+    """Against the snapshot alone, with an allowance as wide as the shifts between
+    processes this machine shows (the suite's other xdist worker makes them reach 1.6x), a
+    copy cannot be told from a slightly slower model: the verdict passes or stays
+    inconclusive, with a warning saying what would settle it, and the test passes."""
+    result = run(
+        recorded,
+        f"--llm-candidate={checkpoints['copy']}",
+        "--llm-live-baseline=never",
+        "--llm-snapshot-shift=1.0",
     )
     result.assert_outcomes(passed=1)
     verdict = summary_verdicts(result)[(TEST, "latency_ratio")]
