@@ -23,7 +23,6 @@ import tempfile
 from pathlib import Path
 
 import torch
-from transformers import GPT2Config, GPT2LMHeadModel
 
 # The tokenizer and model builders are the repository's tests.models, not in the wheel.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -31,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from pytest_llmperf.backends import load_backend
 from pytest_llmperf.settings.settings import ModelSpec, Settings
 from tests.models.tiny import QUESTIONS, build_tokenizer, prompt_for
-from tiny_gpt2 import save_checkpoint
+from tiny_gpt2 import gpt2, save_checkpoint
 
 # (layers, width, heads, vocabulary or None for the tokenizer's own)
 SHAPES = {
@@ -60,17 +59,7 @@ def check_flops(shape: str, root: Path, new_tokens: int) -> None:
     layers, width, heads, vocab = SHAPES[shape]
     tokenizer = build_tokenizer()
     torch.manual_seed(0)
-    model = GPT2LMHeadModel(
-        GPT2Config(
-            vocab_size=vocab or len(tokenizer),
-            n_positions=128,
-            n_embd=width,
-            n_layer=layers,
-            n_head=heads,
-            bos_token_id=tokenizer.eos_token_id,
-            eos_token_id=tokenizer.eos_token_id,
-        )
-    )
+    model = gpt2(tokenizer, n_layer=layers, n_embd=width, n_head=heads, vocab_size=vocab)
     path = save_checkpoint(model, tokenizer, root / f"{shape}-float32")
     backend = load_backend(ModelSpec(str(path), root), Settings())
     prompt = prompt_for(QUESTIONS[0])

@@ -46,13 +46,20 @@ def build_tokenizer(
 
 
 def gpt2(
-    tokenizer: Any, *, n_layer: int, n_embd: int, n_head: int, **config: Any
+    tokenizer: Any,
+    *,
+    n_layer: int,
+    n_embd: int,
+    n_head: int,
+    vocab_size: int | None = None,
+    **config: Any,
 ) -> GPT2LMHeadModel:
     """A freshly initialised GPT-2 sized for `tokenizer` (128 positions, its EOS as BOS and
-    EOS); `config` sets any other GPT2Config field."""
+    EOS; `vocab_size` for a larger vocabulary than the tokenizer's, as GPT-2 small's);
+    `config` sets any other GPT2Config field."""
     return GPT2LMHeadModel(
         GPT2Config(
-            vocab_size=len(tokenizer),
+            vocab_size=vocab_size or len(tokenizer),
             n_positions=128,
             n_embd=n_embd,
             n_layer=n_layer,
