@@ -83,18 +83,23 @@ def test_failure_shows_baseline_candidate_budget_verdict(project, checkpoints):
 
 
 def test_update_then_judge_matches_live_verdicts(project, checkpoints):
-    live_verdicts = {
-        name: summary_verdicts(live(project, checkpoints, name)) for name in ("verbose", "slow")
-    }
+    """Two candidates in each run (the baseline loads once): judged live, then against the
+    snapshot the baseline recorded, with the same verdicts."""
+    candidates = [f"--llm-candidate={name}={checkpoints[name]}" for name in ("verbose", "slow")]
+    live_verdicts = summary_verdicts(
+        run(project, f"--llm-baseline={checkpoints['baseline']}", *candidates)
+    )
+    assert {test for test, _ in live_verdicts} == {f"{TEST}[verbose]", f"{TEST}[slow]"}
+    assert live_verdicts[(f"{TEST}[verbose]", "tokens_ratio")] == "FAIL"
+    assert live_verdicts[(f"{TEST}[slow]", "latency_ratio")] == "FAIL"
     update = run(project, f"--llm-baseline={checkpoints['baseline']}", "--llm-update")
     update.assert_outcomes(passed=2)
     update.stdout.fnmatch_lines(["1 snapshot written. (.llmperf)"])
     snapshot = project.path / ".llmperf" / "test_budget" / "test_answers.json"
     assert snapshot.is_file()
-    for name, expected in live_verdicts.items():
-        judged = run(project, f"--llm-candidate={checkpoints[name]}")
-        judged.stdout.fnmatch_lines(["*baseline:  snapshot*test_answers.json*"])
-        assert agreed_verdicts(summary_verdicts(judged)) == agreed_verdicts(expected), name
+    judged = run(project, *candidates)
+    judged.stdout.fnmatch_lines(["*baseline:  snapshot*test_answers.json*"])
+    assert agreed_verdicts(summary_verdicts(judged)) == agreed_verdicts(live_verdicts)
 
 
 def test_update_with_live_candidate_writes_baseline_snapshot(project, checkpoints):
