@@ -11,15 +11,14 @@ from typing import Any
 import pytest
 from filelock import BaseFileLock
 
-from pytest_llmperf import xdist_support
+from pytest_llmperf import pytest_support, xdist_support
 from pytest_llmperf.errors import BudgetError, LlmPerfError, ModelUnavailableError
 from pytest_llmperf.fixtures import LlmModel, fail_with
 from pytest_llmperf.judge.reading import AlertKind, alerts
 from pytest_llmperf.limits import Budget, merged_markers, parse_budget, valid_limit_names
 from pytest_llmperf.redaction import redact
-from pytest_llmperf.report import artifacts, publish
+from pytest_llmperf.report import publish
 from pytest_llmperf.report.junit import properties
-from pytest_llmperf.report.progress import live_printer
 from pytest_llmperf.report.ranking import ranking
 from pytest_llmperf.report.terminal import failure_lines, ranking_lines, summary_lines
 from pytest_llmperf.session.session import BASELINE, CANDIDATE, LlmPerfSession
@@ -111,7 +110,7 @@ def pytest_configure(config: pytest.Config) -> None:
             config.stash[UPDATE_LOCK_KEY] = hold_update_lock(settings.snapshot_dir)
     except LlmPerfError as error:
         raise pytest.UsageError(f"pytest-llmperf: {error}") from None
-    session.on_progress = live_printer(config)
+    session.on_progress = pytest_support.live_printer(config)
     config.stash[SESSION_KEY] = session
 
 
@@ -286,7 +285,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     # --collect-only updates nothing, so it removes nothing either; it still lists the unused.
     remove = llm.settings.remove_unused and not config.option.collectonly
     llm.snapshots.finish(llm.store, scope, exit_code=exitstatus, remove=remove)
-    provenance = partial(artifacts.benchmark_provenance, config)
+    provenance = partial(pytest_support.benchmark_provenance, config)
     published = publish.finish(
         llm.settings,
         llm.report_records(),

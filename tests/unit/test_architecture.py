@@ -25,7 +25,13 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("judge", "snapshots"),
     ("session",),
     ("report",),
-    ("plugin", "fixtures", "xdist_support", "__init__"),  # __init__: the public names
+    (
+        "plugin",
+        "fixtures",
+        "xdist_support",
+        "pytest_support",
+        "__init__",
+    ),  # __init__: the public names
 )
 
 
@@ -109,3 +115,31 @@ def test_every_module_is_named_on_the_map(path: Path) -> None:
     assert f"`{relative}`" in ARCHITECTURE_MAP, (
         f"{relative} is not named in docs/architecture.md: add it to the stage it belongs to"
     )
+
+
+WIRING = LAYERS[-1]
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if layer_of(m) < len(LAYERS) - 1))
+def test_only_the_wiring_touches_pytest(module: str) -> None:
+    """pytest and xdist details stay in the wiring: no module below it imports pytest or
+    reads a config's options, plugins or xdist worker state."""
+    text = MODULES[module].read_text()
+    tree = ast.parse(text)
+    imported = {
+        alias.name.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    } | {
+        node.module.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module
+    }
+    assert not imported & {"pytest", "_pytest", "xdist"}, f"{module} imports pytest or xdist"
+    touched = [
+        word
+        for word in ("config.option", "pluginmanager", "workerinput", "workeroutput")
+        if word in text
+    ]
+    assert touched == [], f"{module} reads pytest's config ({touched}): leave it to {WIRING}"

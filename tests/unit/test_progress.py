@@ -7,7 +7,7 @@ from types import SimpleNamespace
 from pytest_llmperf.judge.stats import Interval
 from pytest_llmperf.judge.verdicts import Outcome, Verdict
 from pytest_llmperf.limits import LIMIT_SPECS, Limit
-from pytest_llmperf.report.progress import live_printer
+from pytest_llmperf.pytest_support import live_printer
 from pytest_llmperf.session.until_decided import progress_line
 
 

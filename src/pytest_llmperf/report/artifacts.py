@@ -83,19 +83,3 @@ def write_outputs(
         except (OSError, ImportError) as error:
             lines.append((f"pytest-llmperf: could not write {what}: {error}", True))
     return lines
-
-
-def benchmark_provenance(config: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    """machine_info and commit_info as pytest-benchmark makes them, through its hooks when
-    it is loaded (so a conftest's pytest_benchmark_update_machine_info applies)."""
-    if config.pluginmanager.hasplugin("benchmark"):
-        hook = config.hook
-        machine_info = hook.pytest_benchmark_generate_machine_info(config=config)
-        hook.pytest_benchmark_update_machine_info(config=config, machine_info=machine_info)
-        commit_info = hook.pytest_benchmark_generate_commit_info(config=config)
-        hook.pytest_benchmark_update_commit_info(config=config, commit_info=commit_info)
-        return machine_info, commit_info
-    from pytest_benchmark.plugin import pytest_benchmark_generate_machine_info
-    from pytest_benchmark.utils import get_commit_info
-
-    return pytest_benchmark_generate_machine_info(), get_commit_info()
