@@ -44,6 +44,7 @@ class LlmModel:
         prompts: str | Sequence[Any] | EvalSet,
         expected: str | Sequence[str] | None = None,
         scorer: str | Scorer | UserScorer | None = None,
+        choices: Sequence[str] | Sequence[Sequence[str]] | None = None,
         **generate_kwargs: Any,
     ) -> GenerationResult:
         """Generate for each prompt (one request each), after warm-up, `repeats` times.
@@ -57,7 +58,22 @@ class LlmModel:
         scorer from pytest_llmperf.scorers (regex, number, json_valid, choice), or a
         callable(answer, expected) returning a bool or a score from 0 to 1;
         `result.accuracy` is the mean score. `prompts` may be an eval set
-        (pytest_llmperf.load_eval): it brings the expected answers and question ids.
+        (pytest_llmperf.load_eval): it brings the expected answers, question ids and choices;
+        inline prompts take `choices` (one list shared by every prompt, or one per prompt).
+
+        `scorer="loglikelihood"` (in-process models only) answers multiple choice without
+        generating, as lm-evaluation-harness does: the choice whose tokens have the largest
+        summed log-probability after the prompt is the answer, right when it is the
+        expected choice (its text or letter). Its runs time that forward pass: they have no
+        output tokens and no time to first token.
+
+        `samples_per_question=k` (with do_sample=True) answers each question k times, each
+        answer a request of its own with its own seed, all scored and kept under the
+        question's id; accuracy is the mean over every answer and quality verdicts treat a
+        question's answers as one cluster. The k answers are not timing repeats: each is
+        measured `repeats` times like any prompt (its last run's answer is scored), so the
+        call makes k times as many runs.
+
         `generate_kwargs` override the pinned settings (greedy, max_new_tokens) and are recorded.
         """
         __tracebackhide__ = True
@@ -71,6 +87,7 @@ class LlmModel:
                 pair_with_baseline=self._pair_with_baseline,
                 mode=self._mode,
                 scorer=scorer,
+                choices=choices,
             )
         except LlmPerfError as error:
             fail_with(error)

@@ -267,12 +267,13 @@ def largest_known(values: Iterable[float | None]) -> float | None:
 
 
 def _distinct_ids(calls: Sequence[Sequence[PromptSample]]) -> tuple[PromptSample, ...]:
-    """Several calls' samples in order; when their question ids collide (two calls of
+    """Several calls' samples in order; when two calls share a question id (two calls of
     inline prompts both number theirs from "0"), each id is prefixed with its call's number
-    ("1:0", "2:0"), so that an id names one question of the test."""
+    ("1:0", "2:0"), so that an id names one question of the test. Within a call an id may
+    stand several times: several answers to one question (samples_per_question)."""
     samples = [sample for call in calls for sample in call]
-    ids = [sample.question_id for sample in samples if sample.question_id is not None]
-    if len(set(ids)) == len(ids):
+    ids = [{s.question_id for s in call if s.question_id is not None} for call in calls]
+    if len(set().union(*ids)) == sum(len(call_ids) for call_ids in ids):
         return tuple(samples)
     return tuple(
         sample
@@ -310,6 +311,9 @@ class GenerationResult:
     # sha256 of the prompts as the model was given them, set when a call had conversations:
     # their chat template's rendering (None where a server renders them out of sight).
     rendered_sha256: str | None = None
+    # The names of the scorers its answers were scored with, each once: "loglikelihood"
+    # says the answers are choices ranked by likelihood, with nothing generated.
+    scorers: tuple[str, ...] = ()
 
     @classmethod
     def combine(cls, results: Sequence[GenerationResult]) -> GenerationResult:
@@ -337,6 +341,7 @@ class GenerationResult:
             rendered_sha256=None
             if all(digest is None for digest in rendered)
             else text_digest([str(digest) for digest in rendered]),
+            scorers=tuple(dict.fromkeys(name for result in results for name in result.scorers)),
         )
 
     def extended(self, more: GenerationResult) -> GenerationResult:

@@ -7,7 +7,9 @@
 `contains` (the default) and `exact` are also given by name (`scorer="exact"`); `regex`,
 `number`, `json_valid` and `choice` are built with their arguments. A test may pass its own
 callable(answer, expected) returning a bool, or a score from 0 to 1 (a graded answer, such
-as a similarity: 0.5 counts as half right).
+as a similarity: 0.5 counts as half right). `scorer="loglikelihood"` is another way of
+answering as much as a scorer: the model generates nothing and picks the item's choice it
+finds likeliest (measure/protocol.py); `loglikelihood` here checks that pick.
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ class Scorer(ABC):
     # What to show and record as the expected answer when the test gives none: set by
     # scorers that check the answer alone (json_valid), None for those that compare.
     implied_expected: str | None = None
+    # True: the model answers by ranking the item's choices by their log-likelihood after
+    # the prompt, in process, with no generation; the answer scored is the choice it picked.
+    by_likelihood: bool = False
 
     @abstractmethod
     def __call__(
@@ -216,6 +221,14 @@ def choice_letter(answer: str) -> str | None:
     return lone[-1] if lone else None
 
 
+def _text_index(expected: str, choices: Sequence[str] | None) -> int | None:
+    """Where the expected text stands among the choices (ignoring case and surrounding
+    space), None when it is not one of them."""
+    texts = [text.strip().casefold() for text in choices or ()]
+    wanted = expected.strip().casefold()
+    return texts.index(wanted) if wanted in texts else None
+
+
 class choice(Scorer):  # lower case: called like a function
     """Multiple choice: the letter the answer gives (A-Z: "B", "(B)", "Answer: B") against
     the expected letter, or against the expected text's place among the item's choices
@@ -235,10 +248,9 @@ class choice(Scorer):  # lower case: called like a function
 
     @staticmethod
     def expected_letter(expected: str, choices: Sequence[str] | None) -> str:
-        if choices:
-            texts = [text.strip().casefold() for text in choices]
-            if expected.strip().casefold() in texts:
-                return chr(ord("A") + texts.index(expected.strip().casefold()))
+        index = _text_index(expected, choices)
+        if index is not None:
+            return chr(ord("A") + index)
         letter = _EXPECTED_LETTER.match(expected)
         if letter:
             return letter.group(1).upper()
@@ -248,7 +260,40 @@ class choice(Scorer):  # lower case: called like a function
         )
 
 
-BY_NAME: dict[str, Scorer] = {"contains": contains, "exact": exact}
+def choice_index(expected: str, choices: Sequence[str]) -> int:
+    """The expected choice's place among `choices`: its text (ignoring case and surrounding
+    space), else its letter ("B" is the second); ScorerError when it is neither."""
+    index = _text_index(expected, choices)
+    if index is not None:
+        return index
+    letter = _EXPECTED_LETTER.match(expected)
+    if letter and ord(letter.group(1).upper()) - ord("A") < len(choices):
+        return ord(letter.group(1).upper()) - ord("A")
+    last = chr(ord("A") + len(choices) - 1)
+    raise ScorerError(
+        f"the expected answer {expected!r:.80} is not one of the choices "
+        f"{list(choices)!r:.160}: give one of them, or its letter (A-{last})."
+    )
+
+
+class _Loglikelihood(Scorer):
+    """Multiple choice by the model's own likelihoods, as lm-evaluation-harness scores it
+    (its `acc`): the answer is the choice whose tokens have the largest summed
+    log-probability as the prompt's continuation; right when it is the expected choice
+    (its text, or its letter)."""
+
+    name = "loglikelihood"
+    by_likelihood = True
+
+    def __call__(self, answer: str, expected: str, choices: Sequence[str] | None = None) -> bool:
+        if not choices:
+            raise ScorerError("scorer='loglikelihood' needs the item's choices.")
+        return answer in choices and choices.index(answer) == choice_index(expected, choices)
+
+
+loglikelihood = _Loglikelihood()
+
+BY_NAME: dict[str, Scorer] = {"contains": contains, "exact": exact, "loglikelihood": loglikelihood}
 # Scorers that need arguments: their name alone is an error that shows how to build them.
 NEEDS_ARGUMENTS = {
     "regex": 'scorer=scorers.regex(r"Answer: (\\w+)")',
@@ -263,6 +308,7 @@ __all__ = [
     "contains",
     "exact",
     "json_valid",
+    "loglikelihood",
     "number",
     "regex",
 ]

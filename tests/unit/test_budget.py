@@ -274,6 +274,15 @@ def test_tokens_ratio_fails_with_verbosity_remedy() -> None:
     assert verdict_of(comparison, tokens_ratio=1.7).outcome is Outcome.PASS
 
 
+def test_a_ratio_of_two_zeros_is_not_compared_and_of_a_zero_baseline_fails() -> None:
+    nothing = compare(make_result(tokens=0), make_result(tokens=0))  # choices ranked, no tokens
+    verdict = verdict_of(nothing, tokens_ratio=1.1)
+    assert verdict.outcome is Outcome.NOT_COMPARED
+    assert "both models' output_tokens is 0" in verdict.note
+    grew = verdict_of(compare(make_result(tokens=3), make_result(tokens=0)), tokens_ratio=1.1)
+    assert grew.outcome is Outcome.FAIL and "no ratio can be taken" in grew.note
+
+
 def test_memory_ratio_fails_with_memory_remedy() -> None:
     comparison = compare(make_result(memory_mb=900.0), make_result(memory_mb=300.0))
     verdict = verdict_of(comparison, memory_ratio=2)

@@ -65,6 +65,23 @@ def test_a_snapshot_gives_sound_numbers_or_a_snapshot_error(tmp_path, column, va
                 assert isinstance(measured.hit_max_new_tokens, bool)
 
 
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=st.one_of(hostile, st.lists(hostile, max_size=3)))
+def test_a_snapshots_scorers_are_names_or_a_snapshot_error(tmp_path, value):
+    store = SnapshotStore(tmp_path / ".llmperf")
+    data = snapshot_to_json(make_snapshot())
+    data["calls"][0]["scorers"] = value
+    _write(store.path_for(NODEID), data)
+    try:
+        snapshot = store.load(NODEID)
+    except SnapshotError as error:
+        assert "calls[0].scorers" in str(error)
+        return
+    assert snapshot is not None
+    scorers = snapshot.calls[0].result.scorers
+    assert all(isinstance(name, str) and name for name in scorers)
+
+
 @given(value=hostile, at_most=st.integers(min_value=1, max_value=64))
 def test_a_usage_count_is_a_sound_count_or_a_generation_error(value, at_most):
     try:

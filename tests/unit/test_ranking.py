@@ -335,3 +335,17 @@ def test_an_accuracy_lead_within_the_intervals_is_not_significant():
     assert any("accuracy while 95% intervals overlap" in line for line in lines)
     many = [scored(row, 5000) for row in few]
     assert ranking(many, RULE)["best"] == "sharp"
+
+
+def test_several_answers_to_a_question_count_as_one_question_in_the_interval():
+    """5,000 answers, but 5 to each of 1,000 questions: the intervals are those of 1,000
+    questions, too wide to call a lead of 0.84 against 0.81."""
+
+    def sampled(row: dict) -> dict:
+        answers = [{"id": f"q{n // 5}", "score": 1.0, "correct": True} for n in range(5000)]
+        row["candidate"]["figures"]["questions"] = answers
+        return scored(row, 5000)
+
+    rows = [record("sharp", 0.84, 2.0, 50.0, "pass"), record("cheap", 0.81, 1.0, 50.0, "pass")]
+    assert ranking([scored(row, 1000) for row in rows], RULE)["best"] == "cheap"
+    assert ranking([sampled(row) for row in rows], RULE)["best"] == "cheap"

@@ -24,6 +24,32 @@ class Completion:
     second_count: int | None = None  # the tokenizer's output count beside the server's usage
 
 
+@dataclass(frozen=True)
+class ChoiceLikelihoods:
+    """One prompt's choices scored once, with no generation: each choice's log-likelihood as
+    the prompt's continuation (the sum of its tokens' log-probabilities), the prompt's token
+    count, and the timing of the forward pass (no output tokens, no first token)."""
+
+    loglikelihoods: tuple[float, ...]
+    input_tokens: int
+    run: Run
+
+    @property
+    def best(self) -> int:
+        """The likeliest choice's place (the first of equals)."""
+        return max(range(len(self.loglikelihoods)), key=self.loglikelihoods.__getitem__)
+
+
+def no_likelihoods(label: str) -> str:
+    """Why a model that cannot score choices by their likelihood cannot, and what to do."""
+    return (
+        f"scorer='loglikelihood' needs a model run in this process (a checkpoint or hub id): "
+        f"{label} is served by an endpoint, and pytest-llmperf does not read log-probabilities "
+        "from servers. Pass the checkpoint itself (--llm-candidate=./ckpt), or let the model "
+        "answer and score the letter it writes with scorer=scorers.choice()."
+    )
+
+
 class Backend(ABC):
     """A loaded model that generates one prompt at a time, timed."""
 
@@ -46,6 +72,11 @@ class Backend(ABC):
     @property
     def serves_concurrently(self) -> bool:
         """Whether requests may be sent under load (concurrency, rate): servers only."""
+        return False
+
+    @property
+    def scores_likelihoods(self) -> bool:
+        """Whether `choice_likelihoods` can run (scorer="loglikelihood"): in process only."""
         return False
 
     def hardware(self) -> dict[str, Any]:
@@ -100,6 +131,11 @@ class Backend(ABC):
             "batch_size needs an in-process model: a served model batches on the server; "
             "send its requests under load instead, e.g. generate(prompts, concurrency=8)."
         )
+
+    def choice_likelihoods(self, prompt: Prompt, choices: Sequence[str]) -> ChoiceLikelihoods:
+        """Score each choice as the prompt's continuation in one timed forward pass, without
+        generating. Only in-process models can (`scores_likelihoods`)."""
+        raise GenerationError(no_likelihoods(self.label))
 
     @abstractmethod
     def memory_tracker(self) -> PeakMemoryTracker:

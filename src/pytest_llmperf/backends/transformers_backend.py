@@ -5,14 +5,15 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import torch
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, GenerationConfig
 from transformers.generation.streamers import BaseStreamer
 
-from pytest_llmperf.backends.base import Backend, Completion
+from pytest_llmperf.backends.base import Backend, ChoiceLikelihoods, Completion
 from pytest_llmperf.backends.checkpoint import (
     AdapterRecord,
     check_checkpoint_dir,
@@ -283,9 +284,7 @@ class TransformersBackend(Backend):
     def _prompt_ids(self, prompt: Prompt) -> list[int]:
         """The prompt's tokens; a template writes its own special tokens, so none are added
         to a rendered conversation (as apply_chat_template's own tokenizing does)."""
-        text = self.rendered(prompt)
-        add_special = not isinstance(prompt, Conversation)
-        return list(self._tokenizer(text, add_special_tokens=add_special)["input_ids"])
+        return self._encoded(self.rendered(prompt), isinstance(prompt, Conversation))
 
     def input_token_counts(self, prompts: Sequence[Prompt], max_new_tokens: int) -> list[int]:
         counts = [len(self._prompt_ids(prompt)) for prompt in prompts]
@@ -314,23 +313,30 @@ class TransformersBackend(Backend):
             settings["stop_strings"] = [stop] if isinstance(stop, str) else list(stop)
         return GenerationConfig(**settings)
 
-    def _generate(self, encoded: Any, config: GenerationConfig, streamer: Any) -> tuple[Any, float]:
-        """generate's output and the perf_counter time it started at."""
-        extra = {"tokenizer": self._tokenizer} if config.stop_strings else {}
+    @contextmanager
+    def _out_of_memory_as_error(self, doing: str, fix: str) -> Iterator[None]:
+        """CUDA running out of memory, as an error naming the model, what it was doing, and
+        what to lower."""
         try:
-            with torch.inference_mode():
-                self._synchronize()
-                started = time.perf_counter()
-                output = self._model.generate(
-                    **encoded, generation_config=config, streamer=streamer, **extra
-                )
-                self._synchronize()
+            yield
         except torch.cuda.OutOfMemoryError:
             torch.cuda.empty_cache()
             raise GenerationError(
-                f"CUDA ran out of memory generating with {self._name} on {self.device}: lower "
-                "the batch size or max_new_tokens, or use --llm-dtype=bfloat16."
+                f"CUDA ran out of memory {doing} with {self._name} on {self.device}: {fix}, or "
+                "use --llm-dtype=bfloat16."
             ) from None
+
+    def _generate(self, encoded: Any, config: GenerationConfig, streamer: Any) -> tuple[Any, float]:
+        """generate's output and the perf_counter time it started at."""
+        extra = {"tokenizer": self._tokenizer} if config.stop_strings else {}
+        fix = "lower the batch size or max_new_tokens"
+        with self._out_of_memory_as_error("generating", fix), torch.inference_mode():
+            self._synchronize()
+            started = time.perf_counter()
+            output = self._model.generate(
+                **encoded, generation_config=config, streamer=streamer, **extra
+            )
+            self._synchronize()
         return output, started
 
     def _answer(self, new_tokens: Sequence[int]) -> str:
@@ -393,6 +399,67 @@ class TransformersBackend(Backend):
             completions.append(Completion(self._answer(tokens), len(ids), run))
         return completions
 
+    @property
+    def scores_likelihoods(self) -> bool:
+        return True
+
+    def choice_likelihoods(self, prompt: Prompt, choices: Sequence[str]) -> ChoiceLikelihoods:
+        """Each choice's tokens after the prompt's, as lm-evaluation-harness encodes a
+        continuation (`split_continuation`), in one forward pass over every choice (padded
+        on the right, which a causal model never looks back at); timed from the pass's start
+        until the sums are on the host. Nothing is generated: no output tokens, no TTFT."""
+        conversation = isinstance(prompt, Conversation)
+        rendered = self.rendered(prompt)
+        context, _ = split_continuation(rendered, "", conversation=conversation)
+        context_ids = self._encoded(context, conversation)
+        if not context_ids:
+            raise GenerationError("the prompt encodes to no tokens: give it some text.")
+        rows = []
+        for choice in choices:
+            _, continuation = split_continuation(rendered, choice, conversation=conversation)
+            tokens = self._encoded(context + continuation, conversation)[len(context_ids) :]
+            if not tokens:
+                raise GenerationError(
+                    f"the choice {choice!r:.80} encodes to no tokens after the prompt: give "
+                    "it some text."
+                )
+            rows.append([*context_ids, *tokens])
+        width = max(len(row) for row in rows)
+        self._check_fits(width)
+        pad = self._token_ids.get("pad_token_id")
+        pad = 0 if pad is None else pad
+        input_ids = torch.tensor([row + [pad] * (width - len(row)) for row in rows])
+        mask = torch.tensor([[1] * len(row) + [0] * (width - len(row)) for row in rows])
+        fix = "shorten the prompt or the choices"
+        with self._out_of_memory_as_error("scoring choices", fix), torch.inference_mode():
+            self._synchronize()
+            started = time.perf_counter()
+            logits = self._model(
+                input_ids=input_ids.to(self._device), attention_mask=mask.to(self._device)
+            ).logits
+            sums = continuation_loglikelihoods(logits, rows, len(context_ids)).tolist()
+            ended = time.perf_counter()
+        run = Run(
+            latency_ms=(ended - started) * 1000,
+            ttft_ms=None,
+            output_tokens=0,
+            hit_max_new_tokens=False,
+        )
+        return ChoiceLikelihoods(tuple(sums), len(context_ids), run)
+
+    def _encoded(self, text: str, conversation: bool) -> list[int]:
+        """Token ids of text the model is given: a rendered conversation's template writes
+        its own special tokens (as in `_prompt_ids`)."""
+        return list(self._tokenizer(text, add_special_tokens=not conversation)["input_ids"])
+
+    def _check_fits(self, tokens: int) -> None:
+        context = self.context_length
+        if context is not None and tokens > context:
+            raise GenerationError(
+                f"a prompt with its longest choice is {tokens} tokens, more than {self._name}'s "
+                f"context of {context} tokens: shorten the prompt or the choices."
+            )
+
     def _unpadded(self, tokens: list[int], config: GenerationConfig) -> list[int]:
         """A batch row's own tokens: up to its end-of-sequence token or stop string, as
         generate stops an unbatched request; what follows is padding."""
@@ -407,6 +474,38 @@ class TransformersBackend(Backend):
                 if any(stop in text for stop in config.stop_strings):
                     return tokens[: index + 1]
         return tokens
+
+
+def split_continuation(context: str, choice: str, *, conversation: bool) -> tuple[str, str]:
+    """The context and the continuation whose log-likelihood scores `choice`, as
+    lm-evaluation-harness writes them: a text prompt and its choice are joined by one space
+    (its `target_delimiter`) unless either side already has white space there, and white
+    space that ends the prompt moves to the continuation (a BPE tokenizer writes a word's
+    space with the word: " Paris"). A conversation, rendered by its chat template up to the
+    assistant's turn, is continued by the choice as it is."""
+    if conversation:
+        return context, choice
+    stripped = context.rstrip()
+    space = context[len(stripped) :]
+    if not space and not choice[:1].isspace():
+        space = " "
+    return stripped, space + choice
+
+
+def continuation_loglikelihoods(
+    logits: torch.Tensor, rows: Sequence[Sequence[int]], context: int
+) -> torch.Tensor:
+    """Each row's summed log-probability of its tokens after the first `context` (the
+    continuation), from the logits of one forward pass over the rows (batch, positions,
+    vocabulary): the token at position p is predicted by the logits at p - 1. Computed in
+    float32 whatever the model's dtype."""
+    log_probs = torch.log_softmax(logits.float(), dim=-1)
+    sums = []
+    for index, row in enumerate(rows):
+        targets = torch.tensor(row[context:], device=logits.device)
+        positions = torch.arange(context - 1, len(row) - 1, device=logits.device)
+        sums.append(log_probs[index, positions, targets].sum())
+    return torch.stack(sums).cpu()
 
 
 def weights_bytes(model: Any) -> int:

@@ -89,6 +89,7 @@ def model_figures(result: GenerationResult) -> dict[str, Any]:
         "answers_scored": sum(
             sample.correct is not None or sample.score is not None for sample in result.samples
         ),
+        "scorers": list(result.scorers),
         "price_input_per_1m": result.pricing.input_per_1m,
         "price_output_per_1m": result.pricing.output_per_1m,
         "token_count": {

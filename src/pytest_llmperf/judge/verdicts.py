@@ -202,6 +202,15 @@ def _judge_one(limit: Limit, comparison: Comparison) -> Verdict:
     if spec.kind.is_difference:
         difference = spec.kind.difference(baseline, candidate)
         return _exact(limit, baseline, candidate, difference, comparison)
+    if baseline == 0 == candidate:
+        return Verdict(
+            limit,
+            Outcome.NOT_COMPARED,
+            baseline,
+            candidate,
+            note=f"both models' {metric.name} is 0 (a scorer='loglikelihood' call generates "
+            "nothing): there is no ratio to judge",
+        )
     if baseline <= 0:
         return Verdict(
             limit,

@@ -1,5 +1,10 @@
 """The timing protocol: warm-up, repeats, and the models' runs in alternating rounds (pairs
-when there are two)."""
+when there are two).
+
+A run is one request: a generation, or under scorer="loglikelihood" one forward pass that
+ranks a prompt's choices (the answer is the likeliest choice; nothing is generated, so the
+run has no output tokens and no first token, and the machine-independent figures are left
+at the weights: no KV cache is kept, and the FLOPs of a generation are not the pass's)."""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from time import perf_counter
 
-from pytest_llmperf.backends.base import Backend, Completion
+from pytest_llmperf.backends.base import Backend, Completion, no_likelihoods
 from pytest_llmperf.errors import GenerationError
 from pytest_llmperf.measure.load import LoadSpec, run_load
 from pytest_llmperf.measure.scoring import Scored, score_answer
@@ -53,8 +58,11 @@ class _Recorder:
     def __init__(self, backend: Backend, workload: Workload) -> None:
         self.backend = backend
         self.workload = workload
+        if workload.by_likelihood and not backend.scores_likelihoods:
+            raise GenerationError(no_likelihoods(backend.label))
         # Raises before anything is timed when a prompt cannot be generated (context, empty).
-        backend.input_token_counts(workload.prompts, workload.max_new_tokens)
+        new_tokens = 0 if workload.by_likelihood else workload.max_new_tokens
+        backend.input_token_counts(workload.prompts, new_tokens)
         self.completions: list[list[Completion]] = [[] for _ in workload.prompts]
         self.batches: BatchFigures | None = None
         self._tracker = backend.memory_tracker()
@@ -67,7 +75,11 @@ class _Recorder:
         so batched workloads still warm up their batch path as often as asked."""
         first_group = self.workload.groups()[0]
         prompt, generation = self.workload.prompts[first_group[0]], self.workload.generation
-        counted = self.backend.count_figures(prompt, generation, seed) if count_figures else None
+        counted = None
+        if count_figures and self.workload.by_likelihood:
+            self.figures = ModelFigures(weights_mb=self.backend.weights_mb)
+        elif count_figures:
+            counted = self.backend.count_figures(prompt, generation, seed)
         if counted is not None:
             self.figures = counted
             if self.workload.batch_size is None:
@@ -78,9 +90,19 @@ class _Recorder:
     def _complete(self, group: tuple[int, ...], seed: int) -> list[Completion]:
         prompts = [self.workload.prompts[index] for index in group]
         generation = self.workload.generation
+        if self.workload.by_likelihood:
+            return [self._likeliest(index) for index in group]
         if self.workload.batch_size is None:
             return [self.backend.complete(prompts[0], generation, seed)]
         return self.backend.complete_batch(prompts, generation, seed)
+
+    def _likeliest(self, index: int) -> Completion:
+        """A prompt's choices ranked in one forward pass: the answer is the likeliest."""
+        assert self.workload.choices is not None, "checked when the workload was made"
+        choices = self.workload.choices[index]
+        assert choices is not None, "checked when the workload was made"
+        ranked = self.backend.choice_likelihoods(self.workload.prompts[index], choices)
+        return Completion(choices[ranked.best], ranked.input_tokens, ranked.run)
 
     def measure(self, group: tuple[int, ...], seed: int) -> None:
         """One timed run of a prompt, or of a batch of them; the memory high-water mark is
@@ -151,6 +173,7 @@ class _Recorder:
             figures=self.figures,
             batches=self.batches,
             rendered_sha256=self._rendered_sha256(),
+            scorers=() if self.workload.expected is None else (self.workload.scorer_name,),
         )
 
     def _rendered_sha256(self) -> str | None:

@@ -9,7 +9,8 @@ its metric row: the run-to-run spread of its per-run values in the records (late
 a fixed tolerance for a figure read once (a memory peak); exact figures (tokens, cost)
 have none. A figure scored per answer (accuracy) is a sample of questions: two candidates'
 accuracies are equal while their 95% Clopper-Pearson intervals overlap (each over the
-answers it scored across its tests). Overlap is stricter than a paired test between the two
+questions it scored across its tests; several answers to one question, samples_per_question,
+count as that one question). Overlap is stricter than a paired test between the two
 candidates would be (the records do not keep per-question answers of both): a lead it calls
 is significant, one it does not may still be real."""
 
@@ -94,18 +95,28 @@ SHARE_TAIL = 0.025  # 95% intervals for figures scored per answer
 
 
 def _share_interval(records: Sequence[Record], metric: Metric) -> list[float] | None:
-    """The Clopper-Pearson interval of a share scored per answer, over every answer the
+    """The Clopper-Pearson interval of a share scored per answer, over every question the
     candidate's tests scored; None when none was."""
-    right, answers = 0.0, 0
+    right, questions = 0.0, 0
     for record in records:
         figures = record["candidate"]["figures"] or {}
-        value, scored = figures.get(metric.key), figures.get("answers_scored") or 0
+        value, scored = figures.get(metric.key), _questions_scored(figures)
         if value is not None and scored:
             right += value * scored
-            answers += scored
-    if not answers:
+            questions += scored
+    if not questions:
         return None
-    return list(clopper_pearson(right, answers, SHARE_TAIL))
+    return list(clopper_pearson(right, questions, SHARE_TAIL))
+
+
+def _questions_scored(figures: Mapping[str, Any]) -> int:
+    """The questions behind a figure's scored answers: the distinct question ids (k answers
+    to one question are one question's evidence, not k), else the answers scored."""
+    answers = figures.get("questions") or []
+    ids = [answer.get("id") for answer in answers if answer.get("score") is not None]
+    if ids and None not in ids:
+        return len(set(ids))
+    return int(figures.get("answers_scored") or 0)
 
 
 def _mean(records: Sequence[Record], metric: Metric) -> float | None:

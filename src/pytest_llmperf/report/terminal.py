@@ -307,8 +307,8 @@ def summary_lines(records: Sequence[Mapping[str, Any]], snapshot_dir: Path) -> I
         if not_compared:
             yield (
                 f"{plural(not_compared, 'limit')} not compared: a snapshot from other hardware, "
-                "token limits in fixed_length mode, or a default limit the test does not "
-                "measure (see each test's note)"
+                "token limits in fixed_length mode, a ratio of two zeros (no tokens generated), "
+                "or a default limit the test does not measure (see each test's note)"
             )
         yield from _inconclusive_lines(judged)
         figures: list[tuple[str, ...]] = [("test", "figure", "baseline", "candidate", "change")]

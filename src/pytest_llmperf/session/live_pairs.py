@@ -48,8 +48,8 @@ def same_workloads(calls: TestCalls) -> bool:
     mine = [workload for workload, _ in calls.candidate_calls]
     theirs = [workload for workload, _ in calls.baseline_calls]
     return len(mine) == len(theirs) and all(
-        (a.prompts, a.generation, a.load, a.batch_size)
-        == (b.prompts, b.generation, b.load, b.batch_size)
+        (a.prompts, a.generation, a.load, a.batch_size, a.by_likelihood)
+        == (b.prompts, b.generation, b.load, b.batch_size, b.by_likelihood)
         for a, b in zip(mine, theirs, strict=True)
     )
 

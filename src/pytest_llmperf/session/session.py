@@ -25,7 +25,12 @@ from pytest_llmperf.limits import Budget, Limit, with_implied_limits
 from pytest_llmperf.measure.load import LOAD_KEYS, LoadSpec
 from pytest_llmperf.measure.protocol import Protocol, measure, measure_paired
 from pytest_llmperf.measure.scoring import Scorer
-from pytest_llmperf.measure.workload import Workload, batch_size_from, pinned_generation
+from pytest_llmperf.measure.workload import (
+    Workload,
+    batch_size_from,
+    pinned_generation,
+    samples_per_question_from,
+)
 from pytest_llmperf.results import GenerationResult
 from pytest_llmperf.session.calls import Call, TestCalls
 from pytest_llmperf.session.live_pairs import (
@@ -126,10 +131,11 @@ class LlmPerfSession:
         pair_with_baseline: bool,
         mode: str | None = None,
         scorer: str | Scorer | None = None,
+        choices: Any = None,
     ) -> GenerationResult:
         """Measure one call of a test on `role`'s model (paired with the baseline's runs
         when asked) and keep it for judging."""
-        workload = self._workload(prompts, expected, overrides, mode, scorer)
+        workload = self._workload(prompts, expected, overrides, mode, scorer, choices)
         calls = self._calls.setdefault(nodeid, TestCalls())
         if role == BASELINE:
             baseline = self.models.priced(BASELINE)
@@ -171,24 +177,19 @@ class LlmPerfSession:
         overrides: Mapping[str, Any],
         mode: str | None,
         scorer: str | Scorer | None,
+        choices: Any = None,
     ) -> Workload:
         load_kwargs = {key: overrides[key] for key in LOAD_KEYS if key in overrides}
-        not_generation = (*LOAD_KEYS, "batch_size")
+        not_generation = (*LOAD_KEYS, "batch_size", "samples_per_question")
         generation_kwargs = {k: v for k, v in overrides.items() if k not in not_generation}
         generation = pinned_generation(
             generation_kwargs, mode or self.settings.mode, self.settings.max_new_tokens
         )
         workload = Workload.from_call(
-            prompts, generation, expected, scorer, eval_limit=self.settings.eval_limit
-        )
+            prompts, generation, expected, scorer, self.settings.eval_limit, choices
+        ).sampled(samples_per_question_from(overrides.get("samples_per_question")))
         load = LoadSpec.from_kwargs(load_kwargs, len(workload.prompts))
-        batch_size = batch_size_from(overrides.get("batch_size"))
-        if load is not None and batch_size is not None:
-            raise LlmPerfError(
-                "batch_size and load (concurrency, rate) cannot be combined: batch_size "
-                "batches an in-process model, load is sent to a served one."
-            )
-        return replace(workload, load=load, batch_size=batch_size)
+        return workload.delivered(load, batch_size_from(overrides.get("batch_size")))
 
     def discard(self, nodeid: str) -> None:
         self._calls.pop(nodeid, None)

@@ -134,6 +134,8 @@ def snapshot_call(workload: Workload, result: GenerationResult) -> SnapshotCall:
         generation["load"] = workload.load.to_json()
     if workload.batch_size is not None:
         generation["batch_size"] = workload.batch_size
+    if workload.samples_per_question > 1:
+        generation["samples_per_question"] = workload.samples_per_question
     if workload.eval_set is not None:  # the sample drawn, for the diff and the comparison
         generation["eval_set"] = {
             "name": workload.eval_set.name,

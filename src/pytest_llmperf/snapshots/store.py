@@ -78,6 +78,7 @@ class Snapshot:
             token_count=combined.token_count,
             figures=combined.figures,
             rendered_sha256=combined.rendered_sha256,
+            scorers=combined.scorers,
         )
 
 
@@ -121,12 +122,27 @@ def _rendered_json(result: GenerationResult) -> dict[str, Any]:
     return {"rendered_sha256": result.rendered_sha256}
 
 
+def _scorers_json(result: GenerationResult) -> dict[str, Any]:
+    """The scorers of a scored call ("loglikelihood": choices ranked, nothing generated);
+    absent for a call without expected answers."""
+    return {"scorers": list(result.scorers)} if result.scorers else {}
+
+
+def _scorers_from_json(data: Any, where: str) -> tuple[str, ...]:
+    if data is None:
+        return ()
+    if not isinstance(data, list) or not all(isinstance(name, str) and name for name in data):
+        raise ValueError(f"{where}.scorers must be a list of scorer names, not {data!r:.80}")
+    return tuple(data)
+
+
 def _result_to_json(result: GenerationResult) -> dict[str, Any]:
     return {
         "peak_memory_mb": _round(result.peak_memory_mb),
         **_figures_json(result),
         **_token_count_json(result),
         **_rendered_json(result),
+        **_scorers_json(result),
         "samples": [
             {
                 "prompt": sample.prompt_index,
@@ -201,6 +217,7 @@ def _result_from_json(data: Mapping[str, Any], where: str, at_most: int | None) 
         token_count=token_count,
         figures=_figures_from_json(data.get("figures"), f"{where}.figures"),
         rendered_sha256=None if rendered is None else str(rendered),
+        scorers=_scorers_from_json(data.get("scorers"), where),
     )
 
 
