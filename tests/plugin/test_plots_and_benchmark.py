@@ -18,7 +18,9 @@ from pytest_llmperf.text import number
 from tests.plugin.helpers import PROMPTS, run, run_xdist
 
 PNG = b"\x89PNG\r\n\x1a\n"
+# Extra runs capped at 1 s: the files are what is tested, whatever the SLA's verdict.
 SETTINGS = "[tool.llmperf]\nrepeats = 2\n"
+QUICK = "--llm-max-seconds=1"
 TESTS = f"""
 import pytest
 
@@ -106,6 +108,7 @@ def test_plots_and_benchmark_json_alone_and_under_xdist(project, checkpoints):
     storage directory; pytest-benchmark's own command line reads and compares both."""
     result = run(
         project,
+        QUICK,
         f"--llm-baseline={checkpoints['baseline']}",
         f"--llm-candidate={checkpoints['verbose']}",
         "--llm-plots=reports/plots",
@@ -163,6 +166,7 @@ def test_plots_and_benchmark_json_alone_and_under_xdist(project, checkpoints):
     # Under xdist the controller writes every worker's tests, once.
     xdist = run_xdist(
         project,
+        QUICK,
         f"--llm-baseline={checkpoints['baseline']}",
         f"--llm-candidate={checkpoints['slow']}",
         "--llm-plots=plots",
