@@ -112,11 +112,13 @@ class LimitSpec:
         self, observed: float | None, interval: tuple[float | None, float | None] | None
     ) -> str:
         """What was held against the budget, for people: '1.39x [1.20, 1.60]' (a ratio and
-        its interval), '1,250 ms [1000, 1500]' (an SLA), 'drop 0.100'; '' when nothing was."""
+        its interval), '1,250 ms [1000, 1500]' (an SLA), 'drop 0.100 [0.020, 0.180]' (an
+        accuracy drop, with its interval when paired); '' when nothing was."""
         if observed is None:
             return ""
         if self.kind is Kind.DROP:
-            return f"drop {self.unit.format(observed)}"
+            drop = f"drop {self.unit.format(observed)}"
+            return drop if interval is None else f"{drop} {interval_text(*interval)}"
         if interval is None:
             return self.unit.format(observed) if self.kind.is_ratio else ""
         return f"{self.unit.format(observed)} {interval_text(*interval)}"

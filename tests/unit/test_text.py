@@ -68,5 +68,6 @@ def test_what_was_held_against_a_budget() -> None:
     assert ratio.observed_text(1.3912, None) == "1.39x"
     assert sla.observed_text(1250.4, (1000.2, 1500.9)) == "1,250 ms [1000, 1501]"
     assert sla.observed_text(1250.4, None) == ""
-    assert drop.observed_text(0.1, None) == "drop 0.100"
+    assert drop.observed_text(0.1, None) == "drop 0.100"  # the exact comparison
+    assert drop.observed_text(0.1, (0.02, 0.18)) == "drop 0.100 [0.020, 0.180]"
     assert ratio.observed_text(None, None) == ""
