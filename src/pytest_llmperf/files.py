@@ -1,5 +1,9 @@
 """Writing files whole: output paths checked when their option is parsed, and every file
-(snapshots, reports, plots) replaced atomically, so an interrupted run never leaves half of one."""
+(snapshots, reports, plots) replaced atomically, so an interrupted run never leaves half of one.
+
+The one way the plugin writes a file: every text written here goes through the redaction
+layer, whatever rendered it (tests/unit/test_every_sink_redacts.py checks that nothing else
+in the package writes files). Bytes are images, written as they are."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 from pytest_llmperf.errors import ConfigError
+from pytest_llmperf.redaction import redact
 
 
 def check_writable_file(path: Path, where: str) -> None:
@@ -42,9 +47,10 @@ def _check_creatable(path: Path, start: Path, where: str, fix: str) -> None:
 
 def write_atomically(path: Path, content: str | bytes) -> None:
     """Write to a temporary file beside `path`, then rename it into place: a reader (or an
-    interrupted run) sees the old file or the new one, never half of one."""
+    interrupted run) sees the old file or the new one, never half of one. A text is masked
+    (redaction.py) before it is written."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = content.encode("utf-8") if isinstance(content, str) else content
+    data = redact(content).encode("utf-8") if isinstance(content, str) else content
     # mkstemp's 0600 would hide CI artifacts from others; keep a file's own mode.
     mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
     descriptor, temp_name = tempfile.mkstemp(
@@ -72,7 +78,8 @@ def check_writable_directory(path: Path, where: str) -> None:
 
 def append(path: Path, text: str) -> None:
     """Append `text` to `path` (created if missing), after a blank line when it has content:
-    the GitHub step summary gathers what every step of a job writes there."""
+    the GitHub step summary gathers what every step of a job writes there. Masked first."""
+    text = redact(text)
     with path.open("a", encoding="utf-8") as handle:
         if handle.tell() > 0:
             handle.write("\n")

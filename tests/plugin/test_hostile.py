@@ -292,3 +292,30 @@ def test_a_second_update_run_on_one_directory_is_refused(pytester):
         first_run.release()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*another --llm-update run is writing snapshots in *.llmperf*"])
+
+
+def test_a_key_too_short_to_mask_is_refused_at_start(pytester, monkeypatch):
+    monkeypatch.setenv("STAGING_KEY", "k3y")
+    pytester.makepyfile(test_fault=FAULT_TEST)
+    result = run(
+        pytester, "--llm-candidate=m@http://127.0.0.1:9/v1", "--llm-api-key-env=STAGING_KEY"
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*API key in the environment variable STAGING_KEY is shorter*"])
+    assert "k3y" not in result.stdout.str() + result.stderr.str()
+
+
+def test_a_candidate_name_holding_the_key_never_becomes_a_test_id(pytester, monkeypatch):
+    monkeypatch.setenv("STAGING_KEY", KEY)
+    pytester.makepyfile(test_fault=FAULT_TEST)
+    result = run(
+        pytester,
+        "-rA",
+        "--junitxml=junit.xml",
+        f"--llm-candidate=sk-{KEY[8:]}=m@http://127.0.0.1:9/v1",
+        "--llm-candidate=other=m@http://127.0.0.1:9/v1",
+        "--llm-api-key-env=STAGING_KEY",
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*a candidate's name (*) holds a secret*NAME=MODEL*"])
+    assert leaked(everything_written(pytester, result)) == []

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pytest_llmperf.files import write_atomically
 from pytest_llmperf.metrics import METRICS_BY_NAME, RANKED_FIGURES
 from pytest_llmperf.report.history import ENTRY_NAME
 from pytest_llmperf.report.ranking_plot import budget_on
@@ -192,7 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for line in table_lines(runs, series):
         print(line)
     if options.html is not None:
-        options.html.write_text(html_page(runs, series), encoding="utf-8")
+        write_atomically(options.html, html_page(runs, series))
         print(f"trend page written to {options.html}")
     return 0
 

@@ -19,7 +19,7 @@ from typing import Any
 from pytest_llmperf.errors import BudgetError, ConfigError
 from pytest_llmperf.files import check_writable_directory, check_writable_file
 from pytest_llmperf.limits import ACCURACY_TESTS, MODES, parse_limits
-from pytest_llmperf.redaction import add_secret
+from pytest_llmperf.redaction import MIN_KEY, add_secret, redact
 from pytest_llmperf.results import Pricing
 from pytest_llmperf.settings import lineup, parsers
 from pytest_llmperf.settings.endpoint_spec import EndpointSpec, is_endpoint, parse_endpoint
@@ -597,14 +597,32 @@ def _assemble(
 
 def register_secrets(settings: Settings) -> None:
     """Mask each endpoint's API key in every output, and a key variable's name that may be
-    the key itself (see parsers.conventional_env_name)."""
+    the key itself (see parsers.conventional_env_name). A key too short to mask safely is
+    refused; so is a candidate name holding a key: it becomes the test id that pytest
+    itself prints and writes to JUnit XML, where no masking of the plugin's runs."""
     for spec in (settings.baseline, settings.candidate, *settings.lineup):
         if spec is None or spec.options.api_key_env is None:
             continue
         key_env = spec.options.api_key_env
         if not parsers.conventional_env_name(key_env):
             add_secret(key_env)
-        add_secret(os.environ.get(key_env))
+        key = os.environ.get(key_env)
+        if key and len(key) < MIN_KEY:
+            raise ConfigError(
+                f"the API key in the environment variable {key_env} is shorter than {MIN_KEY} "
+                "characters (not shown), too short to be masked in the reports without "
+                "masking ordinary words: use the server's real key (an OpenAI-style key is "
+                "much longer), or set no key variable for a server that needs none."
+            )
+        add_secret(key)
+    for spec in settings.lineup:
+        if redact(spec.candidate_name) != spec.candidate_name:
+            raise ConfigError(
+                f"a candidate's name ({redact(spec.candidate_name)}) holds a secret (an API key "
+                "or a value given as a key variable): the name becomes the test id pytest "
+                "prints and writes to JUnit XML. Name the candidate with NAME=MODEL, e.g. "
+                "--llm-candidate=tuned=./path/to/ckpt."
+            )
 
 
 def _lineup(parsed: dict[str, Any], base: Any, where: Any) -> tuple[ModelSpec, ...]:
