@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from pytest_llmperf.errors import ConfigError
@@ -22,6 +24,11 @@ def check_writable_file(path: Path, where: str) -> None:
     Nothing is created here: the parent directories are made when the report is written.
     """
     fix = "give it a file path in a directory you can write to"
+    with _unusable_path(path, where, fix):
+        _check_file(path, where, fix)
+
+
+def _check_file(path: Path, where: str, fix: str) -> None:
     if path.is_dir():
         raise ConfigError(f"{where} names a directory ({path}), not a file: {fix}.")
     if path.exists() and not os.access(path, os.W_OK):
@@ -71,9 +78,23 @@ def write_atomically(path: Path, content: str | bytes) -> None:
 def check_writable_directory(path: Path, where: str) -> None:
     """ConfigError when `path` is not, and cannot become, a directory this user writes to."""
     fix = "give it a directory path you can write to"
-    if path.exists() and not path.is_dir():
-        raise ConfigError(f"{where} names {path}, which is a file, not a directory: {fix}.")
-    _check_creatable(path, path, where, fix)
+    with _unusable_path(path, where, fix):
+        if path.exists() and not path.is_dir():
+            raise ConfigError(f"{where} names {path}, which is a file, not a directory: {fix}.")
+        _check_creatable(path, path, where, fix)
+
+
+@contextmanager
+def _unusable_path(path: Path, where: str, fix: str) -> Iterator[None]:
+    """A path the system refuses to look at (a name too long, a loop of links): a
+    ConfigError naming the option, not an OSError."""
+    try:
+        yield
+    except OSError as error:
+        shown = str(path) if len(str(path)) <= 120 else str(path)[:119] + "…"
+        raise ConfigError(
+            f"{where} names {shown}, which cannot be used ({error.strerror or error}): {fix}."
+        ) from None
 
 
 def append(path: Path, text: str) -> None:

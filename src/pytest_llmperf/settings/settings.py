@@ -25,6 +25,7 @@ from pytest_llmperf.settings import lineup, parsers
 from pytest_llmperf.settings.endpoint_spec import EndpointSpec, is_endpoint, parse_endpoint
 from pytest_llmperf.settings.options import Option, option, options_of
 from pytest_llmperf.settings.outputs import resolve_output
+from pytest_llmperf.text import shown_value
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -521,14 +522,22 @@ def build_settings(
             parsed[entry.key] = entry.parse(raw)
         except ValueError as error:
             if entry.secret:
-                add_secret(str(raw))
+                add_secret(raw if isinstance(raw, str) else None)
                 raise ConfigError(
                     f"the value given for {where} is not valid (not shown: it may be a secret): "
                     f"it {error}."
                 ) from None
-            raise ConfigError(f"{raw!r} is not a valid value for {where}: it {error}.") from None
+            raise ConfigError(
+                f"{shown_value(raw)} is not a valid value for {where}: it {error}."
+            ) from None
     parsed["default_limits"] = _default_limits(file_values.get("budget", {}))
-    return _assemble(parsed, from_cli, cwd=cwd, config_dir=config_dir, rootdir=rootdir)
+    try:
+        return _assemble(parsed, from_cli, cwd=cwd, config_dir=config_dir, rootdir=rootdir)
+    except OSError as error:  # a path the system will not look at: a name too long, a loop
+        raise ConfigError(
+            f"a path given to pytest-llmperf cannot be used ({error.strerror or error}): "
+            f"{shown_value(str(error.filename), 120)}: give a shorter, valid path."
+        ) from None
 
 
 def _default_limits(table: Any) -> tuple[tuple[str, float], ...]:
