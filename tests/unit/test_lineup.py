@@ -119,3 +119,25 @@ def test_only_the_running_candidate_stays_loaded(tmp_path: Path, monkeypatch):
 def test_an_endpoint_url_with_a_query_is_one_model_not_a_glob(tmp_path: Path) -> None:
     entry = "m@http://127.0.0.1:9/v1?x=[1]"
     assert expand(entry, tmp_path, "--llm-candidate") == [("m", entry)]
+
+
+def test_a_glob_matching_the_baseline_names_it_among_the_candidates(tmp_path: Path):
+    for name in ("checkpoint-100", "checkpoint-200", "base"):
+        (tmp_path / "runs" / name).mkdir(parents=True)
+    settings = build_settings(
+        {"baseline": "./runs/base", "candidates": ["runs/*"]},
+        {},
+        cwd=tmp_path,
+        config_dir=tmp_path,
+        rootdir=tmp_path,
+    )
+    assert [spec.candidate_name for spec in settings.lineup][-1] == "base"
+    assert settings.baseline_candidates == frozenset({"base"})
+    hub = build_settings(
+        {"baseline": "gpt2", "candidate": ["a=gpt2", "b=distilgpt2"]},
+        {},
+        cwd=tmp_path,
+        config_dir=tmp_path,
+        rootdir=tmp_path,
+    )
+    assert hub.baseline_candidates == frozenset({"a"})

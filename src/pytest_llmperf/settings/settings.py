@@ -87,6 +87,15 @@ class ModelSpec:
         return None
 
 
+def same_model(a: ModelSpec, b: ModelSpec) -> bool:
+    """Whether two specs name one model: one checkpoint directory however its path is
+    written, else the same hub id or endpoint."""
+    path_a, path_b = a.local_path, b.local_path
+    if path_a is not None and path_b is not None:
+        return path_a.resolve() == path_b.resolve()
+    return path_a is None and path_b is None and a.name == b.name
+
+
 def _looks_like_path(name: str) -> bool:
     return name.startswith((".", "/", "~")) or "\\" in name or name.count("/") > 1
 
@@ -415,6 +424,16 @@ class Settings:
     @property
     def several_candidates(self) -> bool:
         return len(self.lineup) > 1
+
+    @cached_property
+    def baseline_candidates(self) -> frozenset[str]:
+        """Names of the candidates that are the baseline model itself (a glob over the
+        training run's checkpoints that matches the baseline's own directory): ranked as
+        the baseline, never recommended."""
+        if self.baseline is None or not self.several_candidates:
+            return frozenset()
+        baseline = self.baseline
+        return frozenset(spec.candidate_name for spec in self.lineup if same_model(spec, baseline))
 
     @property
     def latency_percentile(self) -> float:
