@@ -29,13 +29,19 @@ def non_negative_int(value: Any) -> int:
 
 def seed(value: Any) -> int:
     """A seed torch, numpy and servers all take: 0 to 2**63 - 1."""
-    number = non_negative_int(value)
-    if number > LARGEST_INT:
-        raise ValueError(f"must be a whole number from 0 to {LARGEST_INT} (64-bit signed)")
-    return number
+    try:
+        return non_negative_int(value)
+    except TooLarge:
+        raise ValueError(
+            f"must be a whole number from 0 to {LARGEST_INT} (64-bit signed)"
+        ) from None
 
 
 LARGEST_INT = 2**63 - 1  # what torch, numpy and servers take; larger is never meant
+
+
+class TooLarge(ValueError):
+    """A whole number beyond 64 bits."""
 
 
 def integer(value: Any) -> int:
@@ -47,7 +53,7 @@ def integer(value: Any) -> int:
     if not isinstance(value, int):
         raise ValueError("must be a whole number")
     if abs(value) > LARGEST_INT:
-        raise ValueError(f"must be a whole number from {-LARGEST_INT} to {LARGEST_INT}")
+        raise TooLarge(f"must be a whole number from {-LARGEST_INT} to {LARGEST_INT}")
     return value
 
 
