@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import difflib
 import math
-import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
 
+from pytest_llmperf.checks import finite
 from pytest_llmperf.errors import BudgetError
 from pytest_llmperf.metrics import RATIO, SHARE, Metric, Unit, metric_named
-from pytest_llmperf.text import interval_text
+from pytest_llmperf.text import interval_text, shown_value
 
 MODES = ("natural", "fixed_length")
 # How quality limits are judged: on an interval over answers paired by question (paired),
@@ -300,13 +300,17 @@ def _spec_named(name: str) -> LimitSpec:
 
 def _parse_limit(name: str, value: Any) -> Limit:
     spec = _spec_named(name)
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise BudgetError(f"limit {name}={value!r} is not a finite number.")
+    number = finite(value)
+    if number is None:
+        raise BudgetError(
+            f"limit {name}={shown_value(value)} is not a finite number: give it a number "
+            "(not true/false, text, NaN, an infinity or an integer beyond float range)."
+        )
     if spec.is_share:
-        if not 0 <= value <= 1:
+        if not 0 <= number <= 1:
             raise BudgetError(
-                f"limit {name}={value!r} must lie between 0 and 1 (a share of prompts)."
+                f"limit {name}={shown_value(value)} must lie between 0 and 1 (a share of prompts)."
             )
-    elif value <= 0:
-        raise BudgetError(f"limit {name}={value!r} must be greater than 0.")
-    return Limit(spec, float(value))
+    elif number <= 0:
+        raise BudgetError(f"limit {name}={shown_value(value)} must be greater than 0.")
+    return Limit(spec, number)

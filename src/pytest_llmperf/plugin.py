@@ -16,11 +16,9 @@ from pytest_llmperf.errors import BudgetError, LlmPerfError, ModelUnavailableErr
 from pytest_llmperf.fixtures import LlmModel, fail_with
 from pytest_llmperf.judge.reading import AlertKind, alerts
 from pytest_llmperf.limits import Budget, merged_markers, parse_budget, valid_limit_names
-from pytest_llmperf.redaction import redact
 from pytest_llmperf.report import publish
 from pytest_llmperf.report.junit import properties
-from pytest_llmperf.report.ranking import ranking
-from pytest_llmperf.report.terminal import failure_lines, ranking_lines, summary_lines
+from pytest_llmperf.report.terminal import failure_message, session_lines
 from pytest_llmperf.session.session import BASELINE, CANDIDATE, LlmPerfSession
 from pytest_llmperf.settings.lineup import id_without_candidate
 from pytest_llmperf.settings.settings import (
@@ -330,7 +328,7 @@ def _judge(item: pytest.Item, budget: Budget) -> None:
     for alert in alerts(record):
         warnings.warn(WARNING_CLASSES[alert.kind](alert.text), stacklevel=1)
     if record["failed"]:
-        pytest.fail("\n".join(failure_lines(record)), pytrace=False)
+        pytest.fail(failure_message(record), pytrace=False)
 
 
 @pytest.hookimpl(trylast=True)
@@ -346,14 +344,15 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     session = config.stash.get(SESSION_KEY, None)
     if session is None:
         return
-    records = session.report_records()
-    lines = [
-        *summary_lines(records, session.settings.snapshot_dir),
-        *ranking_lines(ranking(records, session.settings.rank_by)),
-        *session.snapshots.summary_lines(session.settings.snapshot_dir),
-        *config.stash.get(REPORT_LINES_KEY, []),
-    ]
+    settings = session.settings
+    lines = session_lines(
+        session.report_records(),
+        settings.snapshot_dir,
+        settings.rank_by,
+        session.snapshots.summary_lines(settings.snapshot_dir),
+        config.stash.get(REPORT_LINES_KEY, []),
+    )
     if lines:
         terminalreporter.section("llmperf")
         for line in lines:
-            terminalreporter.write_line(redact(line))
+            terminalreporter.write_line(line)

@@ -3,14 +3,19 @@ given where a variable's name goes) is masked in everything it writes or raises.
 
 Secrets are registered once, where they are read; `redact` masks a text and `redacted` a
 record (any JSON-like value). A secret is masked as written, JSON-escaped (also with `\\/`,
-as some servers write it) and URL-encoded, and so is any fragment of it of
+as some servers write it), URL-encoded, HTML-escaped, base64-encoded (standard or URL-safe,
+at any alignment within a longer encoded text) and in hex, and so is any fragment of it of
 `FRAGMENT` characters or more: a message cut short still shows none of it. Mask before any
-truncation. Kept in one process-wide registry on purpose: errors are raised deep in the
-backends, far from pytest's config, and must be masked wherever they are printed.
+truncation. A key shorter than `MIN_KEY` cannot be masked safely (its fragments are
+ordinary words): the settings refuse it at start. Kept in one process-wide registry on
+purpose: errors are raised deep in the backends, far from pytest's config, and must be
+masked wherever they are printed.
 """
 
 from __future__ import annotations
 
+import base64
+import html
 import json
 import re
 from typing import Any
@@ -18,11 +23,13 @@ from urllib.parse import quote, quote_plus
 
 MASK = "***"
 FRAGMENT = 8  # the shortest run of a secret's characters that is masked on its own
+MIN_KEY = FRAGMENT  # the shortest API key the settings accept: masked in every form
 _MIN_SECRET = 4  # shorter values would mask ordinary words
 
 
 def _forms(secret: str) -> set[str]:
-    """How a secret may appear in a text: raw, JSON-escaped, URL-encoded."""
+    """How a secret may appear in a text: raw, JSON-escaped, URL-encoded, HTML-escaped,
+    base64-encoded, hex."""
     escaped = json.dumps(secret, ensure_ascii=True)[1:-1]
     return {
         secret,
@@ -32,7 +39,21 @@ def _forms(secret: str) -> set[str]:
         quote(secret, safe=""),
         quote_plus(secret, safe=""),
         repr(secret)[1:-1],
+        html.escape(secret),
+        *_encoded_forms(secret.encode("utf-8")),
     }
+
+
+def _encoded_forms(data: bytes) -> set[str]:
+    """The secret's bytes in hex, and in base64 at each of the three alignments it may have
+    inside a longer encoded text (a `user:key` pair, a JSON body): only the characters that
+    its own bytes decide, the group shared with its neighbours cut off at each end."""
+    forms = {data.hex(), data.hex().upper()}
+    for shift in range(3):
+        for encode in (base64.b64encode, base64.urlsafe_b64encode):
+            encoded = encode(b"\0" * shift + data).decode("ascii")
+            forms.add(encoded[4 if shift else 0 : -4])
+    return {form for form in forms if len(form) >= FRAGMENT}
 
 
 class Redactor:

@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
+from pytest_llmperf.checks import finite
 from pytest_llmperf.errors import ScorerError
+from pytest_llmperf.text import shown_value
 
 ScoreValue = bool | float
 UserScorer = Callable[[str, str], Any]  # returns a bool or a score in [0, 1]
@@ -116,15 +117,10 @@ class number(Scorer):  # lower case: called like a function
     `tolerance`. Signs, decimals and thousands separators (1,234) are read."""
 
     def __init__(self, tolerance: float = 0) -> None:
-        if (
-            isinstance(tolerance, bool)
-            or not isinstance(tolerance, (int, float))
-            or not math.isfinite(tolerance)
-            or tolerance < 0
-        ):
+        if not isinstance(tolerance, (int, float)) or finite(tolerance) is None or tolerance < 0:
             raise ScorerError(
-                f"scorers.number(tolerance={tolerance!r}): the tolerance must be a finite "
-                "number of at least 0 (an absolute difference, e.g. 0.01)."
+                f"scorers.number(tolerance={shown_value(tolerance)}): the tolerance must be a "
+                "finite number of at least 0 (an absolute difference, e.g. 0.01)."
             )
         self.tolerance = Decimal(str(tolerance))
         self.name = f"number(tolerance={tolerance!r})"

@@ -21,6 +21,19 @@ def quoted(text: str, limit: int = 100) -> str:
     return json.dumps(cut, ensure_ascii=False)
 
 
+def shown_value(value: object, limit: int = 60) -> str:
+    """A value read from outside, for a message: its repr cut at `limit` characters; an
+    integer too long to print whole (repr of 10**5000 raises) by its size."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
+        digits = int(value.bit_length() * math.log10(2)) + 1
+        return f"{'-' if value < 0 else ''}an integer of about {digits} digits"
+    try:
+        text = repr(value)
+    except ValueError:  # a list holding such an integer
+        return f"a {type(value).__name__} holding an integer too long to print"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def decimals_for(value: float, digits: int = SIGNIFICANT) -> int:
     """How many decimals show `value` with `digits` significant digits (none when the
     integer part already has them all): 1250 -> 0, 19.62 -> 1, 0.9691 -> 3."""

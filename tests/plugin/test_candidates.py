@@ -134,6 +134,8 @@ def test_candidates_listed_in_pyproject(pytester, checkpoints):
     [
         (["--llm-candidate={copy}", "--llm-candidate={copy}"], "two candidates are named copy"),
         (["--llm-candidates={nowhere}/checkpoint-*"], "matched no directory"),
+        (["--llm-candidate=my model={copy}"], 'candidate name "my model" is not a safe name'),
+        (["--llm-candidate=" + "n" * 10_000 + "={copy}"], "is not a safe name"),
     ],
 )
 def test_bad_candidates_are_one_clear_error(project, checkpoints, tmp_path, args, message):

@@ -292,3 +292,65 @@ def test_a_second_update_run_on_one_directory_is_refused(pytester):
         first_run.release()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*another --llm-update run is writing snapshots in *.llmperf*"])
+
+
+def test_a_key_too_short_to_mask_is_refused_at_start(pytester, monkeypatch):
+    monkeypatch.setenv("STAGING_KEY", "k3y")
+    pytester.makepyfile(test_fault=FAULT_TEST)
+    result = run(
+        pytester, "--llm-candidate=m@http://127.0.0.1:9/v1", "--llm-api-key-env=STAGING_KEY"
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*API key in the environment variable STAGING_KEY is shorter*"])
+    assert "k3y" not in result.stdout.str() + result.stderr.str()
+
+
+def test_a_candidate_name_holding_the_key_never_becomes_a_test_id(pytester, monkeypatch):
+    monkeypatch.setenv("STAGING_KEY", KEY)
+    pytester.makepyfile(test_fault=FAULT_TEST)
+    result = run(
+        pytester,
+        "-rA",
+        "--junitxml=junit.xml",
+        f"--llm-candidate=sk-{KEY[8:]}=m@http://127.0.0.1:9/v1",
+        "--llm-candidate=other=m@http://127.0.0.1:9/v1",
+        "--llm-api-key-env=STAGING_KEY",
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*a candidate's name (*) holds a secret*NAME=MODEL*"])
+    assert leaked(everything_written(pytester, result)) == []
+
+
+@pytest.mark.parametrize("value", ["10**400", "float('nan')", "True", "'400'"])
+def test_a_strange_marker_limit_is_a_collection_error_not_an_internal_error(pytester, value):
+    pytester.makepyfile(
+        test_huge=f"""
+        import pytest
+
+        @pytest.mark.assert_within_budget(latency_ms={value})
+        def test_answers(llm_candidate):
+            pass
+        """
+    )
+    result = run(pytester)
+    assert result.ret == pytest.ExitCode.INTERRUPTED  # a collection error, not exit 3
+    output = result.stdout.str() + result.stderr.str()
+    assert "INTERNALERROR" not in output and "Traceback" not in output
+    result.stdout.fnmatch_lines(["*test_answers: limit latency_ms=* is not a finite number*"])
+
+
+def test_a_huge_integer_in_a_snapshots_figures_is_an_error_naming_the_field(pytester, checkpoints):
+    path = _record_snapshot(pytester, checkpoints)
+    data = json.loads(path.read_text())
+    assert "figures" in data["calls"][0]  # a local checkpoint's snapshot has them
+    data["calls"][0]["figures"]["weights_mb"] = 10**400
+    path.write_text(json.dumps(data))
+    result = run(pytester, f"--llm-candidate={checkpoints['copy']}", "--llm-repeats=1")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            f"*snapshot {path} is malformed: calls[[]0[]].figures.weights_mb must be null or a "
+            "finite number of at least 0, not an integer of about 401 digits*"
+        ]
+    )
+    assert "Traceback" not in result.stdout.str() and "OverflowError" not in result.stdout.str()

@@ -338,3 +338,60 @@ def test_pyproject_table_feeds_build_settings(tmp_path: Path, dirs: dict[str, Pa
     assert result.repeats == 2
     assert result.candidate is not None
     assert result.candidate.local_path == dirs["config_dir"] / "ckpt"
+
+
+# --- secrets: keys too short to mask, names holding a key ----------------------------------
+
+
+@pytest.fixture
+def fresh_secrets() -> Any:
+    from pytest_llmperf.redaction import REDACTOR
+
+    REDACTOR.clear()
+    yield
+    REDACTOR.clear()
+
+
+@pytest.mark.parametrize("key", ["abc", "sk-1234"])
+def test_a_key_too_short_to_mask_is_refused_naming_its_variable(
+    dirs: dict[str, Path], monkeypatch: pytest.MonkeyPatch, fresh_secrets: None, key: str
+) -> None:
+    from pytest_llmperf.settings.settings import register_secrets
+
+    monkeypatch.setenv("STAGING_KEY", key)
+    parsed = settings(
+        dirs, {"candidate": ["m@http://127.0.0.1:9/v1"], "api_key_env": "STAGING_KEY"}
+    )
+    with pytest.raises(ConfigError) as error:
+        register_secrets(parsed)
+    message = str(error.value)
+    assert "STAGING_KEY" in message and "shorter than 8 characters" in message
+    assert key not in message.replace("STAGING_KEY", "")
+
+
+@pytest.mark.parametrize("name", ["sk-proj-0123456789abcdef", "run-sk-proj-0123456789abcdef"])
+def test_a_candidate_name_holding_the_key_is_refused(
+    dirs: dict[str, Path], monkeypatch: pytest.MonkeyPatch, fresh_secrets: None, name: str
+) -> None:
+    from pytest_llmperf.settings.settings import register_secrets
+
+    monkeypatch.setenv("STAGING_KEY", "sk-proj-0123456789abcdef")
+    parsed = settings(
+        dirs,
+        {"candidate": [f"{name}=m@http://127.0.0.1:9/v1", "b=./b"], "api_key_env": "STAGING_KEY"},
+    )
+    with pytest.raises(ConfigError, match=r"holds a secret.*NAME=MODEL") as error:
+        register_secrets(parsed)
+    assert "0123456789" not in str(error.value)
+
+
+def test_a_long_key_and_plain_names_are_accepted(
+    dirs: dict[str, Path], monkeypatch: pytest.MonkeyPatch, fresh_secrets: None
+) -> None:
+    from pytest_llmperf.settings.settings import register_secrets
+
+    monkeypatch.setenv("STAGING_KEY", "sk-proj-0123456789abcdef")
+    parsed = settings(
+        dirs, {"candidate": ["a=m@http://127.0.0.1:9/v1", "b=./b"], "api_key_env": "STAGING_KEY"}
+    )
+    register_secrets(parsed)

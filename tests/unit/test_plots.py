@@ -71,7 +71,7 @@ def test_render_writes_a_png_per_judged_test_the_tradeoff_and_an_index(records) 
     pngs = {latency_file(r["test"]) for r in records} | {TRADEOFF_FILE}
     assert set(files) == pngs | {INDEX_FILE}
     assert all(files[name].startswith(PNG) for name in pngs)
-    page = files[INDEX_FILE].decode()
+    page = files[INDEX_FILE]
     assert page.count("data:image/png;base64,") == 3  # self-contained
     assert "t.py::test_q[a/b:&lt;c&gt;]" in page and "<c>" not in page
     assert "latency_ratio" in page and "test_recorded" not in page
@@ -81,7 +81,7 @@ def test_render_writes_a_png_per_judged_test_the_tradeoff_and_an_index(records) 
 def test_with_nothing_judged_the_index_says_so() -> None:
     files = render([])
     assert list(files) == [INDEX_FILE]
-    assert "No test was judged" in files[INDEX_FILE].decode()
+    assert "No test was judged" in files[INDEX_FILE]
 
 
 def test_tradeoff_is_drawn_for_one_test_and_for_twenty(records) -> None:
@@ -241,7 +241,7 @@ def test_tests_on_the_same_spot_are_drawn_apart(records) -> None:
 
 
 def page_of(records, **kwargs) -> str:
-    return render(records, **kwargs)[INDEX_FILE].decode()
+    return render(records, **kwargs)[INDEX_FILE]
 
 
 def test_the_page_names_the_models_and_lists_failures_first_with_their_values(records) -> None:

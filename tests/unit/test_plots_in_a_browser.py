@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from pytest_llmperf.files import write_atomically
 from pytest_llmperf.report.plots import INDEX_FILE, render
 from tests.unit.test_plots import judged_record
 
@@ -86,7 +87,7 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Path:
     environment = {"hardware": {"device_type": "cpu", "device_name": "Some CPU"}}
     folder = tmp_path_factory.mktemp("plots")
     for name, data in render(records, settings, environment).items():
-        (folder / name).write_bytes(data)
+        write_atomically(folder / name, data)
     return folder / INDEX_FILE
 
 

@@ -349,3 +349,34 @@ def test_several_answers_to_a_question_count_as_one_question_in_the_interval():
     rows = [record("sharp", 0.84, 2.0, 50.0, "pass"), record("cheap", 0.81, 1.0, 50.0, "pass")]
     assert ranking([scored(row, 1000) for row in rows], RULE)["best"] == "cheap"
     assert ranking([sampled(row) for row in rows], RULE)["best"] == "cheap"
+
+
+def as_baseline(row: dict) -> dict:
+    """The record of a candidate that is the --llm-baseline model itself."""
+    return {**row, "candidate": {**row["candidate"], "is_baseline": True}}
+
+
+def test_the_baseline_among_the_candidates_is_named_and_never_recommended():
+    # b would win (same accuracy as a, cheaper), but b is the baseline matched by the glob.
+    records = [RECORDS[0], as_baseline(RECORDS[1]), *RECORDS[2:]]
+    ranked = ranking(records, RULE)
+    rows = {row["candidate"]: row for row in ranked["candidates"]}
+    assert rows["b"]["is_baseline"] and not rows["a"]["is_baseline"]
+    assert ranked["best"] == "a"
+    assert ranked["baseline"] == "b"
+    terminal = "\n".join(ranking_lines(ranked))
+    markdown = "\n".join(ranking_section(ranked))
+    for text in (terminal, markdown):
+        assert "b (baseline)" in text
+        assert "recommended: a " in text
+        assert "b is the baseline itself (--llm-baseline)" in text
+        assert "recommended: b" not in text
+
+
+def test_only_the_baseline_passing_recommends_none():
+    records = [as_baseline(RECORDS[1]), RECORDS[2]]
+    ranked = ranking(records, RULE)
+    assert ranked["best"] is None
+    assert "recommended: none: no candidate but the baseline passes every limit" in "\n".join(
+        ranking_lines(ranked)
+    )

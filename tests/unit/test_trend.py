@@ -84,3 +84,78 @@ def test_entries_are_named_by_time_and_commit_and_never_overwrite(tmp_path):
     again = append_report(tmp_path / "h", report("2025-01-02T03:04:05+00:00", 2.0), repo)
     assert first.name == f"20250102T030405Z-{commit}.json"
     assert again != first and json.loads(again.read_text())["tests"][0]["candidate"]
+
+
+WRONG_SHAPES = {
+    "tests-not-a-list.json": {"created": "2025-02-01T00:00:00+00:00", "tests": 5},
+    "record-not-an-object.json": {"created": "2025-02-02T00:00:00+00:00", "tests": ["x"]},
+    "no-candidate.json": {
+        "created": "2025-02-03T00:00:00+00:00",
+        "tests": [{"test": "t.py::test_a", "judged": True, "verdicts": []}],
+    },
+    "figures-a-string.json": {
+        "created": "2025-02-04T00:00:00+00:00",
+        "tests": [{"test": "t", "judged": True, "candidate": "x", "verdicts": []}],
+    },
+    "latency-text.json": {
+        "created": "2025-02-05T00:00:00+00:00",
+        "tests": [
+            {
+                "test": "t.py::test_a",
+                "judged": True,
+                "candidate": {"figures": {"latency_p50_ms": "fast"}},
+                "verdicts": [],
+            }
+        ],
+    },
+    "not-an-object.json": [1, 2],
+}
+
+
+def test_reports_of_the_wrong_shape_are_skipped_naming_each(history, capsys):
+    for name, document in WRONG_SHAPES.items():
+        (history / name).write_text(json.dumps(document))
+    (history / "broken.json").write_text("{not json")
+    assert main([str(history)]) == 0
+    captured = capsys.readouterr()
+    assert f"{len(LATENCIES)} runs, oldest first" in captured.out
+    for name in [*WRONG_SHAPES, "broken.json"]:
+        assert f"skipped {history / name}" in captured.err
+    assert "Traceback" not in captured.err
+
+
+def test_a_history_of_only_unreadable_reports_is_one_clear_error(tmp_path, capsys):
+    (tmp_path / "a.json").write_text(json.dumps(WRONG_SHAPES["no-candidate.json"]))
+    assert main([str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"skipped {tmp_path / 'a.json'}" in err and "no report it could read" in err
+
+
+@pytest.mark.parametrize("where", ["folder", "missing/trend.html"])
+def test_html_at_a_folder_or_in_a_missing_folder_is_refused_before_rendering(
+    history, tmp_path, capsys, monkeypatch, where
+):
+    from pytest_llmperf.report import trend
+
+    (tmp_path / "folder").mkdir()
+    monkeypatch.setattr(trend, "html_page", lambda *a: pytest.fail("rendered before checking"))
+    assert main([str(history), "--html", str(tmp_path / where)]) == 2
+    err = capsys.readouterr().err
+    assert "--html" in err and str(tmp_path / where) in err
+    assert "Traceback" not in err
+
+
+def test_last_keeps_the_most_recent_runs(history, capsys):
+    assert main([str(history), "--last", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "2 runs, oldest first" in out
+    latency_row = next(line for line in out.splitlines() if "latency p50" in line)
+    assert latency_row.split()[-4:] == ["151", "ms", "150", "ms"]  # 151.0 and 149.5
+
+
+@pytest.mark.parametrize("bad", ["0", "-1", "two", str(10**400)])
+def test_last_must_be_a_whole_number_of_at_least_1(history, capsys, bad):
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(history), "--last", bad])
+    assert exit_info.value.code == 2
+    assert "--last" in capsys.readouterr().err

@@ -15,6 +15,7 @@ from typing import Any
 from pytest_llmperf.limits import LIMIT_SPECS
 from pytest_llmperf.metrics import METRICS_BY_NAME
 from pytest_llmperf.outcomes import Outcome, outcome_of
+from pytest_llmperf.redaction import redact
 
 
 def observed_text(verdict: Mapping[str, Any]) -> str:
@@ -32,10 +33,13 @@ class AlertKind(Enum):
 
 @dataclass(frozen=True)
 class Alert:
-    """A warning a judged test raises: what kind, and its text."""
+    """A warning a judged test raises: what kind, and its text (masked)."""
 
     kind: AlertKind
     text: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "text", redact(self.text))
 
 
 def alerts(record: Mapping[str, Any]) -> list[Alert]:

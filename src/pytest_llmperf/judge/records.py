@@ -42,6 +42,7 @@ class JudgedTest:
     requests_per_month: int = 0
     baseline_name: str = ""  # the baseline's model (live, or the snapshot's) for reports
     candidate_id: str = ""  # the candidate's name in test ids, when a run judges several
+    candidate_is_baseline: bool = False  # the --llm-baseline model itself, matched by a glob
 
     @property
     def failed(self) -> bool:
@@ -251,6 +252,7 @@ def record_from(test: JudgedTest) -> dict[str, Any]:
         "candidate": {
             "name": test.candidate_name,
             "id": test.candidate_id,
+            "is_baseline": test.candidate_is_baseline,
             "figures": None if test.candidate is None else model_figures(test.candidate),
         },
         "baseline": {

@@ -6,8 +6,6 @@ The scorers themselves live in `pytest_llmperf.scorers`.
 
 from __future__ import annotations
 
-import math
-import numbers
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -15,8 +13,10 @@ from typing import Any
 
 import numpy as np
 
+from pytest_llmperf.checks import finite
 from pytest_llmperf.errors import GenerationError, LlmPerfError, ScorerError
 from pytest_llmperf.scorers import BY_NAME, NEEDS_ARGUMENTS, Scorer, UserScorer, contains
+from pytest_llmperf.text import shown_value
 
 # A scorer as the measurement calls it: (answer, expected, the item's choices).
 ScoreFunction = Callable[[str, str, Sequence[str] | None], Any]
@@ -111,10 +111,11 @@ def checked(value: Any, name: str, shown_prompt: str) -> Scored:
     """A scorer's result as a score: a bool (numpy's too) or a number from 0 to 1."""
     if isinstance(value, (bool, np.bool_)):
         return Scored(1.0 if value else 0.0, bool(value))
-    if isinstance(value, numbers.Real) and math.isfinite(value) and 0 <= value <= 1:
-        return Scored(float(value), None)
+    score = finite(value)
+    if score is not None and 0 <= score <= 1:
+        return Scored(score, None)
     raise ScorerError(
-        f"scorer {name} returned {value!r:.80} ({type(value).__name__}) on prompt "
+        f"scorer {name} returned {shown_value(value, 80)} ({type(value).__name__}) on prompt "
         f"{shown_prompt}: a scorer returns True or False, or a score from 0 to 1."
     )
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_llmperf.files import write_atomically
+from pytest_llmperf.redaction import redacted
 from pytest_llmperf.text import plural
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ def write_plots(
     from pytest_llmperf.report.json_report import settings_record
     from pytest_llmperf.report.plots import render
 
-    files = render(records, settings_record(settings), environment)
+    files = render(records, redacted(settings_record(settings)), redacted(environment))
     for name, data in files.items():
         write_atomically(directory / name, data)
     return f"plots written to {directory} ({plural(len(files), 'file')}, open index.html)"
@@ -45,7 +46,7 @@ def write_benchmark_json(
     machine_info, commit_info = provenance()
     document = benchmark_document(records, machine_info, commit_info)
     path = storage_path(target, commit_info) if storage else target
-    write_atomically(path, dumps(document).encode("utf-8"))
+    write_atomically(path, dumps(document))
     compare = (
         f"pytest-benchmark --storage {target} compare"
         if storage

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from pytest_llmperf.redaction import redact
+
 PREFIX = "llmperf"
 _VERDICT_FIGURES = ("observed", "budget", "baseline", "candidate")
 
@@ -23,7 +25,8 @@ def _value(value: Any) -> str:
 
 
 def properties(record: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(name, value) pairs of one report record, in a stable order; None values left out."""
+    """(name, value) pairs of one report record, in a stable order; None values left out;
+    masked, as pytest writes them to JUnit XML where the plugin's own masking never runs."""
     pairs: list[tuple[str, Any]] = [
         (f"{PREFIX}.mode", record["mode"]),
         (f"{PREFIX}.failed", record["failed"]),
@@ -41,4 +44,4 @@ def properties(record: Mapping[str, Any]) -> list[tuple[str, str]]:
             for key, value in figures.items()
             if not isinstance(value, list)
         )
-    return [(name, _value(value)) for name, value in pairs if value is not None]
+    return [(redact(name), redact(_value(value))) for name, value in pairs if value is not None]

@@ -54,10 +54,11 @@ def render(
     records: Sequence[Record],
     settings: Mapping[str, Any] | None = None,
     environment: Mapping[str, Any] | None = None,
-) -> dict[str, bytes]:
+) -> dict[str, bytes | str]:
     """Every file of the plots directory, by name: one latency PNG per judged test, the
-    trade-off PNG (when a test was judged), and index.html showing them all beside the
-    verdicts, the settings (the JSON report's) and the environment."""
+    trade-off PNG (when a test was judged), and index.html (a text, masked where it is
+    written) showing them all beside the verdicts, the settings (the JSON report's) and the
+    environment."""
     drawn = judged(records)
     images: dict[str, bytes] = {}
     if drawn:
@@ -78,7 +79,7 @@ def render(
         tradeoff=TRADEOFF_FILE if drawn else None,
         ranked=RANKING_FILE if ranked is not None else None,
     )
-    return {**images, INDEX_FILE: page.encode("utf-8")}
+    return {**images, INDEX_FILE: page}
 
 
 def png(figure: Figure) -> bytes:

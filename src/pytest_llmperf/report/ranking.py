@@ -50,7 +50,8 @@ def ranking(records: Sequence[Record], rule: RankRule) -> dict[str, Any] | None:
     judged = [record for record in records if record["judged"]]
     names = list(dict.fromkeys(candidate_of(record) for record in judged))
     rows = [_row(name, [r for r in judged if candidate_of(r) == name]) for name in names]
-    passing = [row for row in rows if row["passes_every_limit"]]
+    # The baseline itself (a glob matching its directory) is shown for reference, never picked.
+    passing = [row for row in rows if row["passes_every_limit"] and not row["is_baseline"]]
     best, ties = _best(passing, rule)
     pareto = _pareto(rows, _shared_figures(rows))
     for row in rows:
@@ -62,6 +63,7 @@ def ranking(records: Sequence[Record], rule: RankRule) -> dict[str, Any] | None:
         "best": None if best is None else best["candidate"],
         "ties": ties,
         "pareto_optimal": [row["candidate"] for row in rows if row["pareto_optimal"]],
+        "baseline": next((row["candidate"] for row in rows if row["is_baseline"]), None),
         "candidates": rows,
     }
 
@@ -75,6 +77,7 @@ def _row(name: str, records: Sequence[Record]) -> dict[str, Any]:
     return {
         "candidate": name,
         "model": records[0]["candidate"]["name"],
+        "is_baseline": any(record["candidate"].get("is_baseline") for record in records),
         "tests": len(records),
         "tests_failed": sum(bool(record["failed"]) for record in records),
         "limits": {limit: outcome.value for limit, outcome in worst.items()},
@@ -256,9 +259,14 @@ def table_rows(ranked: Mapping[str, Any]) -> list[tuple[str, ...]]:
         ]
         limits = "all pass" if row["passes_every_limit"] else "not: " + ", ".join(failing)
         mark = "best" if row["best"] else ("ok" if row["passes_every_limit"] else "")
-        name = row["candidate"] + (" *" if row["pareto_optimal"] else "")
+        name = _shown(row) + (" *" if row["pareto_optimal"] else "")
         rows.append((mark, name, limits, *(_figure_text(row, f) for f in RANKED_FIGURES)))
     return rows
+
+
+def _shown(row: Row) -> str:
+    """A candidate's name, saying so when it is the baseline itself."""
+    return row["candidate"] + (" (baseline)" if row.get("is_baseline") else "")
 
 
 def _names(names: Sequence[str]) -> str:
@@ -303,13 +311,24 @@ def tie_lines(ranked: Mapping[str, Any]) -> Iterator[str]:
 
 def verdict_lines(ranked: Mapping[str, Any]) -> Iterator[str]:
     """The recommendation in words."""
-    passing = [row["candidate"] for row in ranked["candidates"] if row["passes_every_limit"]]
+    rows = ranked["candidates"]
+    passing = [_shown(row) for row in rows if row["passes_every_limit"]]
     yield f"pass every limit: {', '.join(passing) if passing else 'none'}"
-    yield f"Pareto-optimal (*): {', '.join(ranked['pareto_optimal'])}"
+    pareto = [_shown(row) for row in rows if row["pareto_optimal"]]
+    yield f"Pareto-optimal (*): {', '.join(pareto)}"
     if noise := noise_line(ranked):
         yield noise
+    if ranked.get("baseline") is not None:
+        yield (
+            f"{ranked['baseline']} is the baseline itself (--llm-baseline), matched among the "
+            "candidates: shown for reference, never recommended"
+        )
     if ranked["best"] is None:
-        yield "recommended: none: no candidate passes every limit"
+        others_fail = all(row["is_baseline"] for row in rows if row["passes_every_limit"])
+        if ranked.get("baseline") is not None and passing and others_fail:
+            yield "recommended: none: no candidate but the baseline passes every limit"
+        else:
+            yield "recommended: none: no candidate passes every limit"
         unsure = [row for row in ranked["candidates"] if row["fails_no_limit"]]
         if unsure:
             names = ", ".join(row["candidate"] for row in unsure)

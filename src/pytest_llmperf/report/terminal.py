@@ -1,14 +1,19 @@
-"""Text for the terminal: a failing test's message and the session summary, from records."""
+"""Text for the terminal: a failing test's message and the session summary, from records.
+
+What the wiring prints comes from `failure_message` and `session_lines`, both masked
+(redaction.py) whatever the records hold."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
 from pytest_llmperf.limits import Kind
 from pytest_llmperf.metrics import METRICS_BY_NAME
 from pytest_llmperf.outcomes import Outcome, outcome_of
+from pytest_llmperf.redaction import redact
 from pytest_llmperf.report.cells import (
     SUMMARY_METRICS,
     Record,
@@ -18,7 +23,7 @@ from pytest_llmperf.report.cells import (
     verdict_row,
     verdict_unit,
 )
-from pytest_llmperf.report.ranking import table_rows, verdict_lines
+from pytest_llmperf.report.ranking import ranking, table_rows, verdict_lines
 from pytest_llmperf.results import LoadFigures, TokenCount
 from pytest_llmperf.text import interval_text, number, plural, quoted
 
@@ -327,3 +332,22 @@ def ranking_lines(ranked: Mapping[str, Any] | None) -> Iterator[str]:
     yield f"candidates ranked ({len(ranked['candidates'])}), figures the mean over their tests"
     yield from table(table_rows(ranked))
     yield from verdict_lines(ranked)
+
+
+def failure_message(record: Record) -> str:
+    """What pytest prints for a test over budget (`failure_lines`), masked."""
+    return redact("\n".join(failure_lines(record)))
+
+
+def session_lines(
+    records: Sequence[Mapping[str, Any]],
+    snapshot_dir: Path,
+    rank_by: tuple[tuple[str, str], ...],
+    *more: Iterable[str],
+) -> list[str]:
+    """The llmperf section of the terminal summary, masked: the judged tests, the ranking
+    of several candidates, then `more` (the snapshots' and the reports' lines)."""
+    lines = chain(
+        summary_lines(records, snapshot_dir), ranking_lines(ranking(records, rank_by)), *more
+    )
+    return [redact(line) for line in lines]

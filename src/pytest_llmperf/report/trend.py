@@ -3,7 +3,10 @@
 page of line plots with the budgets drawn, flagging each step where a figure changed
 beyond its noise.
 
-    python -m pytest_llmperf.report.trend DIR [--html trend.html]
+    python -m pytest_llmperf.report.trend DIR [--html trend.html] [--last N]
+
+A report it cannot read (not JSON, or of another shape) is skipped, naming it; `--last N`
+keeps the N most recent runs.
 
 A figure's noise is the median of its absolute step-to-step changes over the history; a
 step is flagged when it moves more than three times that (and more than the noise floor,
@@ -16,6 +19,7 @@ import base64
 import html
 import itertools
 import json
+import re
 import statistics
 import sys
 from collections.abc import Iterator, Mapping, Sequence
@@ -23,10 +27,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pytest_llmperf.checks import finite
+from pytest_llmperf.errors import ConfigError
+from pytest_llmperf.files import check_writable_file, write_atomically
 from pytest_llmperf.metrics import METRICS_BY_NAME, RANKED_FIGURES
 from pytest_llmperf.report.history import ENTRY_NAME
 from pytest_llmperf.report.ranking_plot import budget_on
 from pytest_llmperf.report.terminal import table
+from pytest_llmperf.text import plural, shown_value
 
 STEP_TIMES_NOISE = 3.0
 NOISE_FLOOR = 0.01
@@ -65,29 +73,56 @@ class HistoryError(Exception):
     pass
 
 
-def read_history(directory: Path) -> list[HistoryEntry]:
-    """Every JSON report in the directory, oldest first."""
+def read_history(directory: Path, skipped: list[str] | None = None) -> list[HistoryEntry]:
+    """Every JSON report in the directory that can be read, oldest first; each one that
+    cannot is left out, with why, in `skipped` (an error when none is left)."""
     if not directory.is_dir():
         raise HistoryError(
             f"{directory} is not a directory: pass the directory given to --llm-history "
             "(or one holding --llm-report files)"
         )
+    skipped = [] if skipped is None else skipped
     runs = []
-    for path in sorted(directory.glob("*.json")):
+    paths = sorted(directory.glob("*.json"))
+    for path in paths:
         try:
-            report = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as error:
-            raise HistoryError(f"{path} is not a readable JSON report: {error}") from None
-        if not isinstance(report, dict) or "tests" not in report:
-            raise HistoryError(f"{path} is not a pytest-llmperf JSON report (no 'tests')")
-        match = ENTRY_NAME.match(path.stem)
-        label = (match.group("commit") if match else None) or path.stem
-        judged = [record for record in report["tests"] if record.get("judged")]
-        runs.append(HistoryEntry(label, str(report.get("created", "")), judged))
+            runs.append(read_entry(path))
+        except HistoryError as error:
+            skipped.append(f"skipped {path}: {error}")
     runs.sort(key=lambda run: run.created)
-    if not runs:
+    if not paths:
         raise HistoryError(f"{directory} holds no JSON reports: run pytest with --llm-history")
+    if not runs:
+        raise HistoryError(
+            f"{directory} holds no report it could read ({plural(len(paths), 'file')} "
+            "skipped): point it at a --llm-history directory"
+        )
     return runs
+
+
+def read_entry(path: Path) -> HistoryEntry:
+    """One report, checked by reading it the way the trend does (its figures as numbers);
+    HistoryError saying why when it cannot be read."""
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as error:
+        raise HistoryError(f"not a readable JSON file ({error})") from None
+    if not isinstance(report, dict) or not isinstance(report.get("tests"), list):
+        raise HistoryError("not a pytest-llmperf JSON report (no list of 'tests')")
+    match = ENTRY_NAME.match(path.stem)
+    label = (match.group("commit") if match else None) or path.stem
+    try:
+        judged = [record for record in report["tests"] if record.get("judged")]
+        entry = HistoryEntry(label, str(report.get("created", "")), judged)
+        for line in series_of([entry]):
+            if any(value is not None and finite(value) is None for value in line.values):
+                raise ValueError(f"{line.figure} of {line.test} is not a number")
+            list(table_lines([entry], [line]))
+    except (TypeError, KeyError, AttributeError, ValueError) as error:
+        raise HistoryError(
+            f"a report of another shape ({type(error).__name__}: {shown_value(str(error))})"
+        ) from None
+    return entry
 
 
 def series_of(runs: Sequence[HistoryEntry]) -> list[Series]:
@@ -182,19 +217,51 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("directory", type=Path, help="the --llm-history directory")
     parser.add_argument("--html", type=Path, help="also write a page of line plots here")
+    parser.add_argument(
+        "--last", type=_at_least_one, metavar="N", help="only the N most recent runs"
+    )
     options = parser.parse_args(argv)
+    skipped: list[str] = []
     try:
-        runs = read_history(options.directory)
-    except HistoryError as error:
+        if options.html is not None:
+            _check_page(options.html)
+        runs = read_history(options.directory, skipped)
+    except (HistoryError, ConfigError) as error:
+        for line in skipped:
+            print(f"pytest-llmperf: {line}", file=sys.stderr)
         print(f"pytest-llmperf: {error}", file=sys.stderr)
         return 2
+    for line in skipped:
+        print(f"pytest-llmperf: {line}", file=sys.stderr)
+    if options.last is not None:
+        runs = runs[-options.last :]
     series = series_of(runs)
     for line in table_lines(runs, series):
         print(line)
     if options.html is not None:
-        options.html.write_text(html_page(runs, series), encoding="utf-8")
+        write_atomically(options.html, html_page(runs, series))
         print(f"trend page written to {options.html}")
     return 0
+
+
+def _at_least_one(text: str) -> int:
+    if not re.fullmatch(r"\d{1,9}", text.strip()) or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{shown_value(text)} is not a whole number of at least 1")
+    return int(text)
+
+
+def _check_page(path: Path) -> None:
+    """ConfigError before anything is rendered: --html must name a file in a folder that is."""
+    if path.is_dir():
+        raise ConfigError(
+            f"--html {path} is a folder: give a file path, e.g. {path / 'trend.html'}"
+        )
+    if not path.parent.is_dir():
+        raise ConfigError(
+            f"--html {path}: the folder {path.parent} does not exist: create it first, or give "
+            "a path in an existing folder"
+        )
+    check_writable_file(path, "--html")
 
 
 if __name__ == "__main__":

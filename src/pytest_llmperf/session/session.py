@@ -246,6 +246,8 @@ class LlmPerfSession:
                 requests_per_month=self.settings.requests_per_month,
                 baseline_name=comparison.baseline_name,
                 candidate_id=self.models.candidate_name(),
+                candidate_is_baseline=self.models.candidate_name()
+                in self.settings.baseline_candidates,
             )
         )
 

@@ -1,6 +1,11 @@
 """The candidates of one run: `--llm-candidate` given once or more (`NAME=PATH` or a path,
 named by its directory), `--llm-candidates=GLOB` (a training run's checkpoints, in step
-order), or the `candidate` / `candidates` lists in `[tool.llmperf]`."""
+order), or the `candidate` / `candidates` lists in `[tool.llmperf]`.
+
+A candidate's name becomes part of test ids (which pytest prints and writes to JUnit XML),
+reports, plots and file names: it must be a safe identifier (`SAFE_NAME`), whether given
+as `NAME=MODEL` or taken from the directory. `NAME=` is the name form whenever the text
+before the first `=` holds no path or URL separator; a path holding `=` stays a path."""
 
 from __future__ import annotations
 
@@ -11,8 +16,12 @@ from pathlib import Path, PurePosixPath
 
 from pytest_llmperf.errors import ConfigError
 from pytest_llmperf.settings.endpoint_spec import is_endpoint
+from pytest_llmperf.text import quoted
 
-_NAME = re.compile(r"^([A-Za-z0-9_.\-]+)=(.+)$")
+# Letters, digits, '.', '_' and '-', at least one letter or digit, at most 64 characters.
+SAFE_NAME = re.compile(r"^(?=.*[A-Za-z0-9])[A-Za-z0-9._-]{1,64}$")
+SAFE_NAME_TEXT = "1 to 64 characters of A-Z, a-z, 0-9, '.', '_' and '-' (e.g. sft-step-500)"
+_NOT_IN_A_NAME = re.compile(r"[/\\@:]")  # text before '=' holding these is a path or URL
 _GLOB_CHARS = re.compile(r"[*?\[]")
 _LAST_NUMBER = re.compile(r"(\d+)(?!.*\d)")
 
@@ -34,12 +43,32 @@ def entries(value: object) -> tuple[str, ...]:
 
 
 def split_name(entry: str) -> tuple[str, str]:
-    """(candidate name, model) of `NAME=MODEL`, or of a model named by its last path part."""
-    match = _NAME.match(entry)
-    if match and not is_endpoint(match.group(1)):
-        return match.group(1), match.group(2).strip()
+    """(candidate name, model) of `NAME=MODEL`, or of a model named by its last path part.
+    The name is not checked here (`check_name` does)."""
+    name, equals, model = entry.partition("=")
+    if equals and not _NOT_IN_A_NAME.search(name):
+        return name.strip(), model.strip()
     model = entry.split("@", 1)[0] if is_endpoint(entry) else entry
     return PurePosixPath(model.replace("\\", "/").rstrip("/")).name or model, entry
+
+
+def check_name(name: str, entry: str, where: str, *, given: bool) -> None:
+    """ConfigError naming the name (shortened) and the fix when it is not a safe identifier."""
+    if SAFE_NAME.match(name):
+        return
+    shown = f"{where}={quoted(entry, 80)}"
+    if given:
+        raise ConfigError(
+            f"{shown}: the candidate name {quoted(name, 40)} is not a safe name: a name becomes "
+            f"part of test ids, reports and plots, so it must be {SAFE_NAME_TEXT}. Rename it "
+            "in NAME=MODEL."
+        )
+    raise ConfigError(
+        f"{shown}: the candidate is named by its directory, and the candidate name "
+        f"{quoted(name, 40)} is not a safe name: it must be {SAFE_NAME_TEXT}, as it becomes "
+        "part of test ids, reports and plots. Name it with NAME=MODEL, e.g. "
+        f"{where}=tuned=PATH."
+    )
 
 
 def step_of(path: Path) -> tuple[int, int, str]:
@@ -53,7 +82,9 @@ def expand(entry: str, base_dir: Path, where: str) -> list[tuple[str, str]]:
     """(name, model) for each model an entry names: a glob names every matching directory,
     in step order; anything else names one model."""
     name, model = split_name(entry)
+    given = model != entry
     if is_endpoint(model) or not _GLOB_CHARS.search(model):
+        check_name(name, entry, where, given=given)
         return [(name, model)]  # an endpoint's URL may hold "?" and is never a glob
     pattern = Path(model).expanduser()
     if not pattern.is_absolute():
@@ -66,6 +97,8 @@ def expand(entry: str, base_dir: Path, where: str) -> list[tuple[str, str]]:
             f"{where}={entry} matched no directory (looked for {pattern}): check the path, "
             "e.g. --llm-candidates=runs/sft/checkpoint-*"
         )
+    for path in found:
+        check_name(path.name, entry, where, given=False)
     return [(path.name, str(path)) for path in found]
 
 

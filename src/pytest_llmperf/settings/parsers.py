@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pytest_llmperf.metrics import RANKED_FIGURES
+from pytest_llmperf.text import shown_value
 
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
@@ -28,20 +29,32 @@ def non_negative_int(value: Any) -> int:
 
 def seed(value: Any) -> int:
     """A seed torch, numpy and servers all take: 0 to 2**63 - 1."""
-    number = non_negative_int(value)
-    if number > 2**63 - 1:
-        raise ValueError(f"must be a whole number from 0 to {2**63 - 1} (64-bit signed)")
-    return number
+    try:
+        return non_negative_int(value)
+    except TooLarge:
+        raise ValueError(
+            f"must be a whole number from 0 to {LARGEST_INT} (64-bit signed)"
+        ) from None
+
+
+LARGEST_INT = 2**63 - 1  # what torch, numpy and servers take; larger is never meant
+
+
+class TooLarge(ValueError):
+    """A whole number beyond 64 bits."""
 
 
 def integer(value: Any) -> int:
     if isinstance(value, bool):
         raise ValueError("must be a whole number, not true/false")
-    if isinstance(value, int):
-        return value
     if isinstance(value, str) and re.fullmatch(r"[+-]?\d+", value.strip()):
-        return int(value)
-    raise ValueError("must be a whole number")
+        # int() of thousands of digits raises: whatever has over 20 is out of range anyway.
+        value = int(value) if len(value.strip()) <= 20 else LARGEST_INT + 1
+    if not isinstance(value, int):
+        raise ValueError("must be a whole number")
+    if abs(value) > LARGEST_INT:
+        raise TooLarge(f"must be a whole number from {-LARGEST_INT} to {LARGEST_INT}")
+    return value
 
 
 def price(value: Any) -> float:
@@ -49,8 +62,8 @@ def price(value: Any) -> float:
         raise ValueError("must be a number of US dollars, not true/false")
     try:
         price = float(value)
-    except (TypeError, ValueError):
-        raise ValueError("must be a number of US dollars per 1M tokens") from None
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError("must be a finite number of US dollars per 1M tokens") from None
     if not price >= 0 or price == float("inf"):
         raise ValueError("must be a finite number of at least 0")
     return price
@@ -62,7 +75,7 @@ def fraction(low: float, high: float) -> Callable[[Any], float]:
             raise ValueError(f"must be a number between {low} and {high}, not true/false")
         try:
             number = float(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise ValueError(f"must be a number between {low} and {high}") from None
         if not low <= number <= high:
             raise ValueError(f"must be a number between {low} and {high}")
@@ -157,8 +170,8 @@ def rank_rule(value: Any) -> tuple[tuple[str, str], ...]:
         direction, _, figure = (pair[0], ":", pair[1]) if pair else str(item).strip().partition(":")
         if direction not in RANK_DIRECTIONS or figure not in RANKED_FIGURES:
             raise ValueError(
-                f"has {str(item).strip()!r}: each part must be max:FIGURE or min:FIGURE with "
-                f"FIGURE one of {', '.join(RANKED_FIGURES)}"
+                f"has {shown_value(str(item).strip())}: each part must be max:FIGURE or "
+                f"min:FIGURE with FIGURE one of {', '.join(RANKED_FIGURES)}"
             )
         rule.append((direction, figure))
     return tuple(rule)

@@ -19,12 +19,13 @@ from typing import Any
 from pytest_llmperf.errors import BudgetError, ConfigError
 from pytest_llmperf.files import check_writable_directory, check_writable_file
 from pytest_llmperf.limits import ACCURACY_TESTS, MODES, parse_limits
-from pytest_llmperf.redaction import add_secret
+from pytest_llmperf.redaction import MIN_KEY, add_secret, redact
 from pytest_llmperf.results import Pricing
 from pytest_llmperf.settings import lineup, parsers
 from pytest_llmperf.settings.endpoint_spec import EndpointSpec, is_endpoint, parse_endpoint
 from pytest_llmperf.settings.options import Option, option, options_of
 from pytest_llmperf.settings.outputs import resolve_output
+from pytest_llmperf.text import shown_value
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -84,6 +85,15 @@ class ModelSpec:
         if path.exists() or _looks_like_path(self.name):
             return path
         return None
+
+
+def same_model(a: ModelSpec, b: ModelSpec) -> bool:
+    """Whether two specs name one model: one checkpoint directory however its path is
+    written, else the same hub id or endpoint."""
+    path_a, path_b = a.local_path, b.local_path
+    if path_a is not None and path_b is not None:
+        return path_a.resolve() == path_b.resolve()
+    return path_a is None and path_b is None and a.name == b.name
 
 
 def _looks_like_path(name: str) -> bool:
@@ -415,6 +425,16 @@ class Settings:
     def several_candidates(self) -> bool:
         return len(self.lineup) > 1
 
+    @cached_property
+    def baseline_candidates(self) -> frozenset[str]:
+        """Names of the candidates that are the baseline model itself (a glob over the
+        training run's checkpoints that matches the baseline's own directory): ranked as
+        the baseline, never recommended."""
+        if self.baseline is None or not self.several_candidates:
+            return frozenset()
+        baseline = self.baseline
+        return frozenset(spec.candidate_name for spec in self.lineup if same_model(spec, baseline))
+
     @property
     def latency_percentile(self) -> float:
         return LATENCY_STATISTICS[self.latency_statistic]
@@ -521,14 +541,22 @@ def build_settings(
             parsed[entry.key] = entry.parse(raw)
         except ValueError as error:
             if entry.secret:
-                add_secret(str(raw))
+                add_secret(raw if isinstance(raw, str) else None)
                 raise ConfigError(
                     f"the value given for {where} is not valid (not shown: it may be a secret): "
                     f"it {error}."
                 ) from None
-            raise ConfigError(f"{raw!r} is not a valid value for {where}: it {error}.") from None
+            raise ConfigError(
+                f"{shown_value(raw)} is not a valid value for {where}: it {error}."
+            ) from None
     parsed["default_limits"] = _default_limits(file_values.get("budget", {}))
-    return _assemble(parsed, from_cli, cwd=cwd, config_dir=config_dir, rootdir=rootdir)
+    try:
+        return _assemble(parsed, from_cli, cwd=cwd, config_dir=config_dir, rootdir=rootdir)
+    except OSError as error:  # a path the system will not look at: a name too long, a loop
+        raise ConfigError(
+            f"a path given to pytest-llmperf cannot be used ({error.strerror or error}): "
+            f"{shown_value(str(error.filename), 120)}: give a shorter, valid path."
+        ) from None
 
 
 def _default_limits(table: Any) -> tuple[tuple[str, float], ...]:
@@ -597,14 +625,32 @@ def _assemble(
 
 def register_secrets(settings: Settings) -> None:
     """Mask each endpoint's API key in every output, and a key variable's name that may be
-    the key itself (see parsers.conventional_env_name)."""
+    the key itself (see parsers.conventional_env_name). A key too short to mask safely is
+    refused; so is a candidate name holding a key: it becomes the test id that pytest
+    itself prints and writes to JUnit XML, where no masking of the plugin's runs."""
     for spec in (settings.baseline, settings.candidate, *settings.lineup):
         if spec is None or spec.options.api_key_env is None:
             continue
         key_env = spec.options.api_key_env
         if not parsers.conventional_env_name(key_env):
             add_secret(key_env)
-        add_secret(os.environ.get(key_env))
+        key = os.environ.get(key_env)
+        if key and len(key) < MIN_KEY:
+            raise ConfigError(
+                f"the API key in the environment variable {key_env} is shorter than {MIN_KEY} "
+                "characters (not shown), too short to be masked in the reports without "
+                "masking ordinary words: use the server's real key (an OpenAI-style key is "
+                "much longer), or set no key variable for a server that needs none."
+            )
+        add_secret(key)
+    for spec in settings.lineup:
+        if redact(spec.candidate_name) != spec.candidate_name:
+            raise ConfigError(
+                f"a candidate's name ({redact(spec.candidate_name)}) holds a secret (an API key "
+                "or a value given as a key variable): the name becomes the test id pytest "
+                "prints and writes to JUnit XML. Name the candidate with NAME=MODEL, e.g. "
+                "--llm-candidate=tuned=./path/to/ckpt."
+            )
 
 
 def _lineup(parsed: dict[str, Any], base: Any, where: Any) -> tuple[ModelSpec, ...]:

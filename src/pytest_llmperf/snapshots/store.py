@@ -32,9 +32,11 @@ from pytest_llmperf.results import (
     Run,
     TokenCount,
 )
+from pytest_llmperf.text import shown_value
 
 SCHEMA_VERSION = 1
 _UNSAFE = re.compile(r"[^A-Za-z0-9._\-\[\]=+]")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 _MAX_NAME = 120
 
 
@@ -102,8 +104,10 @@ def _figures_json(result: GenerationResult) -> dict[str, Any]:
 
 
 def _figures_from_json(data: Any, where: str) -> ModelFigures:
+    if data is None:
+        return ModelFigures()  # a served model's snapshot has none
     if not isinstance(data, dict):
-        return ModelFigures()
+        raise ValueError(f"{where} must be an object of figures, not {shown_value(data)}")
     return ModelFigures(
         weights_mb=optional_size(data.get("weights_mb"), f"{where}.weights_mb"),
         kv_cache_bytes_per_token=optional_size(
@@ -211,12 +215,16 @@ def _result_from_json(data: Mapping[str, Any], where: str, at_most: int | None) 
     counted = data.get("token_count")
     token_count = TokenCount(**counted) if isinstance(counted, dict) else TokenCount()
     rendered = data.get("rendered_sha256")
+    if rendered is not None and not (isinstance(rendered, str) and _SHA256.fullmatch(rendered)):
+        raise ValueError(
+            f"{where}.rendered_sha256 must be 64 hex digits or absent, not {shown_value(rendered)}"
+        )
     return GenerationResult(
         tuple(samples),
         optional_size(data["peak_memory_mb"], f"{where}.peak_memory_mb"),
         token_count=token_count,
         figures=_figures_from_json(data.get("figures"), f"{where}.figures"),
-        rendered_sha256=None if rendered is None else str(rendered),
+        rendered_sha256=rendered,
         scorers=_scorers_from_json(data.get("scorers"), where),
     )
 
@@ -334,7 +342,8 @@ class SnapshotStore:
         fix = "fix or delete it, or re-record it with --llm-baseline=MODEL --llm-update"
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        except (OSError, ValueError, RecursionError) as error:
+            # ValueError: not JSON, or an integer too long to read (over 4300 digits)
             raise SnapshotError(f"snapshot {path} is not valid JSON ({error}): {fix}.") from None
         version = data.get("schema_version") if isinstance(data, dict) else None
         if type(version) is not int or version != SCHEMA_VERSION:
@@ -346,8 +355,10 @@ class SnapshotStore:
             return snapshot_from_json(data)
         except ValueError as error:
             raise SnapshotError(f"snapshot {path} is malformed: {error}: {fix}.") from None
-        except (KeyError, TypeError) as error:
-            raise SnapshotError(f"snapshot {path} is malformed ({error!r}): {fix}.") from None
+        except (KeyError, TypeError, AttributeError, OverflowError) as error:
+            raise SnapshotError(
+                f"snapshot {path} is malformed ({shown_value(error, 200)}): {fix}."
+            ) from None
 
     def newer_schema(self, nodeid: str) -> int | None:
         """The schema version of an existing snapshot when newer than ours: not to overwrite."""
