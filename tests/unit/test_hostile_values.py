@@ -208,7 +208,8 @@ def test_a_snapshots_scorers_are_names_or_a_snapshot_error(tmp_path, value):
     try:
         snapshot = store.load(NODEID)
     except SnapshotError as error:
-        assert "calls[0].scorers" in str(error)
+        # an integer too long for json to read is refused before any field is looked at
+        assert "calls[0].scorers" in str(error) or "integer string conversion" in str(error)
         return
     assert snapshot is not None
     scorers = snapshot.calls[0].result.scorers
