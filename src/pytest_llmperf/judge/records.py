@@ -129,6 +129,11 @@ def _load_record(result: GenerationResult) -> dict[str, Any]:
         "wall_seconds": load.wall_seconds,
         "output_tokens": load.output_tokens,
         "error_examples": list(load.error_examples),
+        "arrival": load.arrival,
+        "slo_requests": load.slo_requests,
+        "slo_met": load.slo_met,
+        "slo_tightest_ms": load.slo_tightest_ms,
+        "client_lags_ms": list(load.client_lags_ms),
     }
 
 
