@@ -288,3 +288,48 @@ def test_a_client_bound_baseline_leaves_the_goodput_ratio_unjudged():
 def test_client_lag_does_not_stop_other_limits():
     late = figures(met=50, requests=50, lags=[30.0] * 50, tightest=200.0)
     assert verdict(late, error_rate=0.1).outcome is Outcome.PASS
+
+
+# -- the load is part of the recorded workload ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "changed",
+    [
+        {"rate": 8, "arrival": "poisson", "slo_ttft_ms": 300},
+        {"rate": 8, "arrival": "gamma", "burstiness": 0.5, "slo_ttft_ms": 200},
+        {"rate": 8, "arrival": "gamma", "burstiness": 2.0, "slo_ttft_ms": 200},
+        {"rate": 8, "slo_ttft_ms": 200},
+        {"rate": 9, "arrival": "poisson", "slo_ttft_ms": 200},
+        {"rate": 8, "arrival": "poisson", "slo_ttft_ms": 200, "slo_tpot_ms": 50},
+    ],
+)
+def test_a_snapshot_refuses_a_changed_load(changed):
+    from pytest_llmperf.measure.workload import Workload
+    from pytest_llmperf.session.snapshot_baseline import snapshot_call
+
+    def call(load_kwargs):
+        workload = Workload.from_call(["Q?"], {"max_new_tokens": 8})
+        load = LoadSpec.from_kwargs(load_kwargs, 1)
+        return snapshot_call(workload.delivered(load, None), GenerationResult((), None))
+
+    recorded = call({"rate": 8, "arrival": "poisson", "slo_ttft_ms": 200})
+    assert recorded.same_workload(call({"rate": 8, "arrival": "poisson", "slo_ttft_ms": 200}))
+    assert not recorded.same_workload(call(changed))
+
+
+def test_the_record_keeps_each_lag_beside_the_load_not_in_it():
+    """JUnit writes the load as one property: the per-request lags stay out of it, as the
+    per-run latencies do."""
+    from pytest_llmperf.judge.records import model_figures
+    from pytest_llmperf.report.terminal import _served_lines
+
+    figures_ = model_figures(result(figures(45, 50, lags=[1.0, 2.0, 30.0])))
+    assert "client_lags_ms" not in figures_["load"]
+    assert figures_["client_lags_ms"] == [1.0, 2.0, 30.0]
+    record = {
+        "candidate": {"figures": {**figures_, "token_count": {"source": "generate"}}},
+        "baseline": {"figures": None},
+    }
+    (line,) = [line for line in _served_lines(record) if "under load" in line]
+    assert "45 of 50 met the SLO" in line and "client lag p95 27.2 ms" in line

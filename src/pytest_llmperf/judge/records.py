@@ -103,6 +103,7 @@ def model_figures(result: GenerationResult) -> dict[str, Any]:
         "rendered_sha256": result.rendered_sha256,
         "latencies_ms": result.latencies_ms.tolist(),
         "ttfts_ms": result.ttfts_ms.tolist(),
+        "client_lags_ms": [] if result.load is None else list(result.load.client_lags_ms),
         "questions": _questions(result),
     }
 
@@ -133,7 +134,6 @@ def _load_record(result: GenerationResult) -> dict[str, Any]:
         "slo_requests": load.slo_requests,
         "slo_met": load.slo_met,
         "slo_tightest_ms": load.slo_tightest_ms,
-        "client_lags_ms": list(load.client_lags_ms),
     }
 
 

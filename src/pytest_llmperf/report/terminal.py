@@ -118,6 +118,7 @@ def _served_lines(record: Record) -> Iterator[str]:
         if figures["load"] is not None:
             load = dict(figures["load"])
             load["error_examples"] = tuple(load["error_examples"])
+            load["client_lags_ms"] = tuple(figures.get("client_lags_ms") or ())
             yield f"  {role}: {LoadFigures(**load).describe()}"
             for example in load["error_examples"]:
                 yield f"    failed request: {example}"
