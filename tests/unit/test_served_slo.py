@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import math
 import statistics
+import threading
 
 import pytest
 
@@ -142,14 +143,17 @@ class FakeClock(Clock):
     def __init__(self, step: float = 0.0) -> None:
         self.time = 0.0
         self.step = step
+        self.lock = threading.Lock()  # read from the sending threads too
         super().__init__(now=self._now, sleep=self._sleep)
 
     def _now(self) -> float:
-        self.time += self.step
-        return self.time
+        with self.lock:
+            self.time += self.step
+            return self.time
 
     def _sleep(self, seconds: float) -> None:
-        self.time += seconds
+        with self.lock:
+            self.time += seconds
 
 
 def instant(index: int, seed: int) -> Completion:
