@@ -1,13 +1,19 @@
 """OpenAI-compatible servers for the endpoint tests, all on 127.0.0.1.
 
 `FakeServer` misbehaves on purpose, one way per served model name, to test each fault and
-each streaming trap; `serve_checkpoints` starts a real `transformers serve`.
+each streaming trap; `SimulatedReplica` serves like one replica of a real server, with a set
+number of parallel slots and a set service time per token, so that its capacity at an SLO
+can be computed; `serve_checkpoints` starts a real `transformers serve`.
+
+Benchmarks import the replica too (`sys.path` at the repository root, `from tests.servers
+import simulated_replica`).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -215,6 +221,125 @@ def fake_server(listed: tuple[str, ...] = ("ok",)) -> Iterator[FakeServer]:
         yield server
     finally:
         server.closing.set()
+        server.shutdown()
+        server.server_close()
+
+
+class _ReplicaHandler(BaseHTTPRequestHandler):
+    """One request of a simulated replica: wait for a free slot (first come, first served),
+    then the prefill, then one token every `token_s`, streamed as an OpenAI-compatible
+    /v1/completions or /v1/chat/completions stream with usage."""
+
+    server: SimulatedReplica  # type: ignore[assignment]
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        data = json.dumps({"object": "list", "data": [{"id": "sim", "object": "model"}]})
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data.encode())
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        prompt = json.dumps(body.get("prompt", body.get("messages")))
+        tokens = min(self.server.tokens_for(prompt), int(body.get("max_tokens") or 10**6))
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        with self.server.slots:
+            with self.server.count_lock:
+                self.server.served += 1
+            time.sleep(self.server.prefill_s)
+            for number in range(tokens):
+                if number:
+                    time.sleep(self.server.token_s)
+                finish = None if number < tokens - 1 else "length"
+                extra: dict[str, Any] = {}
+                if finish:
+                    extra["usage"] = {
+                        "prompt_tokens": 4,
+                        "completion_tokens": tokens,
+                        "total_tokens": 4 + tokens,
+                    }
+                self.wfile.write(_chunk(f" t{number}", finish, **extra))
+                self.wfile.flush()
+        self.wfile.write(b"data: [DONE]\n\n")
+        self.wfile.flush()
+
+
+class SimulatedReplica(ThreadingHTTPServer):
+    """A served model with `slots` requests generating at once (the rest wait, first come,
+    first served), `prefill_s` to the first token and `token_s` per token after it. Each
+    prompt's answer length is fixed (`tokens`), or drawn once per prompt from `seed` within
+    `tokens=(low, high)`: the same prompt always takes as long.
+
+    A request's service time is prefill_s + (tokens - 1) * token_s. At a constant arrival
+    rate no request waits while the rate stays at or below slots / service time (D/D/c), so
+    that is the replica's capacity at any end-to-end SLO of at least one service time."""
+
+    daemon_threads = True
+    request_queue_size = 1024
+
+    def __init__(
+        self,
+        slots: int = 2,
+        prefill_s: float = 0.02,
+        token_s: float = 0.01,
+        tokens: int | tuple[int, int] = 6,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(("127.0.0.1", 0), _ReplicaHandler)
+        self.slot_count = slots
+        self.slots = threading.BoundedSemaphore(slots)
+        self.prefill_s = prefill_s
+        self.token_s = token_s
+        self.tokens = tokens
+        self.seed = seed
+        self.served = 0
+        self.count_lock = threading.Lock()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+    def tokens_for(self, prompt: str) -> int:
+        if isinstance(self.tokens, int):
+            return self.tokens
+        low, high = self.tokens
+        return random.Random(f"{self.seed}:{prompt}").randint(low, high)
+
+    def service_s(self, tokens: int) -> float:
+        """The time one request holds a slot."""
+        return self.prefill_s + (tokens - 1) * self.token_s
+
+    def capacity_rps(self, slo_latency_ms: float) -> float:
+        """The highest constant rate at which every request meets slo_latency_ms, for a
+        fixed answer length: slots / service time, or 0 when one request alone is too slow."""
+        assert isinstance(self.tokens, int), "a computable capacity needs a fixed length"
+        service = self.service_s(self.tokens)
+        return 0.0 if service * 1000 > slo_latency_ms else self.slot_count / service
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/v1"
+
+
+@contextmanager
+def simulated_replica(**settings: Any) -> Iterator[SimulatedReplica]:
+    """A `SimulatedReplica` serving on 127.0.0.1 for the block's duration."""
+    server = SimulatedReplica(**settings)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
         server.shutdown()
         server.server_close()
 

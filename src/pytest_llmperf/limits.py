@@ -160,6 +160,14 @@ _SPECS = (
     _spec("error_rate", "errors", Kind.ABSOLUTE, "share of failed requests (0..1)"),
     _spec("min_throughput_rps", "throughput", Kind.FLOOR, "completed requests/s (load, batches)"),
     _spec("min_throughput", "throughput_tokens", Kind.FLOOR, "output tokens/s (load, batches)"),
+    _spec("min_slo_attainment", "slo_attainment", Kind.FLOOR, "share of requests in SLO (0..1)"),
+    _spec("min_goodput_rps", "goodput", Kind.FLOOR, "requests/s that met the SLO (load)"),
+    _spec(
+        "goodput_ratio",
+        "goodput",
+        Kind.FLOOR_RATIO,
+        "goodput, candidate/baseline: at least this",
+    ),
 )
 LIMIT_SPECS: dict[str, LimitSpec] = {spec.name: spec for spec in _SPECS}
 

@@ -143,6 +143,15 @@ ERROR_REMEDY = (
 QUALITY_REMEDY = (
     "check the fine-tuning data and schedule: the candidate answers fewer prompts right"
 )
+SLO_REMEDY = (
+    "fewer requests met the per-request SLO than the floor asks: lower the load, give the "
+    "server more capacity (replicas, batch size, KV-cache memory), or make each request "
+    "cheaper (a smaller or quantized model, shorter answers: cap max_new_tokens)"
+)
+NO_SLO = (
+    "no {figure} was measured: give generate() a per-request SLO beside the load, e.g. "
+    "generate(prompts, rate=5, slo_ttft_ms=500, slo_latency_ms=2000)"
+)
 THROUGHPUT_REMEDY = (
     "fewer requests or tokens complete per second than the floor asks: give the server more "
     "capacity (replicas, batch size, KV-cache memory) or batch more prompts in process, or "
@@ -391,6 +400,12 @@ class Metric:
     # A figure scored per answer (accuracy): one answer's score in [0, 1], None when it was
     # not scored. Its limits are judged on answers paired by question (judge/quality.py).
     per_question: Callable[[PromptSample], float | None] | None = None
+    # A share of requests that met a condition: (met, requests), for its exact binomial
+    # (Clopper-Pearson) interval. Floors on it are judged on that interval.
+    binomial: Callable[[GenerationResult], tuple[int, int] | None] | None = None
+    # Judged against a per-request SLO: not judged when the client's own lag was too large
+    # for the SLO (the run is client-bound).
+    slo_bound: bool = False
 
     def central(self, result: GenerationResult) -> float | None:
         """What a ratio compares: the median of the per-run values when there are any,
@@ -593,6 +608,38 @@ METRICS: tuple[Metric, ...] = (
         unmeasured="no throughput was measured: generate in batches in process, e.g. "
         "generate(prompts, batch_size=8), or send a served model's requests under load, e.g. "
         "generate(prompts, concurrency=8)",
+    ),
+    Metric(
+        "slo_attainment",
+        "SLO attainment",
+        "slo_attainment",
+        SHARE,
+        lambda result: result.slo_attainment,
+        remedy=_always(SLO_REMEDY),
+        unmeasured=NO_SLO.format(figure="SLO attainment"),
+        higher_is_better=True,
+        binomial=lambda result: result.slo_counts,
+        slo_bound=True,
+    ),
+    Metric(
+        "goodput",
+        "goodput (requests/s within SLO)",
+        "goodput_rps",
+        REQUESTS_PER_S,
+        lambda result: result.goodput_rps,
+        hardware_bound=True,
+        remedy=_always(SLO_REMEDY),
+        unmeasured=NO_SLO.format(figure="goodput"),
+        higher_is_better=True,
+        slo_bound=True,
+    ),
+    Metric(
+        "client_lag",
+        "client lag p95",
+        "client_lag_ms",
+        MS,
+        lambda result: result.client_lag_ms,
+        hardware_bound=True,
     ),
     Metric(
         "errors",

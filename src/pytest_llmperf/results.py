@@ -176,9 +176,15 @@ class TokenCount:
         return text
 
 
+# A run whose client lag (p95) exceeds this share of the tightest SLO is client-bound: its
+# sends were late enough to hide the server's queue, so its SLO figures are not judged.
+CLIENT_BOUND_SHARE = 0.10
+
+
 @dataclass(frozen=True)
 class LoadFigures:
-    """Requests sent under load: how many, how many failed, over how long."""
+    """Requests sent under load: how many, how many failed, over how long; how many were
+    held to a per-request SLO and met it; and the client's lag sending each one."""
 
     concurrency: int | None
     rate_per_s: float | None
@@ -187,8 +193,14 @@ class LoadFigures:
     wall_seconds: float
     output_tokens: int
     error_examples: tuple[str, ...] = ()
+    arrival: str = "constant"
+    slo_requests: int = 0  # requests held to an SLO, failed ones included
+    slo_met: int = 0  # of those, the ones that met every bound
+    slo_tightest_ms: float | None = None  # the bound the client's lag is held against
+    client_lags_ms: tuple[float, ...] = ()
 
     def merged(self, other: LoadFigures) -> LoadFigures:
+        tightest = [ms for ms in (self.slo_tightest_ms, other.slo_tightest_ms) if ms is not None]
         return replace(
             self,
             requests=self.requests + other.requests,
@@ -196,6 +208,10 @@ class LoadFigures:
             wall_seconds=self.wall_seconds + other.wall_seconds,
             output_tokens=self.output_tokens + other.output_tokens,
             error_examples=(self.error_examples + other.error_examples)[:3],
+            slo_requests=self.slo_requests + other.slo_requests,
+            slo_met=self.slo_met + other.slo_met,
+            slo_tightest_ms=min(tightest) if tightest else None,
+            client_lags_ms=tuple(self.client_lags_ms) + tuple(other.client_lags_ms),
         )
 
     @property
@@ -212,17 +228,53 @@ class LoadFigures:
     def output_tokens_per_s(self) -> float:
         return self.output_tokens / self.wall_seconds if self.wall_seconds > 0 else 0.0
 
+    @property
+    def slo_attainment(self) -> float | None:
+        """The share of requests that met every SLO bound; None without an SLO."""
+        return self.slo_met / self.slo_requests if self.slo_requests else None
+
+    @property
+    def goodput_rps(self) -> float | None:
+        """Requests per second of wall time that met every SLO bound; None without an SLO."""
+        if not self.slo_requests:
+            return None
+        return self.slo_met / self.wall_seconds if self.wall_seconds > 0 else 0.0
+
+    @property
+    def client_lag_ms(self) -> float | None:
+        """The client's lag sending a request, at its 95th percentile."""
+        if not self.client_lags_ms:
+            return None
+        return float(np.percentile(np.asarray(self.client_lags_ms, dtype=float), 95.0))
+
+    @property
+    def client_bound(self) -> bool:
+        """Whether the client's own lag (p95) exceeds CLIENT_BOUND_SHARE of the tightest SLO
+        bound: the figures then describe the client as much as the server."""
+        lag = self.client_lag_ms
+        if lag is None or self.slo_tightest_ms is None:
+            return False
+        return lag > CLIENT_BOUND_SHARE * self.slo_tightest_ms
+
     def describe(self) -> str:
-        level = (
-            f"concurrency {self.concurrency}"
-            if self.concurrency is not None
-            else f"{number(self.rate_per_s, EXACT, trim=True)} requests/s offered"
-        )
-        return (
+        if self.concurrency is not None:
+            level = f"concurrency {self.concurrency}"
+        else:
+            arrival = "" if self.arrival == "constant" else f", {self.arrival} arrivals"
+            level = f"{number(self.rate_per_s, EXACT, trim=True)} requests/s offered{arrival}"
+        text = (
             f"under load ({level}): {self.requests:,} requests in {number(self.wall_seconds)} s, "
             f"{number(self.requests_per_s)} requests/s, {number(self.output_tokens_per_s)} "
             f"output tokens/s, {self.errors:,} failed ({self.error_rate:.1%})"
         )
+        if self.slo_attainment is not None:
+            text += (
+                f"; {self.slo_met:,} of {self.slo_requests:,} met the SLO "
+                f"({self.slo_attainment:.1%}), goodput {number(self.goodput_rps)} requests/s"
+            )
+        if self.client_lag_ms is not None:
+            text += f"; client lag p95 {number(self.client_lag_ms)} ms"
+        return text
 
 
 @dataclass(frozen=True)
@@ -508,6 +560,28 @@ class GenerationResult:
         if self.load is not None:
             return self.load.output_tokens_per_s
         return self.batches.output_tokens_per_s if self.batches is not None else None
+
+    @property
+    def slo_attainment(self) -> float | None:
+        """Under load with an SLO: the share of requests that met every bound."""
+        return None if self.load is None else self.load.slo_attainment
+
+    @property
+    def slo_counts(self) -> tuple[int, int] | None:
+        """(requests that met the SLO, requests held to it), for its exact interval."""
+        if self.load is None or not self.load.slo_requests:
+            return None
+        return self.load.slo_met, self.load.slo_requests
+
+    @property
+    def goodput_rps(self) -> float | None:
+        """Under load with an SLO: requests per second that met every bound."""
+        return None if self.load is None else self.load.goodput_rps
+
+    @property
+    def client_lag_ms(self) -> float | None:
+        """Under load: the client's lag sending a request (p95)."""
+        return None if self.load is None else self.load.client_lag_ms
 
     @property
     def max_new_tokens_hit_rate(self) -> float:

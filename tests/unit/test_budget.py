@@ -110,7 +110,7 @@ def test_every_documented_limit_parses(name: str) -> None:
 
 
 def test_documented_limit_names() -> None:
-    """DESIGN.md's names, and the two that served models under load add."""
+    """DESIGN.md's names, and those that served models under load add."""
     assert set(LIMIT_SPECS) == {
         "error_rate",
         "min_throughput_rps",
@@ -133,6 +133,9 @@ def test_documented_limit_names() -> None:
         "kv_cache_ratio",
         "flops_ratio",
         "throughput_ratio",
+        "min_slo_attainment",
+        "min_goodput_rps",
+        "goodput_ratio",
     }
 
 

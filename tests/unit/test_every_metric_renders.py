@@ -33,7 +33,18 @@ def result(scale: float) -> GenerationResult:
     )
     figures = ModelFigures(98.0 * scale, 1024.0 * scale, int(2e6 * scale), 10)
     samples = (PromptSample(0, 5, "Paris.", runs, correct=True),)
-    load = LoadFigures(4, None, requests=8, errors=1, wall_seconds=2.0, output_tokens=42)
+    load = LoadFigures(
+        4,
+        None,
+        requests=8,
+        errors=1,
+        wall_seconds=2.0,
+        output_tokens=42,
+        slo_requests=8,
+        slo_met=6,
+        slo_tightest_ms=500.0,
+        client_lags_ms=(0.5, 1.0, 2.0),
+    )
     return GenerationResult(samples, 100.0 * scale, Pricing(1.0, 2.0), load=load, figures=figures)
 
 

@@ -29,7 +29,10 @@ def test_concurrency_defaults_to_ten_requests_per_slot():
         ({"requests": 10}, "exactly one of concurrency"),
         ({"concurrency": 0}, "concurrency=0: must be a whole number from 1"),
         ({"concurrency": 2.5}, "concurrency=2.5: must be a whole number"),
-        ({"rate": -1}, "rate=-1: must be a number greater than 0"),
+        ({"rate": -1}, "rate=-1: must be a finite number greater than 0"),
+        ({"rate": 0}, r"rate=0: must be a finite number greater than 0 \(new requests per second"),
+        ({"rate": float("inf")}, "rate=inf: must be a finite number"),
+        ({"rate": "5"}, "rate='5': must be a finite number"),
         ({"rate": True}, "rate=True"),
         ({"concurrency": 2, "duration_s": 0}, "duration_s=0"),
     ],
@@ -68,16 +71,16 @@ def test_concurrency_keeps_that_many_requests_in_flight():
     send = _Sender(0.05)
     spec = LoadSpec(concurrency=3, rate=None, requests=12, duration_s=30)
     sent = run_load(send, prompts=2, spec=spec, seed=0)
-    assert len(sent.outcomes) == 12
+    assert len(sent.sent) == 12
     assert send.most_in_flight == 3
-    assert sorted(index for index, _ in sent.outcomes) == [0] * 6 + [1] * 6
+    assert sorted(request.prompt for request in sent.sent) == [0] * 6 + [1] * 6
 
 
 def test_a_rate_does_not_wait_for_earlier_requests():
     send = _Sender(0.3)
     spec = LoadSpec(concurrency=None, rate=50.0, requests=10, duration_s=30)
     sent = run_load(send, prompts=1, spec=spec, seed=0)
-    assert len(sent.outcomes) == 10
+    assert len(sent.sent) == 10
     assert send.most_in_flight > 1  # a closed loop of one would never overlap
 
 
@@ -85,14 +88,14 @@ def test_sending_stops_at_the_duration():
     send = _Sender(0.1)
     spec = LoadSpec(concurrency=1, rate=None, requests=1000, duration_s=0.35)
     sent = run_load(send, prompts=1, spec=spec, seed=0)
-    assert 2 <= len(sent.outcomes) <= 5
+    assert 2 <= len(sent.sent) <= 5
 
 
 def test_failures_are_kept_as_messages():
     send = _Sender(0.0, fail_every=3)
     spec = LoadSpec(concurrency=2, rate=None, requests=9, duration_s=30)
     sent = run_load(send, prompts=1, spec=spec, seed=0)
-    errors = [outcome for _, outcome in sent.outcomes if isinstance(outcome, str)]
+    errors = [r.outcome for r in sent.sent if isinstance(r.outcome, str)]
     assert errors == ["HTTP 503"] * 3
 
 

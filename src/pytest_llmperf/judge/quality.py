@@ -225,3 +225,28 @@ def questions_to_settle(
     if gap <= 1e-12 or half <= gap:
         return None
     return math.ceil(questions * (half / gap) ** 2)
+
+
+def trials_to_settle(successes: int, trials: int, floor: float, tail: float) -> int | None:
+    """About how many trials at the same share would put the exact interval clear of
+    `floor` (above or below it): the smallest such count, searched by doubling then
+    bisection. None when the share sits at the floor (no count would settle it)."""
+    share = successes / trials
+
+    def settles(count: int) -> bool:
+        low, high = clopper_pearson(share * count, count, tail)
+        return low >= floor or high < floor
+
+    if math.isclose(share, floor, abs_tol=1e-12):
+        return None
+    if settles(trials):
+        return trials
+    low, high = trials, trials * 2
+    while not settles(high):
+        if high > 10**9:
+            return None
+        low, high = high, high * 2
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (low, middle) if settles(middle) else (middle, high)
+    return high

@@ -104,6 +104,7 @@ def model_figures(result: GenerationResult) -> dict[str, Any]:
         "rendered_sha256": result.rendered_sha256,
         "latencies_ms": result.latencies_ms.tolist(),
         "ttfts_ms": result.ttfts_ms.tolist(),
+        "client_lags_ms": [] if result.load is None else list(result.load.client_lags_ms),
         "questions": _questions(result),
     }
 
@@ -130,6 +131,10 @@ def _load_record(result: GenerationResult) -> dict[str, Any]:
         "wall_seconds": load.wall_seconds,
         "output_tokens": load.output_tokens,
         "error_examples": list(load.error_examples),
+        "arrival": load.arrival,
+        "slo_requests": load.slo_requests,
+        "slo_met": load.slo_met,
+        "slo_tightest_ms": load.slo_tightest_ms,
     }
 
 

@@ -21,6 +21,7 @@ from pytest_llmperf.judge.quality import (
     paired_bootstrap,
     paired_score,
     questions_to_settle,
+    trials_to_settle,
     unpaired_difference,
 )
 from pytest_llmperf.judge.stats import (
@@ -36,7 +37,7 @@ from pytest_llmperf.judge.stats import (
 from pytest_llmperf.limits import Kind, Limit, LimitSpec
 from pytest_llmperf.metrics import Metric, RemedyContext
 from pytest_llmperf.outcomes import Outcome
-from pytest_llmperf.results import GenerationResult, PromptSample
+from pytest_llmperf.results import CLIENT_BOUND_SHARE, GenerationResult, PromptSample
 from pytest_llmperf.text import interval_text, number, plural
 
 
@@ -110,7 +111,8 @@ class Comparison:
 def counts_as_decision(spec: LimitSpec, accuracy_test: str) -> bool:
     """Whether a limit is a decision under noise that takes a share of the session's
     false-failure rate: a timing limit on an interval, or a quality limit judged paired."""
-    return spec.is_statistical or (spec.is_quality and accuracy_test == "paired")
+    binomial = spec.metric.binomial is not None
+    return spec.is_statistical or binomial or (spec.is_quality and accuracy_test == "paired")
 
 
 def judge(limits: list[Limit], comparison: Comparison) -> list[Verdict]:
@@ -179,6 +181,10 @@ def _judge_one(limit: Limit, comparison: Comparison) -> Verdict:
         return Verdict(limit, Outcome.NOT_COMPARED, note=default_unmeasured_note(limit))
     if candidate is None:
         return Verdict(limit, Outcome.FAIL, note=unmeasured_note(metric))
+    if metric.slo_bound and (client_bound := client_bound_note(comparison)):
+        return Verdict(limit, Outcome.NOT_COMPARED, candidate=candidate, note=client_bound)
+    if metric.binomial is not None and not spec.needs_baseline:
+        return _binomial_floor(limit, candidate, comparison)
     statistical = spec.is_statistical and _has_samples(metric, comparison)
     quality = spec.is_quality and comparison.accuracy_test == "paired"
     if quality and not spec.needs_baseline:
@@ -320,6 +326,66 @@ def _interval_verdict(
         decided_by=decided_by,
         policy=comparison.policy,
         sampling=_sampling(interval, base_samples, comparison),
+    )
+
+
+def client_bound_note(comparison: Comparison) -> str:
+    """Why SLO figures are not judged, when a model's run was client-bound: the client sent
+    its requests late by more than its share of the tightest SLO bound; else ''."""
+    for role, result in (("candidate", comparison.candidate), ("baseline", comparison.baseline)):
+        load = None if result is None else result.load
+        if load is None or not load.client_bound:
+            continue
+        assert load.client_lag_ms is not None and load.slo_tightest_ms is not None
+        return (
+            f"not judged: the {role}'s run is client-bound: this process sent its requests "
+            f"{number(load.client_lag_ms)} ms late (p95), more than {CLIENT_BOUND_SHARE:.0%} "
+            f"of the tightest SLO bound ({number(load.slo_tightest_ms)} ms), so the figures "
+            "describe the client as much as the server. Lower the rate, give the client a "
+            "quieter machine (fewer pytest-xdist workers, nothing else running), or judge a "
+            "looser SLO"
+        )
+    return ""
+
+
+def _binomial_floor(limit: Limit, candidate: float, comparison: Comparison) -> Verdict:
+    """A floor on a share of requests (min_slo_attainment) on its exact Clopper-Pearson
+    interval: inconclusive while too few requests tell, saying how many would."""
+    binomial = limit.spec.metric.binomial
+    counts = None if binomial is None else binomial(comparison.candidate)
+    assert counts is not None
+    met, requests = counts
+    policy = comparison.policy.looked_at_once()
+    bounds = accuracy_interval(met, requests, policy.tail_probability)
+    interval = Interval(bounds.estimate, bounds.low, bounds.high, policy.confidence, requests)
+    decision = decide(interval, limit.value, 0.0, at_least=True)
+    note = (
+        f"{met:,} of {plural(requests, 'request')} met the SLO; {_percent(interval.confidence)} "
+        f"interval {interval_text(bounds.low, bounds.high)} ({bounds.method}): "
+        f"{decision.value} against {limit.name}={limit.spec.unit.format(limit.value, exact=True)}"
+    )
+    if decision is Decision.INCONCLUSIVE:
+        settle = trials_to_settle(met, requests, limit.value, policy.tail_probability)
+        if settle is None:
+            note += " (the share sits at the floor: no number of requests would settle it)"
+        else:
+            note += (
+                f" ({about(settle)} requests at this share would settle it: "
+                f"generate(..., requests={settle}))"
+            )
+    fails = decision is Decision.FAIL
+    return Verdict(
+        limit,
+        _OUTCOMES[decision],
+        None,
+        candidate,
+        bounds.estimate,
+        note=note,
+        remedy=remedy_for(limit.spec.metric, comparison) if fails else "",
+        interval=interval,
+        decided_by="" if decision is Decision.INCONCLUSIVE else "the interval",
+        policy=policy,
+        sampling="requests",
     )
 
 

@@ -19,6 +19,7 @@ from pytest_llmperf.backends.base import Backend, Completion, no_likelihoods
 from pytest_llmperf.errors import GenerationError
 from pytest_llmperf.measure.load import LoadSpec, run_load
 from pytest_llmperf.measure.scoring import Scored, score_answer
+from pytest_llmperf.measure.slo import Slo
 from pytest_llmperf.measure.workload import Workload
 from pytest_llmperf.prompts import Conversation, text_digest
 from pytest_llmperf.results import (
@@ -265,25 +266,37 @@ def measure_load(
     def send(index: int, seed: int) -> Completion:
         return backend.complete(workload.prompts[index], workload.generation, seed)
 
-    sent = run_load(send, len(workload.prompts), load, _run_seed(protocol, 0, 0))
-    errors = [outcome for _, outcome in sent.outcomes if isinstance(outcome, str)]
-    for index, outcome in sent.outcomes:
-        if not isinstance(outcome, str):
-            recorder.completions[index].append(outcome)
+    loaded = run_load(send, len(workload.prompts), load, _run_seed(protocol, 0, 0))
+    sent = loaded.sent
+    errors = [request.outcome for request in sent if isinstance(request.outcome, str)]
+    for request in sent:
+        if not isinstance(request.outcome, str):
+            recorder.completions[request.prompt].append(request.outcome)
     unanswered = [i for i, done in enumerate(recorder.completions) if not done]
     if unanswered:
         example = errors[0] if errors else "no request was sent before duration_s ran out"
         raise GenerationError(
             f"under load, no request for prompt {unanswered[0]} succeeded "
-            f"({len(errors)} of {len(sent.outcomes)} requests failed), e.g.: {example}"
+            f"({len(errors)} of {len(sent)} requests failed), e.g.: {example}"
         )
+    slo = load.slo
     figures = LoadFigures(
         concurrency=load.concurrency,
         rate_per_s=load.rate,
-        requests=len(sent.outcomes),
+        requests=len(sent),
         errors=len(errors),
-        wall_seconds=sent.wall_seconds,
+        wall_seconds=loaded.wall_seconds,
         output_tokens=sum(c.run.output_tokens for done in recorder.completions for c in done),
         error_examples=tuple(dict.fromkeys(errors))[:3],
+        arrival=load.arrival,
+        slo_requests=0 if slo is None else len(sent),
+        slo_met=0 if slo is None else sum(_meets(slo, request.outcome) for request in sent),
+        slo_tightest_ms=None if slo is None else slo.tightest_ms,
+        client_lags_ms=tuple(request.lag_ms for request in sent),
     )
     return replace(recorder.result(protocol), load=figures)
+
+
+def _meets(slo: Slo, outcome: Completion | str) -> bool:
+    """A completed request that kept every bound; a failed one never does."""
+    return not isinstance(outcome, str) and slo.met(outcome.run)

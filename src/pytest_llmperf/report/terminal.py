@@ -62,7 +62,8 @@ def _timing_line(verdict: Mapping[str, Any]) -> Iterator[str]:
     verdict's words are in its note)."""
     interval = verdict["interval"]
     ratio = Kind(verdict["kind"]).is_ratio
-    unit = "x" if ratio else f" {verdict_unit(verdict).symbol}"
+    symbol = verdict_unit(verdict).symbol
+    unit = "x" if ratio else f" {symbol}" if symbol else ""
     estimate = f"{number(interval['estimate'])}{unit}"
     bounds = interval_text(interval["low"], interval["high"])
     widened = interval.get("widened_by") or 0.0
@@ -74,10 +75,10 @@ def _timing_line(verdict: Mapping[str, Any]) -> Iterator[str]:
         if (cv := verdict["noise_cv"][role]) is not None
     )
     decided = verdict["decided_by"] or "nothing yet"
+    noise = f"noise (CV) {noise}; " if noise else ""
     yield (
         f"  {verdict['limit']}: {estimate}, {_what_estimate(verdict)}; "
-        f"{interval['confidence']:.2%} interval {bounds}; noise (CV) {noise}; "
-        f"decided by {decided}"
+        f"{interval['confidence']:.2%} interval {bounds}; {noise}decided by {decided}"
     )
 
 
@@ -93,6 +94,8 @@ def _what_estimate(verdict: Mapping[str, Any]) -> str:
             f"the ratio of medians of {base} snapshot runs (recorded in another process) and "
             f"{samples} runs today"
         )
+    if sampling == "requests":
+        return f"the share of {plural(samples, 'request')} that met the SLO"
     if sampling == "unpaired":
         return f"the ratio of medians of {base} baseline and {samples} candidate runs, unpaired"
     return f"over {plural(samples, 'run')}"
@@ -120,6 +123,7 @@ def _served_lines(record: Record) -> Iterator[str]:
         if figures["load"] is not None:
             load = dict(figures["load"])
             load["error_examples"] = tuple(load["error_examples"])
+            load["client_lags_ms"] = tuple(figures.get("client_lags_ms") or ())
             yield f"  {role}: {LoadFigures(**load).describe()}"
             for example in load["error_examples"]:
                 yield f"    failed request: {example}"

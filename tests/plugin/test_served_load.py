@@ -1,0 +1,108 @@
+"""End to end: served load with per-request SLOs, against simulated replicas whose capacity
+is known (tests/servers.py), judged as a user runs the plugin. Each run takes a few seconds.
+
+The replicas below serve a request in 0.02 s + 5 x token_s on 2 slots: 0.07 s and about 28
+requests/s at 0.01 s per token, 0.17 s and about 12 requests/s at 0.03 s per token. The
+SLOs sit several service times above one request alone, and the rates well inside or well
+past the capacity, so that a busy machine moves no verdict.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.plugin.helpers import run, summary_verdicts
+from tests.servers import simulated_replica
+
+FAST = {"slots": 2, "prefill_s": 0.02, "token_s": 0.01, "tokens": 6}
+SLOW = {**FAST, "token_s": 0.03}
+
+SLO_TESTS = """
+import pytest
+
+PROMPTS = ["Q: one?", "Q: two?", "Q: three?"]
+SLO = dict(slo_ttft_ms=300, slo_latency_ms=400)
+
+@pytest.mark.assert_within_budget(min_slo_attainment=0.8, min_goodput_rps=5, error_rate=0)
+def test_within_capacity(llm_candidate):
+    result = llm_candidate.generate(PROMPTS, rate=12, arrival="poisson", requests=36, **SLO)
+    assert result.load.arrival == "poisson" and result.load.slo_requests == 36
+    assert result.client_lag_ms is not None
+
+@pytest.mark.assert_within_budget(min_slo_attainment=0.8)
+def test_past_capacity(llm_candidate):
+    result = llm_candidate.generate(PROMPTS, rate=60, requests=60, **SLO)
+    assert result.slo_attainment < 0.8
+"""
+
+
+def test_attainment_and_goodput_are_judged_against_a_replica(pytester):
+    pytester.makepyfile(test_slo=SLO_TESTS)
+    with simulated_replica(**FAST) as replica:
+        assert replica.capacity_rps(slo_latency_ms=400) == pytest.approx(2 / 0.07)
+        result = run(pytester, f"--llm-candidate=sim@{replica.url}", "--llm-report=report.json")
+    result.assert_outcomes(passed=1, failed=1)
+    verdicts = summary_verdicts(result)
+    assert verdicts[("test_slo.py::test_within_capacity", "min_slo_attainment")] == "pass"
+    assert verdicts[("test_slo.py::test_within_capacity", "min_goodput_rps")] == "pass"
+    assert verdicts[("test_slo.py::test_past_capacity", "min_slo_attainment")] == "FAIL"
+    result.stdout.fnmatch_lines(
+        [
+            "*under load (60 requests/s offered): 60 requests in *met the SLO*goodput*"
+            "client lag p95*",
+            "*of 60 requests met the SLO; *interval * (Clopper-Pearson): fail against "
+            "min_slo_attainment=0.8*",
+        ]
+    )
+    report = json.loads((pytester.path / "report.json").read_text())
+    within = next(test for test in report["tests"] if test["test"].endswith("within_capacity"))
+    figures = within["candidate"]["figures"]
+    assert figures["slo_attainment"] >= 0.8
+    assert figures["goodput_rps"] > 5
+    assert figures["client_lag_ms"] is not None
+    assert figures["load"]["arrival"] == "poisson"
+
+
+GOODPUT_TEST = """
+import pytest
+
+@pytest.mark.assert_within_budget(goodput_ratio=0.9)
+def test_goodput(llm_candidate):
+    llm_candidate.generate(["Q: one?", "Q: two?"], rate=15, requests=30, slo_latency_ms=400)
+"""
+
+
+def test_a_slower_candidate_fails_the_goodput_ratio(pytester):
+    """At 15 requests/s the fast replica keeps up and the slow one (about 12/s) falls behind."""
+    pytester.makepyfile(test_goodput=GOODPUT_TEST)
+    with simulated_replica(**FAST) as base, simulated_replica(**SLOW) as cand:
+        result = run(pytester, f"--llm-baseline=sim@{base.url}", f"--llm-candidate=sim@{cand.url}")
+    result.assert_outcomes(failed=1)
+    assert summary_verdicts(result)[("test_goodput.py::test_goodput", "goodput_ratio")] == "FAIL"
+    result.stdout.fnmatch_lines(["*fewer requests met the per-request SLO*"])
+
+
+def test_an_slo_on_an_in_process_call_or_a_limit_without_one_is_explained(pytester):
+    pytester.makepyfile(
+        test_bad="""
+        import pytest
+
+        @pytest.mark.assert_within_budget(min_slo_attainment=0.9)
+        def test_no_slo(llm_candidate):
+            llm_candidate.generate(["Q: one?"], rate=20, requests=4)
+
+        def test_zero_rate(llm_candidate):
+            llm_candidate.generate(["Q: one?"], rate=0, slo_ttft_ms=100)
+        """
+    )
+    with simulated_replica(**FAST) as replica:
+        result = run(pytester, f"--llm-candidate=sim@{replica.url}")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines_random(
+        [
+            "*give generate() a per-request SLO beside the load, e.g. generate(prompts, rate=5,*",
+            "*rate=0: must be a finite number greater than 0 (new requests per second*",
+        ]
+    )
