@@ -16,6 +16,7 @@ from pytest_llmperf.errors import BudgetError, LlmPerfError, ModelUnavailableErr
 from pytest_llmperf.fixtures import LlmModel, fail_with
 from pytest_llmperf.judge.reading import AlertKind, alerts
 from pytest_llmperf.limits import Budget, merged_markers, parse_budget, valid_limit_names
+from pytest_llmperf.redaction import forget_secrets
 from pytest_llmperf.report import publish
 from pytest_llmperf.report.junit import properties
 from pytest_llmperf.report.terminal import failure_message, session_lines
@@ -264,11 +265,12 @@ def pytest_deselected(items: list[pytest.Item]) -> None:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     """Close the models' connections (endpoint models hold an HTTP pool); let go of the
-    snapshot directory's update lock."""
+    snapshot directory's update lock; forget the session's secrets."""
     if SESSION_KEY in config.stash:
         config.stash[SESSION_KEY].close()
     if UPDATE_LOCK_KEY in config.stash:
         config.stash[UPDATE_LOCK_KEY].release()
+    forget_secrets()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -126,6 +126,12 @@ def add_secret(secret: str | None) -> None:
     REDACTOR.add(secret)
 
 
+def forget_secrets() -> None:
+    """Forget every secret: a session's keys are its own (a process may run several
+    sessions, as pytester's in-process runs do, and one must not mask words of the next)."""
+    REDACTOR.clear()
+
+
 def redact(text: str) -> str:
     return REDACTOR.text(text)
 

@@ -354,3 +354,17 @@ def test_a_huge_integer_in_a_snapshots_figures_is_an_error_naming_the_field(pyte
         ]
     )
     assert "Traceback" not in result.stdout.str() and "OverflowError" not in result.stdout.str()
+
+
+def test_a_sessions_secrets_are_forgotten_when_it_ends(pytester, monkeypatch):
+    """Two sessions in one process (as pytester's in-process runs): the first one's key
+    must not mask the text of the second, which never saw it."""
+    monkeypatch.setenv("STAGING_KEY", KEY)
+    pytester.makepyfile(test_fault=FAULT_TEST)
+    first = run(
+        pytester, "--llm-candidate=m@http://127.0.0.1:9/v1", "--llm-api-key-env=STAGING_KEY"
+    )
+    assert leaked(first.stdout.str() + first.stderr.str()) == []
+    monkeypatch.delenv("STAGING_KEY")
+    second = run(pytester, f"--llm-candidate=./missing/{KEY[3:]}")
+    assert KEY[3:] in second.stdout.str() + second.stderr.str()
