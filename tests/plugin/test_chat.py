@@ -216,3 +216,24 @@ def test_throughput_ratio_is_a_floor_on_the_baselines_throughput(pytester, chat_
         ["*throughput_ratio*>= 100x*FAIL*", "*remedy for throughput_ratio*"]
     )
     result.assert_outcomes(passed=1, failed=1)
+
+
+@pytest.mark.parametrize(
+    ("template", "problem"),
+    [
+        ("{{ raise_exception('only user turns, please') }}", "only user turns, please"),
+        ("{% for message in messages %}{{ message['content'] }", "TemplateSyntaxError"),
+    ],
+    ids=["raises", "syntax error"],
+)
+def test_a_chat_template_that_fails_is_a_clear_error_naming_the_model(
+    project, chat_models, tmp_path, template, problem
+):
+    from tests.models.chat import with_template
+
+    broken = with_template(chat_models["chat"], tmp_path / "broken", template)
+    result = run(project, f"--llm-candidate={broken}")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([f"*the chat template of {broken} failed*{problem}*.jinja*"])
+    assert_no_traceback(result)
+    assert "jinja2" not in result.stdout.str()

@@ -9,7 +9,7 @@ from typing import Any
 
 from pytest_llmperf.backends.memory import PeakMemoryTracker
 from pytest_llmperf.errors import GenerationError
-from pytest_llmperf.prompts import Prompt
+from pytest_llmperf.prompts import Conversation, Prompt
 from pytest_llmperf.results import ModelFigures, Run
 
 
@@ -140,3 +140,24 @@ class Backend(ABC):
     @abstractmethod
     def memory_tracker(self) -> PeakMemoryTracker:
         """A tracker for this backend's device."""
+
+
+def render_conversation(tokenizer: Any, conversation: Conversation, model: str) -> str:
+    """`conversation` through the tokenizer's chat template, ended with the generation
+    prompt (the assistant's turn). A template that fails (a syntax error, its own
+    raise_exception) is a GenerationError naming the model and the problem."""
+    from jinja2 import TemplateError
+
+    try:
+        rendered = tokenizer.apply_chat_template(
+            conversation.as_messages(), add_generation_prompt=True, tokenize=False
+        )
+    except TemplateError as error:
+        line = f" (line {error.lineno})" if getattr(error, "lineno", None) else ""
+        raise GenerationError(
+            f"the chat template of {model} failed on a conversation{line}: "
+            f"{type(error).__name__}: {error}. Fix the template (the chat_template.jinja file "
+            "in the checkpoint directory, or the 'chat_template' setting of "
+            "tokenizer_config.json), or pass raw text prompts."
+        ) from None
+    return str(rendered)

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from pytest_llmperf.backends.base import Backend, Completion
+from pytest_llmperf.backends.base import Backend, Completion, render_conversation
 from pytest_llmperf.backends.memory import NotMeasured, PeakMemoryTracker
 from pytest_llmperf.backends.openai_stream import DeadlinePassed, StreamedAnswer, timed_lines
 from pytest_llmperf.checks import whole_count
@@ -154,11 +154,7 @@ class EndpointBackend(Backend):
             return prompt
         if self._tokenizer is None or not getattr(self._tokenizer, "chat_template", None):
             return None
-        return str(
-            self._tokenizer.apply_chat_template(
-                prompt.as_messages(), add_generation_prompt=True, tokenize=False
-            )
-        )
+        return render_conversation(self._tokenizer, prompt, f"tokenizer {self._tokenizer_source}")
 
     def _prompt_tokens(self, prompt: Prompt) -> int | None:
         """The prompt's token count by the local tokenizer; None when it cannot be told."""

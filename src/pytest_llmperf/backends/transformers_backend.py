@@ -13,7 +13,12 @@ import torch
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, GenerationConfig
 from transformers.generation.streamers import BaseStreamer
 
-from pytest_llmperf.backends.base import Backend, ChoiceLikelihoods, Completion
+from pytest_llmperf.backends.base import (
+    Backend,
+    ChoiceLikelihoods,
+    Completion,
+    render_conversation,
+)
 from pytest_llmperf.backends.checkpoint import (
     AdapterRecord,
     check_checkpoint_dir,
@@ -275,11 +280,7 @@ class TransformersBackend(Backend):
                 "tokenizer.chat_template = ...; tokenizer.save_pretrained(DIR)), or pass "
                 "raw text prompts."
             )
-        return str(
-            self._tokenizer.apply_chat_template(
-                prompt.as_messages(), add_generation_prompt=True, tokenize=False
-            )
-        )
+        return render_conversation(self._tokenizer, prompt, self._name)
 
     def _prompt_ids(self, prompt: Prompt) -> list[int]:
         """The prompt's tokens; a template writes its own special tokens, so none are added
