@@ -368,3 +368,30 @@ def test_a_sessions_secrets_are_forgotten_when_it_ends(pytester, monkeypatch):
     monkeypatch.delenv("STAGING_KEY")
     second = run(pytester, f"--llm-candidate=./missing/{KEY[3:]}")
     assert KEY[3:] in second.stdout.str() + second.stderr.str()
+
+
+def test_an_update_on_a_full_disk_names_the_file_and_keeps_the_old_snapshot(
+    pytester, checkpoints, monkeypatch
+):
+    import errno
+    import os
+
+    pytester.makepyfile(test_small=SMALL_TEST.replace("MAX", "4"))
+    update = (f"--llm-baseline={checkpoints['baseline']}", "--llm-update", "--llm-repeats=1")
+    run(pytester, *update).assert_outcomes(passed=1)
+    snapshot = pytester.path / ".llmperf" / "test_small" / "test_answers.json"
+    old = snapshot.read_bytes()
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full)
+    result = run(pytester, *update)
+    monkeypatch.undo()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [f"*could not write the snapshot {snapshot}: No space left on device*left as it was*"]
+    )
+    _assert_one_clear_message(result)
+    assert snapshot.read_bytes() == old
+    assert sorted(path.name for path in snapshot.parent.iterdir()) == [snapshot.name]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from dataclasses import replace
@@ -383,7 +384,7 @@ def test_failed_replace_keeps_the_old_file_and_leaves_no_temp_file(
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "replace", fail)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(SnapshotError, match="disk full"):
         store.save(make_snapshot(latency=999.0))
     monkeypatch.undo()
     assert path.read_bytes() == old
@@ -417,12 +418,33 @@ def test_failed_first_write_leaves_nothing(
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "replace", fail)
-    with pytest.raises(OSError):
+    with pytest.raises(SnapshotError):
         store.save(make_snapshot())
     monkeypatch.undo()
     folder = store.path_for(NODEID).parent
     assert _files_in(folder) == []
     assert store.load(NODEID) is None
+
+
+def test_a_full_disk_is_an_error_naming_the_file_and_the_cause(
+    store: SnapshotStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = store.save(make_snapshot(latency=100.5))
+    old = path.read_bytes()
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(SnapshotError) as raised:
+        store.save(make_snapshot(latency=999.0))
+    monkeypatch.undo()
+    message = str(raised.value)
+    assert f"could not write the snapshot {path}" in message
+    assert "No space left on device" in message
+    assert "left as it was" in message and "--llm-update" in message
+    assert path.read_bytes() == old
+    assert _files_in(path.parent) == [path.name]
 
 
 def test_save_replaces_an_existing_snapshot(store: SnapshotStore) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -370,7 +371,21 @@ class SnapshotStore:
         return version if isinstance(version, int) and version > SCHEMA_VERSION else None
 
     def save(self, snapshot: Snapshot) -> Path:
-        """Write atomically: an interrupted write leaves the previous file whole."""
+        """Write atomically: an interrupted or failed write leaves the previous file whole.
+        A write the system refuses (a full disk, a quota) is a SnapshotError naming the
+        file and the cause."""
         path = self.path_for(snapshot.test)
-        write_atomically(path, dumps(redacted(snapshot_to_json(snapshot))) + "\n")
+        try:
+            write_atomically(path, dumps(redacted(snapshot_to_json(snapshot))) + "\n")
+        except OSError as error:
+            kept = (
+                "the previous snapshot is left as it was" if path.is_file() else "nothing written"
+            )
+            fix = "make it writable (or give --llm-dir a directory you can write to)"
+            if error.errno in (errno.ENOSPC, errno.EDQUOT):
+                fix = "free space on that disk (or give --llm-dir a directory with room)"
+            raise SnapshotError(
+                f"could not write the snapshot {path}: {error.strerror or error} ({kept}). "
+                f"{fix[0].upper()}{fix[1:]}, and run --llm-update again."
+            ) from None
         return path
