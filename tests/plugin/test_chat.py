@@ -4,6 +4,7 @@ template, a snapshot that knows the rendered prompts, and batched generation in 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pytest
 
@@ -237,3 +238,78 @@ def test_a_chat_template_that_fails_is_a_clear_error_naming_the_model(
     result.stdout.fnmatch_lines([f"*the chat template of {broken} failed*{problem}*.jinja*"])
     assert_no_traceback(result)
     assert "jinja2" not in result.stdout.str()
+
+
+def _baseline_copy(chat_models, project) -> tuple[str, Callable[[], None]]:
+    """A copy of the chat model inside the project (the snapshot names it relative to the
+    rootdir), and a function that gives it another chat template in place."""
+    import shutil
+
+    from tests.models.chat import OTHER_TEMPLATE, with_template
+
+    base = project.path / "base"
+    shutil.copytree(chat_models["chat"], base)
+
+    def change_template() -> None:
+        changed = with_template(base, project.path / "changed", OTHER_TEMPLATE)
+        shutil.rmtree(base)
+        changed.rename(base)
+
+    return "base", change_template
+
+
+def test_a_baseline_whose_template_changed_since_recording_is_a_stale_snapshot(
+    project, chat_models
+):
+    name, change_template = _baseline_copy(chat_models, project)
+    run(project, f"--llm-baseline={name}", "--llm-update").assert_outcomes(passed=1)
+    snapshot = project.path / ".llmperf" / "test_chat" / "test_chat.json"
+    recorded = snapshot.read_bytes()
+    change_template()
+    # The candidate renders as the baseline does today: not a difference of the candidate.
+    result = run(project, f"--llm-candidate={chat_models['other_template']}")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            f"*the snapshot {snapshot} is stale: its baseline model {name} changed since it was"
+            " recorded (its chat template renders the conversations of call 0 otherwise*"
+            f"Re-record it with `pytest --llm-baseline={name} --llm-update`*"
+        ]
+    )
+    output = result.stdout.str()
+    assert "chat templates differ" not in output and "tokens_ratio" not in output  # no verdict
+    assert_no_traceback(result)
+    assert snapshot.read_bytes() == recorded
+
+
+def test_a_candidate_with_its_own_template_against_a_fresh_snapshot_is_judged(project, chat_models):
+    name, _ = _baseline_copy(chat_models, project)
+    run(project, f"--llm-baseline={name}", "--llm-update").assert_outcomes(passed=1)
+    result = run(project, f"--llm-candidate={chat_models['other_template']}", "-rA")
+    assert "stale" not in result.stdout.str()
+    assert "chat templates differ" in result.stdout.str()
+    assert "did not run here" not in result.stdout.str()  # the baseline ran: it is fresh
+    assert summary_verdicts(result)[(NODE, "tokens_ratio")] in {"pass", "FAIL"}
+
+
+def test_a_baseline_whose_generation_config_changed_is_stale_when_confirmed_live(
+    project, chat_models
+):
+    project.makepyprojecttoml('[tool.llmperf]\nrepeats = 1\nwarmup = 0\nlive_baseline = "always"\n')
+    project.makepyfile(test_chat=CHAT_TEST.replace("tokens_ratio=1.0", "latency_ratio=100"))
+    name, _ = _baseline_copy(chat_models, project)
+    run(project, f"--llm-baseline={name}", "--llm-update").assert_outcomes(passed=1)
+    config_path = project.path / name / "generation_config.json"
+    config = json.loads(config_path.read_text())
+    config["eos_token_id"] = config["eos_token_id"][-1:]  # no longer stops at <|end|>
+    config_path.write_text(json.dumps(config))
+    result = run(project, f"--llm-candidate={chat_models['chat']}")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*test_chat.json is stale: its baseline model base changed since it was recorded"
+            " (its generation config changed (generation_config_sha256 *"
+            "`pytest --llm-baseline=base --llm-update`*"
+        ]
+    )
+    assert_no_traceback(result)

@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pytest_llmperf.errors import SnapshotError
+from pytest_llmperf.prompts import text_digest
 from pytest_llmperf.results import GenerationResult, Pricing, PromptSample, Run, TokenCount
 from pytest_llmperf.snapshots.store import (
     SCHEMA_VERSION,
@@ -486,3 +487,60 @@ def test_every_nodeid_has_a_path_inside_the_store(nodeid: str) -> None:
 def test_a_test_file_outside_the_rootdir_has_a_snapshot_path(nodeid: str) -> None:
     path = SnapshotStore(Path("/store")).path_for(nodeid)
     assert path.name == "t.json"
+
+
+class _Baseline:
+    """The snapshot's baseline model as loaded today: its identity, and each conversation
+    rendered with a prefix standing for its chat template."""
+
+    def __init__(self, identity: dict[str, Any], template: str = "") -> None:
+        self.identity = identity
+        self.template = template
+
+    def rendered(self, prompt: Any) -> str:
+        return prompt if isinstance(prompt, str) else self.template + repr(prompt)
+
+
+def _stale_check(model: dict[str, Any], today: _Baseline, conversations: bool = False) -> None:
+    from pytest_llmperf.measure.workload import Workload
+    from pytest_llmperf.prompts import Conversation
+    from pytest_llmperf.session.snapshot_baseline import check_fresh
+
+    prompt: Any = "Q: 2+2? A:"
+    if conversations:
+        prompt = Conversation(messages=(("user", "2+2?"),))
+    workload = Workload((prompt,), {"max_new_tokens": 16})
+    snapshot = make_snapshot()
+    call = snapshot.calls[0]
+    if conversations:
+        recorded = _Baseline({}).rendered(prompt)
+        result = replace(call.result, rendered_sha256=text_digest([recorded]))
+        snapshot = replace(snapshot, calls=(replace(call, result=result),))
+    snapshot = replace(snapshot, model=model)
+    check_fresh(snapshot, Path(".llmperf/t.json"), [workload], today)  # type: ignore[arg-type]
+
+
+def test_a_baseline_with_another_tokenizer_is_a_stale_snapshot() -> None:
+    from pytest_llmperf.session.snapshot_baseline import StaleSnapshotError
+
+    model = {"name": "gpt2", "tokenizer_sha256": "a" * 16, "generation_config_sha256": "c" * 16}
+    with pytest.raises(StaleSnapshotError) as raised:
+        _stale_check(model, _Baseline({**model, "tokenizer_sha256": "b" * 16}))
+    message = str(raised.value)
+    assert "the snapshot .llmperf/t.json is stale: its baseline model gpt2 changed" in message
+    assert f"its tokenizer changed (tokenizer_sha256 {'a' * 16} -> {'b' * 16})" in message
+    assert "generation config" not in message
+    assert "`pytest --llm-baseline=gpt2 --llm-update`" in message
+
+
+def test_a_baseline_rendering_conversations_otherwise_is_a_stale_snapshot() -> None:
+    from pytest_llmperf.session.snapshot_baseline import StaleSnapshotError
+
+    _stale_check({"name": "gpt2"}, _Baseline({}), conversations=True)  # as recorded: fresh
+    with pytest.raises(StaleSnapshotError, match="chat template renders the conversations"):
+        _stale_check({"name": "gpt2"}, _Baseline({}, template="<new>"), conversations=True)
+
+
+def test_fingerprints_a_snapshot_did_not_record_are_not_compared() -> None:
+    """Snapshots recorded before the fingerprints were kept stay usable."""
+    _stale_check({"name": "gpt2"}, _Baseline({"tokenizer_sha256": "b" * 16}))

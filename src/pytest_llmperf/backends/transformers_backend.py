@@ -136,6 +136,12 @@ class TransformersBackend(Backend):
         }
         self._token_ids.setdefault("pad_token_id", tokenizer.pad_token_id)
         self._ignored_generation_config = _decoding_settings(model.generation_config)
+        # What a snapshot checks for staleness: the vocabulary and rules that turn text into
+        # tokens, and what the generation config sets (end-of-sequence ids included).
+        self._tokenizer_sha256 = _tokenizer_sha256(tokenizer)
+        self._generation_config_sha256 = _short_sha256(
+            {**self._token_ids, **self._ignored_generation_config}
+        )
         # generate fills every setting left unset from model.generation_config: keep only ids.
         model.generation_config = GenerationConfig(**self._token_ids)
 
@@ -213,6 +219,8 @@ class TransformersBackend(Backend):
             "config_sha256": _config_sha256(config),
             "revision": getattr(config, "_commit_hash", None),
             "ignored_generation_config": self._ignored_generation_config,
+            "tokenizer_sha256": self._tokenizer_sha256,
+            "generation_config_sha256": self._generation_config_sha256,
         }
         if self._quantization is not None:
             identity["quantization"] = self._quantization
@@ -643,6 +651,27 @@ def _with_adapter(
 
 def _config_sha256(config: Any) -> str:
     return hashlib.sha256(config.to_json_string().encode()).hexdigest()[:16]
+
+
+def _short_sha256(value: Any) -> str:
+    """16 hex digits of the SHA-256 of `value` as canonical JSON."""
+    text = json.dumps(value, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _tokenizer_sha256(tokenizer: Any) -> str:
+    """The tokenizer's vocabulary, merges, normalizer and special tokens (a fast tokenizer's
+    whole definition, without the padding and truncation a call sets), not its chat
+    template: a snapshot knows that from the rendered prompts."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is not None:
+        definition = json.loads(backend.to_str())
+        definition.pop("padding", None)
+        definition.pop("truncation", None)
+    else:
+        definition = {"vocab": sorted(tokenizer.get_vocab().items())}
+    definition["special_tokens"] = tokenizer.special_tokens_map
+    return _short_sha256(definition)
 
 
 def _prefers_safetensors(spec: ModelSpec) -> bool | None:

@@ -21,7 +21,7 @@ from pytest_llmperf.measure.load import LoadSpec, run_load
 from pytest_llmperf.measure.scoring import Scored, score_answer
 from pytest_llmperf.measure.slo import Slo
 from pytest_llmperf.measure.workload import Workload
-from pytest_llmperf.prompts import Conversation, text_digest
+from pytest_llmperf.prompts import Conversation, Prompt, text_digest
 from pytest_llmperf.results import (
     BatchFigures,
     GenerationResult,
@@ -173,20 +173,20 @@ class _Recorder:
             token_count=token_count(every),
             figures=self.figures,
             batches=self.batches,
-            rendered_sha256=self._rendered_sha256(),
+            rendered_sha256=rendered_digest(self.backend, self.workload.prompts),
             scorers=() if self.workload.expected is None else (self.workload.scorer_name,),
         )
 
-    def _rendered_sha256(self) -> str | None:
-        """The digest of the prompts as rendered for this model, when some are conversations
-        (None when the model's template is out of sight, on a server)."""
-        prompts = self.workload.prompts
-        if not any(isinstance(prompt, Conversation) for prompt in prompts):
-            return None
-        rendered = [self.backend.rendered(prompt) for prompt in prompts]
-        if any(text is None for text in rendered):
-            return None
-        return text_digest([str(text) for text in rendered])
+
+def rendered_digest(backend: Backend, prompts: Sequence[Prompt]) -> str | None:
+    """The digest of the prompts as rendered for this model, when some are conversations
+    (None when the model's template is out of sight, on a server)."""
+    if not any(isinstance(prompt, Conversation) for prompt in prompts):
+        return None
+    rendered = [backend.rendered(prompt) for prompt in prompts]
+    if any(text is None for text in rendered):
+        return None
+    return text_digest([str(text) for text in rendered])
 
 
 def token_count(completions: Sequence[Completion]) -> TokenCount:

@@ -45,7 +45,12 @@ from pytest_llmperf.session.live_pairs import (
 from pytest_llmperf.session.more_runs import MoreRuns, SharedRounds
 from pytest_llmperf.session.pool import BASELINE, CANDIDATE, ModelPool, PricedModel
 from pytest_llmperf.session.shared_runs import SharedRuns
-from pytest_llmperf.session.snapshot_baseline import REFRESH, MeasuredWith, SnapshotBaseline
+from pytest_llmperf.session.snapshot_baseline import (
+    REFRESH,
+    MeasuredWith,
+    SnapshotBaseline,
+    check_fresh,
+)
 from pytest_llmperf.session.until_decided import Caps, Decided, run_until_decided
 from pytest_llmperf.settings.settings import ModelSpec, Settings
 from pytest_llmperf.snapshots.housekeeping import SnapshotActivity
@@ -211,6 +216,9 @@ class LlmPerfSession:
         calls = self._paired_if_both_called(calls, limits)
         candidate = calls.candidate()
         comparison, snapshot = self._comparison(nodeid, calls, candidate, limits)
+        baseline_checked = snapshot is not None and self._check_fresh_if_unsure(
+            nodeid, calls, snapshot, comparison
+        )
         comparison = replace(
             comparison,
             mode=budget.mode or self.settings.mode,
@@ -225,7 +233,7 @@ class LlmPerfSession:
         verdicts = decided.verdicts
         if calls.live_baseline() is not None and self.models.served_on_one_side_only():
             verdicts = [_with_note(verdict, SERVED_ON_ONE_SIDE) for verdict in verdicts]
-        templates = _templates_note(decided.comparison)
+        templates = _templates_note(decided.comparison, baseline_checked=baseline_checked)
         if templates:
             verdicts = [_with_note(verdict, templates, timing_only=False) for verdict in verdicts]
         written = None
@@ -378,12 +386,10 @@ class LlmPerfSession:
         )
         comparison = against_snapshot.comparison
         try:
-            if self.settings.live_baseline == "never":
-                raise NoLiveBaseline("live_baseline = never")
-            spec = snapshot_model_spec(snapshot, self.settings)
-            baseline = PricedModel.of(self.models.load(spec), spec)
+            spec, baseline = self._snapshot_model(snapshot)
         except LlmPerfError as error:
             return self._unconfirmed(against_snapshot, str(error))
+        self._check_fresh(nodeid, calls, snapshot, baseline)
         live_calls = self._pair_up(calls, baseline)
         live = replace(
             comparison,
@@ -410,6 +416,39 @@ class LlmPerfSession:
             verdicts=merged_verdicts(against_snapshot.verdicts, decided.verdicts),
             extra_seconds=against_snapshot.extra_seconds + decided.extra_seconds,
         )
+
+    def _snapshot_model(self, snapshot: Snapshot) -> tuple[ModelSpec, PricedModel]:
+        """The snapshot's baseline model, loaded here (once per session); LlmPerfError when
+        it cannot be (NoLiveBaseline says why)."""
+        if self.settings.live_baseline == "never":
+            raise NoLiveBaseline("live_baseline = never")
+        spec = snapshot_model_spec(snapshot, self.settings)
+        return spec, PricedModel.of(self.models.load(spec), spec)
+
+    def _check_fresh(
+        self, nodeid: str, calls: TestCalls, snapshot: Snapshot, baseline: PricedModel
+    ) -> None:
+        """StaleSnapshotError when the snapshot's baseline, loaded here, is not the model it
+        recorded (its chat template, tokenizer or generation config changed)."""
+        workloads = [workload for workload, _ in calls.candidate_calls]
+        path = self.store.path_for(self.baseline_key(nodeid))
+        check_fresh(snapshot, path, workloads, baseline.backend)
+
+    def _check_fresh_if_unsure(
+        self, nodeid: str, calls: TestCalls, snapshot: Snapshot, comparison: Comparison
+    ) -> bool:
+        """When the candidate renders the conversations otherwise than the snapshot recorded,
+        either its template differs (a real difference of the candidate) or the baseline's
+        changed since recording (a stale snapshot): the snapshot's baseline, run here, tells
+        which. True when it did (and the snapshot is fresh); False when it cannot run here."""
+        if not _renders_differently(comparison):
+            return False
+        try:
+            _, baseline = self._snapshot_model(snapshot)
+        except LlmPerfError:
+            return False
+        self._check_fresh(nodeid, calls, snapshot, baseline)
+        return True
 
     def _unconfirmed(self, decided: Decided, why: str) -> Decided:
         """The snapshot's verdicts as they stand, when no live pairs could run: saying why,
@@ -456,24 +495,30 @@ class LlmPerfSession:
         )
 
 
-def _templates_note(comparison: Comparison) -> str:
-    """What a verdict says when baseline and candidate were given conversations rendered
-    differently: each model renders them with its own chat template."""
+def _renders_differently(comparison: Comparison) -> bool:
+    """Baseline and candidate were given conversations, and rendered them differently."""
     digests = [
         result.rendered_sha256
         for result in (comparison.baseline, comparison.candidate)
         if result is not None
     ]
-    if len(digests) < 2 or None in digests or digests[0] == digests[1]:
+    return len(digests) == 2 and None not in digests and digests[0] != digests[1]
+
+
+def _templates_note(comparison: Comparison, *, baseline_checked: bool = False) -> str:
+    """What a verdict says when baseline and candidate were given conversations rendered
+    differently: each model renders them with its own chat template. Against a snapshot
+    whose baseline could not run here, that it may have changed since recording."""
+    if not _renders_differently(comparison):
         return ""
     note = (
         "the chat templates differ: baseline and candidate each render the conversations "
         "with their own template, and input tokens count each one's template tokens"
     )
-    if comparison.against_snapshot:
+    if comparison.against_snapshot and not baseline_checked:
         note += (
-            " (if the baseline's own template changed since the snapshot, the workload "
-            f"changed: re-record it with {REFRESH})"
+            " (the snapshot's baseline did not run here to tell whether its own template "
+            f"changed since recording; if it did, re-record the snapshot with {REFRESH})"
         )
     return note
 

@@ -10,6 +10,7 @@ from typing import Any
 from pytest_llmperf.backends import Backend, fingerprint
 from pytest_llmperf.errors import SnapshotError
 from pytest_llmperf.judge.verdicts import Comparison
+from pytest_llmperf.measure.protocol import rendered_digest
 from pytest_llmperf.measure.workload import Workload
 from pytest_llmperf.prompts import prompt_key
 from pytest_llmperf.results import GenerationResult, Pricing
@@ -18,6 +19,52 @@ from pytest_llmperf.snapshots.housekeeping import SnapshotActivity
 from pytest_llmperf.snapshots.store import Snapshot, SnapshotCall, SnapshotStore, prompts_digest
 
 REFRESH = "`pytest --llm-baseline=MODEL --llm-update`"
+
+# What a snapshot records of its baseline model that changes the workload when it changes:
+# the identity key, and what it is called in a message.
+_FINGERPRINTS = (
+    ("tokenizer_sha256", "tokenizer"),
+    ("generation_config_sha256", "generation config"),
+)
+
+
+class StaleSnapshotError(SnapshotError):
+    """The snapshot's baseline model, run here, is not the one recorded: its chat template
+    renders the test's conversations otherwise, or its tokenizer or generation config
+    changed. The test is not judged against it."""
+
+
+def check_fresh(
+    snapshot: Snapshot, path: Path, workloads: list[Workload], baseline: Backend
+) -> None:
+    """Raise StaleSnapshotError when `baseline` (the snapshot's baseline model, loaded here)
+    differs from what the snapshot recorded of it. A fingerprint the snapshot lacks (one
+    recorded before it was kept) is not compared."""
+    changes = []
+    identity = baseline.identity
+    for key, what in _FINGERPRINTS:
+        then, now = snapshot.model.get(key), identity.get(key)
+        if then is not None and now is not None and then != now:
+            changes.append(f"its {what} changed ({key} {then} -> {now})")
+    rendered = [
+        index
+        for index, (workload, call) in enumerate(zip(workloads, snapshot.calls, strict=False))
+        if call.result.rendered_sha256 is not None
+        and rendered_digest(baseline, workload.prompts) not in (None, call.result.rendered_sha256)
+    ]
+    if rendered:
+        calls = ", ".join(str(index) for index in rendered)
+        changes.append(
+            f"its chat template renders the conversations of call {calls} otherwise "
+            "(rendered_sha256 differs)"
+        )
+    if changes:
+        name = snapshot.model.get("location") or snapshot.model.get("name") or "MODEL"
+        raise StaleSnapshotError(
+            f"the snapshot {path} is stale: its baseline model {name} changed since it was "
+            f"recorded ({'; '.join(changes)}), so it is not judged against. Re-record it "
+            f"with `pytest --llm-baseline={name} --llm-update`."
+        )
 
 
 @dataclass(frozen=True)
