@@ -170,11 +170,14 @@ def _positive(value: Any, name: str, example: str) -> float:
 @dataclass(frozen=True)
 class Sent:
     """One request sent: its prompt, what came back (a completion, or the error's message),
-    and the client's lag in sending it (from when it was due to when it went out)."""
+    the client's lag in sending it (from when it was due to when it went out), and when it
+    went out, in seconds from the start of the run (a queue growing through a run shows as
+    latency rising with it)."""
 
     prompt: int
     outcome: Completion | str
     lag_ms: float
+    sent_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -208,14 +211,15 @@ def run_load(
     deadline = started + spec.duration_s
 
     def one(number: int, due: float) -> None:
-        lag_ms = max(0.0, (clock.now() - due) * 1000)
+        now = clock.now()
+        lag_ms = max(0.0, (now - due) * 1000)
         index = number % prompts
         try:
             result: Completion | str = send(index, seed + number)
         except GenerationError as error:
             result = str(error)
         with lock:
-            sent.append(Sent(index, result, lag_ms))
+            sent.append(Sent(index, result, lag_ms, now - started))
 
     if spec.concurrency is not None:
         _closed_loop(one, spec.concurrency, spec.requests, deadline, clock)
