@@ -177,3 +177,23 @@ def test_a_step_sends_enough_requests_to_show_the_target():
     assert decide_step(StepMeasurement(1.0, n, n, 1.0), 0.95, 0.025, 100).outcome is (
         StepOutcome.HOLDS
     )
+
+
+def test_a_client_bound_step_never_holds():
+    measurement = StepMeasurement(50.0, 100, 100, 2.0, client_bound=True)
+    assert decide_step(measurement, 0.95, 0.025, 150.0).outcome is StepOutcome.CLIENT_BOUND
+
+
+def test_a_step_measured_through_the_load_client_keeps_send_times_in_order():
+    from pytest_llmperf.backends.base import Completion
+    from pytest_llmperf.measure.capacity_steps import measure_step
+    from pytest_llmperf.measure.slo import Slo
+    from pytest_llmperf.results import Run
+
+    def send(index: int, seed: int) -> Completion:
+        slow = seed % 4 == 0
+        return Completion("ok", 3, Run(500.0 if slow else 10.0, 5.0, 4, False))
+
+    step = measure_step(send, 2, Slo(latency_ms=100.0), rate=200.0, requests=20, seed=0)
+    assert step.requests == 20 and step.met == 15
+    assert list(step.sent_s) == sorted(step.sent_s) and len(step.latencies_ms) == 20

@@ -16,7 +16,9 @@ A step is decided on the Clopper-Pearson interval of its attainment (`judge.qual
   the same rate with twice the requests, decided on both together; still indeterminate, it
   counts as not shown to hold, and the result says that its bracket rests on such a step;
 - **over-saturated**: the queue grew through the step (`queue_grew`); whatever its
-  attainment, such a step describes the backlog, not the model, and never holds.
+  attainment, such a step describes the backlog, not the model, and never holds;
+- **client-bound**: the client sent its requests too late to tell (the client-bound rule of
+  a load run, results.CLIENT_BOUND_SHARE); it never holds either.
 
 The search doubles the rate from `start_rps` while steps hold, halves it while they do not
 (down to `floor_rps`), then bisects between the highest rate shown to hold and the lowest
@@ -40,6 +42,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from pytest_llmperf.judge.quality import accuracy_interval
+from pytest_llmperf.measure.capacity_steps import StepMeasurement
 
 SATURATION_ALPHA = 0.001  # one-sided p-value below which a rising latency is significant
 SATURATION_RISE = 0.10  # the rise over a step, as a share of the SLO bound, that counts
@@ -53,34 +56,7 @@ class StepOutcome(Enum):
     MISSES = "misses"
     INDETERMINATE = "indeterminate"
     OVER_SATURATED = "over-saturated"
-
-
-@dataclass(frozen=True)
-class StepMeasurement:
-    """What sending `requests` requests at `rate` a second measured: how many met the SLO,
-    the wall time taken, and per completed request when it was sent (seconds from the
-    step's start), its end-to-end latency and its time to first token (None untimed)."""
-
-    rate: float
-    requests: int
-    met: int
-    seconds: float
-    sent_s: tuple[float, ...] = ()
-    latencies_ms: tuple[float, ...] = ()
-    ttfts_ms: tuple[float | None, ...] = ()
-
-    def merged(self, more: StepMeasurement) -> StepMeasurement:
-        """Two measurements at one rate as one (the second's send times follow the first's)."""
-        offset = max(self.sent_s, default=0.0)
-        return StepMeasurement(
-            self.rate,
-            self.requests + more.requests,
-            self.met + more.met,
-            self.seconds + more.seconds,
-            self.sent_s + tuple(offset + s for s in more.sent_s),
-            self.latencies_ms + more.latencies_ms,
-            self.ttfts_ms + more.ttfts_ms,
-        )
+    CLIENT_BOUND = "client-bound"
 
 
 @dataclass(frozen=True)
@@ -144,7 +120,9 @@ def decide_step(measurement: StepMeasurement, target: float, tail: float, bound_
     over = queue_grew(m.sent_s, m.latencies_ms, bound_ms) or (
         any(t is not None for t in m.ttfts_ms) and queue_grew(m.sent_s, m.ttfts_ms, bound_ms)
     )
-    if over:
+    if m.client_bound:
+        outcome = StepOutcome.CLIENT_BOUND
+    elif over:
         outcome = StepOutcome.OVER_SATURATED
     elif bounds.low >= target:
         outcome = StepOutcome.HOLDS
