@@ -33,7 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pytest_llmperf.backends.endpoint import EndpointBackend
-from pytest_llmperf.judge.capacity import CapacityPlan, StepOutcome, decide_step, search_capacity
+from pytest_llmperf.judge.capacity import CapacityPlan, decide_step, search_capacity
 from pytest_llmperf.measure.capacity_steps import measure_step
 from pytest_llmperf.measure.slo import Slo
 from pytest_llmperf.settings.endpoint_spec import parse_endpoint
@@ -93,9 +93,10 @@ def one_run(seed: int, precision: float) -> dict:
         "steps": len(found.steps),
         "search_s": seconds,
         "stopped": found.stopped,
-        "past_flagged": past.outcome is StepOutcome.OVER_SATURATED,
+        "past_flagged": past.over_saturated,
+        "past_outcome": past.outcome.value,
         "past_attainment": past.attainment,
-        "search": found.to_json(),
+        "search": found.figures().to_json(),
     }
 
 

@@ -9,7 +9,6 @@ import random
 import pytest
 
 from pytest_llmperf.judge.capacity import (
-    Capacity,
     CapacityPlan,
     StepMeasurement,
     StepOutcome,
@@ -119,7 +118,7 @@ def test_a_straddling_step_is_measured_again_then_reported_indeterminate():
     assert asked[1][0] == asked[2][0] == 8.0 and asked[2][1] == 2 * asked[1][1]
     assert found.held_rps == 4.0
     assert found.indeterminate
-    assert "indeterminate" in found.describe()
+    assert "indeterminate: a step between them" in found.figures().describe()
     outcomes = [step.outcome for step in found.steps]
     assert StepOutcome.INDETERMINATE in outcomes
 
@@ -140,7 +139,7 @@ def test_the_caps_stop_the_search_and_keep_the_bracket_so_far(cap, why):
     found = search_capacity(fake_replica(1000.0), plan(**cap))
     assert found.stopped == why
     assert found.failed_rps is None and found.held_rps is not None
-    assert math.isinf(ratio_bounds(found, found)[2])
+    assert math.isinf(ratio_bounds(found.bracket, found.bracket)[2])
 
 
 def test_two_models_are_searched_alike_one_step_each_in_turn():
@@ -157,17 +156,14 @@ def test_two_models_are_searched_alike_one_step_each_in_turn():
     found = search_alternating([tagged(base, "b"), tagged(cand, "c")], plan(start_rps=2.0))
     assert order[:6] == ["b", "c"] * 3
     assert {requests for _, requests in base.asked + cand.asked} == {plan().per_step}
-    estimate, low, high = ratio_bounds(*found)
+    estimate, low, high = ratio_bounds(*(result.bracket for result in found))
     assert low <= 0.5 <= high and low < estimate < high
     assert high / low < 1.15
 
 
 def test_the_ratio_interval_from_two_brackets():
-    def result(held, failed):
-        return Capacity(held, failed, False, "precision", (), 0.95)
-
-    assert ratio_bounds(result(10, 11), result(5, 6)) == (0.5, 5 / 11, 0.6)
-    estimate, low, high = ratio_bounds(result(10, 11), result(None, 1))
+    assert ratio_bounds((10, 11), (5, 6)) == (0.5, 5 / 11, 0.6)
+    estimate, low, high = ratio_bounds((10, 11), (None, 1))
     assert math.isnan(estimate) and low == 0.0 and high == 0.1
 
 
@@ -197,3 +193,11 @@ def test_a_step_measured_through_the_load_client_keeps_send_times_in_order():
     step = measure_step(send, 2, Slo(latency_ms=100.0), rate=200.0, requests=20, seed=0)
     assert step.requests == 20 and step.met == 15
     assert list(step.sent_s) == sorted(step.sent_s) and len(step.latencies_ms) == 20
+
+
+def test_a_queue_seen_growing_is_over_saturated_even_from_a_late_client():
+    sent = tuple(n / 10 for n in range(50))
+    rising = StepMeasurement(
+        10.0, 50, 10, 5.0, sent, tuple(100 + 100 * s for s in sent), client_bound=True
+    )
+    assert decide_step(rising, 0.95, 0.025, 150.0).outcome is StepOutcome.OVER_SATURATED

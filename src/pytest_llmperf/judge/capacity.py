@@ -43,6 +43,7 @@ from enum import Enum
 
 from pytest_llmperf.judge.quality import accuracy_interval
 from pytest_llmperf.measure.capacity_steps import StepMeasurement
+from pytest_llmperf.results import CapacityFigures, CapacityStep
 
 SATURATION_ALPHA = 0.001  # one-sided p-value below which a rising latency is significant
 SATURATION_RISE = 0.10  # the rise over a step, as a share of the SLO bound, that counts
@@ -79,18 +80,6 @@ class Step:
         m = self.measurement
         return m.met / m.requests if m.requests else 0.0
 
-    def to_json(self) -> dict[str, object]:
-        m = self.measurement
-        return {
-            "rate_rps": m.rate,
-            "requests": m.requests,
-            "met": m.met,
-            "seconds": m.seconds,
-            "interval": [self.low, self.high],
-            "over_saturated": self.over_saturated,
-            "outcome": self.outcome.value,
-        }
-
 
 def queue_grew(
     sent_s: Sequence[float], latencies_ms: Sequence[float | None], bound_ms: float
@@ -120,10 +109,10 @@ def decide_step(measurement: StepMeasurement, target: float, tail: float, bound_
     over = queue_grew(m.sent_s, m.latencies_ms, bound_ms) or (
         any(t is not None for t in m.ttfts_ms) and queue_grew(m.sent_s, m.ttfts_ms, bound_ms)
     )
-    if m.client_bound:
-        outcome = StepOutcome.CLIENT_BOUND
-    elif over:
+    if over:  # a late client only hides a queue: one seen growing grew
         outcome = StepOutcome.OVER_SATURATED
+    elif m.client_bound:
+        outcome = StepOutcome.CLIENT_BOUND
     elif bounds.low >= target:
         outcome = StepOutcome.HOLDS
     elif bounds.high < target:
@@ -195,30 +184,19 @@ class Capacity:
     def over_saturated_rates(self) -> tuple[float, ...]:
         return tuple(s.rate for s in self.steps if s.over_saturated)
 
-    def describe(self) -> str:
-        low = f"{self.capacity_rps:.3g}"
-        high = "not found" if self.failed_rps is None else f"{self.failed_rps:.3g}"
-        text = (
-            f"capacity {low} requests/s at {self.target:.0%} SLO attainment "
-            f"(held at {low}, not at {high}; {len(self.steps)} steps, stopped: {self.stopped}"
-        )
-        if self.over_saturated_rates:
-            rates = ", ".join(f"{r:.3g}" for r in self.over_saturated_rates)
-            text += f"; over-saturated at {rates}"
-        if self.indeterminate:
-            text += "; indeterminate: a step between them straddled the target"
-        return text + ")"
+    @property
+    def bracket(self) -> Bracket:
+        return self.held_rps, self.failed_rps
 
-    def to_json(self) -> dict[str, object]:
-        return {
-            "capacity_rps": self.capacity_rps,
-            "held_rps": self.held_rps,
-            "failed_rps": self.failed_rps,
-            "target": self.target,
-            "indeterminate": self.indeterminate,
-            "stopped": self.stopped,
-            "steps": [step.to_json() for step in self.steps],
-        }
+    def figures(self) -> CapacityFigures:
+        """As a result carries it (plain values)."""
+        steps = tuple(
+            CapacityStep(s.rate, s.measurement.requests, s.measurement.met, s.outcome.value)
+            for s in self.steps
+        )
+        return CapacityFigures(
+            self.target, self.held_rps, self.failed_rps, self.indeterminate, self.stopped, steps
+        )
 
 
 @dataclass
@@ -323,17 +301,23 @@ def search_alternating(measures: Sequence[MeasureStep], plan: CapacityPlan) -> l
             return [search.result() for search in searches]
 
 
-def ratio_bounds(baseline: Capacity, candidate: Capacity) -> tuple[float, float, float]:
-    """candidate / baseline capacity: the estimate and the interval the two brackets allow
-    (lowest: the candidate's held over the baseline's failed; highest: the candidate's
-    failed over the baseline's held; an open end is 0 or infinity)."""
+Bracket = tuple[float | None, float | None]  # (highest rate shown to hold, lowest shown not to)
+
+
+def ratio_bounds(baseline: Bracket, candidate: Bracket) -> tuple[float, float, float]:
+    """candidate / baseline capacity from two searches' brackets: the estimate (the two
+    rates shown to hold) and the interval the brackets allow (lowest: the candidate's held
+    over the baseline's failed; highest: the candidate's failed over the baseline's held;
+    an end left open is 0 or infinity, an estimate with no held rate NaN)."""
+    base_held, base_failed = baseline
+    cand_held, cand_failed = candidate
 
     def over(top: float | None, bottom: float | None, open_end: float) -> float:
         if top is None or bottom is None or bottom <= 0:
             return open_end
         return top / bottom
 
-    estimate = over(candidate.held_rps, baseline.held_rps, math.nan)
-    low = 0.0 if candidate.held_rps is None else over(candidate.held_rps, baseline.failed_rps, 0.0)
-    high = over(candidate.failed_rps, baseline.held_rps, math.inf)
+    estimate = over(cand_held, base_held, math.nan)
+    low = 0.0 if cand_held is None else over(cand_held, base_failed, 0.0)
+    high = over(cand_failed, base_held, math.inf)
     return estimate, low, high

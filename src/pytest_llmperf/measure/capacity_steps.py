@@ -1,13 +1,18 @@
-"""One step of a capacity search measured: `requests` requests sent at `rate` a second
+"""What a capacity search asks for (`CapacitySpec`, from generate(..., capacity=True)), and
+one step of it measured: `requests` requests sent at `rate` a second
 (load.py's open loop), how many met the SLO, and per completed request when it was sent and
 how long it took, for the judge to decide the step and see whether the queue grew through it
 (judge/capacity.py)."""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from pytest_llmperf.measure.load import Clock, LoadSpec, Send, run_load
+from pytest_llmperf.errors import GenerationError
+from pytest_llmperf.measure.load import Clock, LoadSpec, Send, positive_number, run_load
 from pytest_llmperf.measure.slo import Slo
 from pytest_llmperf.results import LoadFigures
 
@@ -90,4 +95,94 @@ def measure_step(
         tuple(run.latency_ms for _, run in done),
         tuple(run.ttft_ms for _, run in done),
         lags.client_bound,
+    )
+
+
+CAPACITY_KEYS = ("capacity", "capacity_target", "capacity_precision", "capacity_max_s")
+# generate() arguments that set one load, which a capacity search sets itself
+_SEARCHED = ("rate", "concurrency", "requests", "duration_s", "arrival", "burstiness")
+
+
+@dataclass(frozen=True)
+class CapacitySpec:
+    """What generate(..., capacity=True) asked for: the SLO each request must keep, the
+    share of requests that must keep it (`target`), how close the search brackets the
+    capacity (`precision`, a share of the rate) and the most seconds it may take per model
+    (`max_seconds`)."""
+
+    slo: Slo
+    target: float = 0.95
+    precision: float = 0.05
+    max_seconds: float = 120.0
+
+    @classmethod
+    def from_kwargs(cls, kwargs: Mapping[str, Any]) -> CapacitySpec | None:
+        """The search asked for in generate()'s keyword arguments, None when none was."""
+        capacity = kwargs.get("capacity")
+        tuning = [key for key in CAPACITY_KEYS[1:] if key in kwargs]
+        if capacity is None or capacity is False:
+            if tuning:
+                raise GenerationError(
+                    f"{tuning[0]}= tunes a capacity search: add capacity=True, or leave out "
+                    f"{tuning[0]}=."
+                )
+            return None
+        if capacity is not True:
+            raise GenerationError(
+                f"capacity={capacity!r}: give capacity=True to search the highest rate that "
+                "holds the SLO, or leave it out."
+            )
+        given = [key for key in _SEARCHED if key in kwargs]
+        if given:
+            raise GenerationError(
+                f"capacity=True searches the rate itself, so {given[0]}= has no place beside "
+                f"it: leave out {given[0]}= (or, to judge one load, leave out capacity=True)."
+            )
+        slo = Slo.from_kwargs(kwargs)
+        if slo is None:
+            raise GenerationError(
+                "capacity=True searches the highest rate at which requests keep a per-request "
+                "SLO, and none was given: add one or more of slo_ttft_ms, slo_tpot_ms, "
+                "slo_latency_ms, e.g. generate(prompts, capacity=True, slo_latency_ms=2000)."
+            )
+        return cls(
+            slo,
+            _share(kwargs.get("capacity_target", 0.95), "capacity_target", "0.95"),
+            _share(kwargs.get("capacity_precision", 0.05), "capacity_precision", "0.05"),
+            positive_number(
+                kwargs.get("capacity_max_s", 120.0), "capacity_max_s", "seconds per model, e.g. 300"
+            ),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """As recorded with the workload."""
+        return {
+            "target": self.target,
+            "precision": self.precision,
+            "max_s": self.max_seconds,
+            "slo": self.slo.to_json(),
+        }
+
+
+def _share(value: Any, name: str, example: str) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or not 0 < value < 1
+    ):
+        raise GenerationError(
+            f"{name}={value!r}: must be a share between 0 and 1, both excluded "
+            f"(e.g. {name}={example})."
+        )
+    return float(value)
+
+
+def serve_it(model: str) -> GenerationError:
+    """The error for a capacity search on a model that runs in process."""
+    return GenerationError(
+        f"capacity=True searches the highest request rate a served model holds, and {model} "
+        "runs in process, one request at a time: serve it (e.g. `transformers serve`, "
+        "`vllm serve MODEL`) and name it MODEL@http://HOST:PORT/v1, e.g. "
+        "--llm-candidate=./ckpt@http://127.0.0.1:8000/v1."
     )
