@@ -98,7 +98,7 @@ def queue_grew(
     fit = linregress(times, [v for _, v in pairs], alternative="greater")
     if not math.isfinite(fit.slope) or not math.isfinite(fit.pvalue):
         return False
-    return fit.pvalue < SATURATION_ALPHA and fit.slope * span > SATURATION_RISE * bound_ms
+    return bool(fit.pvalue < SATURATION_ALPHA and fit.slope * span > SATURATION_RISE * bound_ms)
 
 
 def decide_step(measurement: StepMeasurement, target: float, tail: float, bound_ms: float) -> Step:
