@@ -168,6 +168,13 @@ _SPECS = (
         Kind.FLOOR_RATIO,
         "goodput, candidate/baseline: at least this",
     ),
+    _spec("min_capacity_rps", "capacity", Kind.FLOOR, "requests/s held at the SLO (capacity=True)"),
+    _spec(
+        "capacity_ratio",
+        "capacity",
+        Kind.FLOOR_RATIO,
+        "capacity at the SLO, candidate/baseline: at least this",
+    ),
 )
 LIMIT_SPECS: dict[str, LimitSpec] = {spec.name: spec for spec in _SPECS}
 

@@ -148,6 +148,11 @@ SLO_REMEDY = (
     "server more capacity (replicas, batch size, KV-cache memory), or make each request "
     "cheaper (a smaller or quantized model, shorter answers: cap max_new_tokens)"
 )
+CAPACITY_REMEDY = (
+    "the model holds the SLO at a lower request rate than the floor asks: make each request "
+    "cheaper (a smaller or quantized model, shorter answers: cap max_new_tokens), or give the "
+    "server more room (replicas, batch size, KV-cache memory)"
+)
 NO_SLO = (
     "no {figure} was measured: give generate() a per-request SLO beside the load, e.g. "
     "generate(prompts, rate=5, slo_ttft_ms=500, slo_latency_ms=2000)"
@@ -406,6 +411,9 @@ class Metric:
     # Judged against a per-request SLO: not judged when the client's own lag was too large
     # for the SLO (the run is client-bound).
     slo_bound: bool = False
+    # A capacity found by a search: (highest rate shown to hold, lowest shown not to). Its
+    # limits are judged on that bracket (judge/capacity.py), never on the figure alone.
+    bracket: Callable[[GenerationResult], tuple[float | None, float | None] | None] | None = None
 
     def central(self, result: GenerationResult) -> float | None:
         """What a ratio compares: the median of the per-run values when there are any,
@@ -632,6 +640,19 @@ METRICS: tuple[Metric, ...] = (
         unmeasured=NO_SLO.format(figure="goodput"),
         higher_is_better=True,
         slo_bound=True,
+    ),
+    Metric(
+        "capacity",
+        "capacity (requests/s at the SLO)",
+        "capacity_rps",
+        REQUESTS_PER_S,
+        lambda result: result.capacity_rps,
+        hardware_bound=True,
+        remedy=_always(CAPACITY_REMEDY),
+        unmeasured="no capacity was searched: give generate() capacity=True and a per-request "
+        "SLO, e.g. generate(prompts, capacity=True, slo_latency_ms=2000), on a served model",
+        higher_is_better=True,
+        bracket=lambda result: result.capacity_bracket,
     ),
     Metric(
         "client_lag",

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
 from pytest_llmperf.prompts import text_digest
-from pytest_llmperf.text import EXACT, number
+from pytest_llmperf.text import EXACT, number, plural
 
 
 @dataclass(frozen=True)
@@ -278,6 +279,73 @@ class LoadFigures:
 
 
 @dataclass(frozen=True)
+class CapacityStep:
+    """One step of a capacity search: the rate sent, how many of its requests met the SLO,
+    and what it showed (holds, misses, indeterminate, over-saturated, client-bound)."""
+
+    rate_rps: float
+    requests: int
+    met: int
+    outcome: str
+
+
+@dataclass(frozen=True)
+class CapacityFigures:
+    """A capacity search's result (generate(..., capacity=True)): the highest rate shown to
+    hold the SLO at `target` attainment (None: none was) and the lowest shown not to (None:
+    every rate tried held, up to the search's cap), whether an indeterminate step lies
+    between them, why the search stopped, and its steps in order."""
+
+    target: float
+    held_rps: float | None
+    failed_rps: float | None
+    indeterminate: bool
+    stopped: str
+    steps: tuple[CapacityStep, ...] = ()
+
+    def merged(self, other: CapacityFigures) -> CapacityFigures:
+        """A test's capacity is its first search's: two searches are two answers, not runs."""
+        return self
+
+    @property
+    def capacity_rps(self) -> float:
+        """The figure: the highest rate shown to hold (0 when none was)."""
+        return self.held_rps or 0.0
+
+    def describe(self) -> str:
+        """E.g. 'capacity 48.4 requests/s at 95% SLO attainment (held at 48.4, not at 50.6;
+        8 steps, stopped at the precision; over-saturated at 100, 75)'."""
+        held = number(self.capacity_rps)
+        failed = "none tried" if self.failed_rps is None else number(self.failed_rps)
+        text = (
+            f"capacity {held} requests/s at {self.target:.0%} SLO attainment (held at "
+            f"{held}, not at {failed}; {plural(len(self.steps), 'step')}, stopped at the "
+            f"{self.stopped}"
+        )
+        over = [step.rate_rps for step in self.steps if step.outcome == "over-saturated"]
+        if over:
+            text += f"; over-saturated at {', '.join(number(rate) for rate in over)}"
+        if self.indeterminate:
+            text += "; indeterminate: a step between them straddled the target"
+        return text + ")"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "held_rps": self.held_rps,
+            "failed_rps": self.failed_rps,
+            "indeterminate": self.indeterminate,
+            "stopped": self.stopped,
+            "steps": [asdict(step) for step in self.steps],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> CapacityFigures:
+        steps = tuple(CapacityStep(**step) for step in data.get("steps", ()))
+        return cls(**{**data, "steps": steps})
+
+
+@dataclass(frozen=True)
 class BatchFigures:
     """Prompts generated in process in batches of `batch_size`: the batches' wall time and
     the output tokens and requests they completed."""
@@ -366,6 +434,7 @@ class GenerationResult:
     # The names of the scorers its answers were scored with, each once: "loglikelihood"
     # says the answers are choices ranked by likelihood, with nothing generated.
     scorers: tuple[str, ...] = ()
+    capacity: CapacityFigures | None = None  # set by generate(..., capacity=True)
 
     @classmethod
     def combine(cls, results: Sequence[GenerationResult]) -> GenerationResult:
@@ -374,8 +443,9 @@ class GenerationResult:
             raise ValueError("combine needs at least one result")
         token_count, load = results[0].token_count, results[0].load
         figures = results[0].figures
-        batches = results[0].batches
+        batches, capacity = results[0].batches, results[0].capacity
         for result in results[1:]:
+            capacity = _merge_optional(capacity, result.capacity)
             token_count = token_count.merged(result.token_count)
             load = _merge_optional(load, result.load)
             figures = figures.merged(result.figures)
@@ -390,6 +460,7 @@ class GenerationResult:
             load=load,
             figures=figures,
             batches=batches,
+            capacity=capacity,
             rendered_sha256=None
             if all(digest is None for digest in rendered)
             else text_digest([str(digest) for digest in rendered]),
@@ -417,6 +488,7 @@ class GenerationResult:
             token_count=self.token_count.merged(more.token_count),
             load=_merge_optional(self.load, more.load),
             batches=_merge_optional(self.batches, more.batches),
+            capacity=_merge_optional(self.capacity, more.capacity),
         )
 
     @property
@@ -572,6 +644,18 @@ class GenerationResult:
         if self.load is None or not self.load.slo_requests:
             return None
         return self.load.slo_met, self.load.slo_requests
+
+    @property
+    def capacity_rps(self) -> float | None:
+        """After a capacity search: the highest rate shown to hold the SLO."""
+        return None if self.capacity is None else self.capacity.capacity_rps
+
+    @property
+    def capacity_bracket(self) -> tuple[float | None, float | None] | None:
+        """After a capacity search: (highest rate shown to hold, lowest shown not to)."""
+        if self.capacity is None:
+            return None
+        return self.capacity.held_rps, self.capacity.failed_rps
 
     @property
     def goodput_rps(self) -> float | None:

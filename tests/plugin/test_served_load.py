@@ -106,3 +106,32 @@ def test_an_slo_on_an_in_process_call_or_a_limit_without_one_is_explained(pytest
             "*rate=0: must be a finite number greater than 0 (new requests per second*",
         ]
     )
+
+
+CAPACITY_TESTS = """
+import pytest
+
+@pytest.mark.assert_within_budget(min_capacity_rps=8)
+def test_capacity(llm_candidate):
+    result = llm_candidate.generate(
+        ["Q: one?", "Q: two?"], capacity=True, capacity_target=0.8, capacity_precision=0.25,
+        capacity_max_s=20, slo_latency_ms=300,
+    )
+    assert result.capacity.held_rps > 8 and result.capacity.steps
+"""
+
+
+def test_the_capacity_search_brackets_a_replica_and_is_judged(pytester):
+    """About 5 short steps against a replica of 2 slots x 0.04 s (50 requests/s); the floor
+    sits at a sixth of that, so that a busy machine moves no verdict."""
+    pytester.makepyfile(test_capacity=CAPACITY_TESTS)
+    with simulated_replica(slots=2, prefill_s=0.02, token_s=0.01, tokens=3) as replica:
+        result = run(pytester, f"--llm-candidate=sim@{replica.url}", "--llm-report=report.json")
+    result.assert_outcomes(passed=1)
+    verdicts = summary_verdicts(result)
+    assert verdicts[("test_capacity.py::test_capacity", "min_capacity_rps")] == "pass"
+    report = json.loads((pytester.path / "report.json").read_text())
+    (test,) = report["tests"]
+    figures = test["candidate"]["figures"]
+    assert figures["capacity_rps"] > 8 and figures["capacity"]["target"] == 0.8
+    assert figures["capacity"]["steps"][0]["outcome"] in {"holds", "misses", "over-saturated"}

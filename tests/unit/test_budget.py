@@ -112,6 +112,8 @@ def test_every_documented_limit_parses(name: str) -> None:
 def test_documented_limit_names() -> None:
     """DESIGN.md's names, and those that served models under load add."""
     assert set(LIMIT_SPECS) == {
+        "min_capacity_rps",
+        "capacity_ratio",
         "error_rate",
         "min_throughput_rps",
         "min_throughput",

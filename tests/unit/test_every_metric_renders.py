@@ -16,6 +16,8 @@ from pytest_llmperf.report.benchmark_export import model_benchmark
 from pytest_llmperf.report.junit import properties
 from pytest_llmperf.report.terminal import failure_lines
 from pytest_llmperf.results import (
+    CapacityFigures,
+    CapacityStep,
     GenerationResult,
     LoadFigures,
     ModelFigures,
@@ -45,7 +47,11 @@ def result(scale: float) -> GenerationResult:
         slo_tightest_ms=500.0,
         client_lags_ms=(0.5, 1.0, 2.0),
     )
-    return GenerationResult(samples, 100.0 * scale, Pricing(1.0, 2.0), load=load, figures=figures)
+    steps = (CapacityStep(20.0, 108, 108, "holds"), CapacityStep(40.0, 108, 30, "over-saturated"))
+    capacity = CapacityFigures(0.95, 20.0 * scale, 22.0 * scale, False, "precision", steps)
+    return GenerationResult(
+        samples, 100.0 * scale, Pricing(1.0, 2.0), load=load, figures=figures, capacity=capacity
+    )
 
 
 @pytest.fixture(scope="module")

@@ -101,6 +101,7 @@ def model_figures(result: GenerationResult) -> dict[str, Any]:
         },
         "load": None if result.load is None else _load_record(result),
         "batches": None if result.batches is None else asdict(result.batches),
+        "capacity": None if result.capacity is None else result.capacity.to_json(),
         "rendered_sha256": result.rendered_sha256,
         "latencies_ms": result.latencies_ms.tolist(),
         "ttfts_ms": result.ttfts_ms.tolist(),

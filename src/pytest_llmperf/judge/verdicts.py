@@ -10,10 +10,12 @@ metrics.py.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from pytest_llmperf.judge.answers import Pairing, mean_score, pair_answers
+from pytest_llmperf.judge.capacity import ratio_bounds
 from pytest_llmperf.judge.quality import (
     Bounds,
     accuracy_interval,
@@ -183,6 +185,8 @@ def _judge_one(limit: Limit, comparison: Comparison) -> Verdict:
         return Verdict(limit, Outcome.FAIL, note=unmeasured_note(metric))
     if metric.slo_bound and (client_bound := client_bound_note(comparison)):
         return Verdict(limit, Outcome.NOT_COMPARED, candidate=candidate, note=client_bound)
+    if metric.bracket is not None:
+        return _bracketed(limit, candidate, comparison)
     if metric.binomial is not None and not spec.needs_baseline:
         return _binomial_floor(limit, candidate, comparison)
     statistical = spec.is_statistical and _has_samples(metric, comparison)
@@ -346,6 +350,72 @@ def client_bound_note(comparison: Comparison) -> str:
             "looser SLO"
         )
     return ""
+
+
+def _bracketed(limit: Limit, candidate: float, comparison: Comparison) -> Verdict:
+    """A floor on a searched capacity, or on candidate / baseline capacity, judged on the
+    searches' brackets (judge/capacity.py): pass when the lowest the capacity (or ratio) can
+    be clears the floor, fail when the highest it can be is below it, else inconclusive."""
+    metric = limit.spec.metric
+    assert metric.bracket is not None
+    cand = metric.bracket(comparison.candidate)
+    assert cand is not None, "a capacity figure comes with its bracket"
+    described = f"candidate {_bracket_text(cand)}"
+    baseline = None
+    if limit.spec.needs_baseline:
+        base = None if comparison.baseline is None else metric.bracket(comparison.baseline)
+        if base is None:
+            note = comparison.no_baseline_hint if comparison.baseline is None else ""
+            return Verdict(
+                limit,
+                Outcome.FAIL,
+                candidate=candidate,
+                note=note
+                or "the baseline's capacity was not searched: capacity_ratio needs both "
+                "models served and searched in this run (--llm-baseline=MODEL@URL beside "
+                "--llm-candidate)",
+            )
+        baseline = base[0] or 0.0
+        estimate, low, high = ratio_bounds(base, cand)
+        described = f"baseline {_bracket_text(base)}, {described}"
+    else:
+        estimate, low = candidate, cand[0] or 0.0
+        high = math.inf if cand[1] is None else cand[1]
+    budget = limit.value
+    if low >= budget:
+        outcome = Outcome.PASS
+    elif high < budget:
+        outcome = Outcome.FAIL
+    else:
+        outcome = Outcome.INCONCLUSIVE
+    shown = limit.spec.unit.format(budget, exact=True)
+    note = (
+        f"{described}: {number(estimate)} within [{number(low)}, {number(high)}] (the searches' "
+        f"brackets), {outcome.value} against {limit.name}={shown}"
+    )
+    if outcome is Outcome.INCONCLUSIVE:
+        note += (
+            "; the brackets overlap the budget: a finer search would settle it "
+            "(capacity_precision=, capacity_max_s=)"
+        )
+    fails = outcome is Outcome.FAIL
+    return Verdict(
+        limit,
+        outcome,
+        baseline,
+        candidate,
+        None if math.isnan(estimate) else estimate,
+        note=note,
+        remedy=remedy_for(metric, comparison) if fails else "",
+        decided_by="" if outcome is Outcome.INCONCLUSIVE else "the capacity searches' brackets",
+    )
+
+
+def _bracket_text(bracket: tuple[float | None, float | None]) -> str:
+    held, failed = bracket
+    held_text = "no rate" if held is None else f"{number(held)} requests/s"
+    failed_text = "none tried" if failed is None else number(failed)
+    return f"held at {held_text}, not at {failed_text}"
 
 
 def _binomial_floor(limit: Limit, candidate: float, comparison: Comparison) -> Verdict:

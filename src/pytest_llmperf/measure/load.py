@@ -70,12 +70,12 @@ class LoadSpec:
         if concurrency is not None:
             concurrency = _whole(concurrency, "concurrency", 1, MAX_IN_FLIGHT)
         if rate is not None:
-            rate = _positive(rate, "rate", "new requests per second, e.g. rate=5")
+            rate = positive_number(rate, "rate", "new requests per second, e.g. rate=5")
         arrival, burstiness = _arrival(kwargs, concurrency is not None)
         level = concurrency if concurrency is not None else max(1, round(rate or 1))
         default_requests = max(prompts, 10 * level)
         requests = _whole(kwargs.get("requests", default_requests), "requests", 1, 1_000_000)
-        duration = _positive(kwargs.get("duration_s", 60.0), "duration_s", "seconds, e.g. 30")
+        duration = positive_number(kwargs.get("duration_s", 60.0), "duration_s", "seconds, e.g. 30")
         return cls(concurrency, rate, requests, duration, arrival, burstiness, slo)
 
     def to_json(self) -> dict[str, Any]:
@@ -145,7 +145,7 @@ def _arrival(kwargs: Mapping[str, Any], closed_loop: bool) -> tuple[str, float |
             "arrival='gamma' needs burstiness=B: below 1 burstier than Poisson (e.g. 0.5), "
             "1 is Poisson, above 1 steadier."
         )
-    return arrival, _positive(burstiness, "burstiness", "e.g. burstiness=0.5 for bursts")
+    return arrival, positive_number(burstiness, "burstiness", "e.g. burstiness=0.5 for bursts")
 
 
 def _whole(value: Any, name: str, low: int, high: int) -> int:
@@ -154,7 +154,7 @@ def _whole(value: Any, name: str, low: int, high: int) -> int:
     return value
 
 
-def _positive(value: Any, name: str, example: str) -> float:
+def positive_number(value: Any, name: str, example: str) -> float:
     if (
         isinstance(value, bool)
         or not isinstance(value, int | float)
@@ -170,11 +170,14 @@ def _positive(value: Any, name: str, example: str) -> float:
 @dataclass(frozen=True)
 class Sent:
     """One request sent: its prompt, what came back (a completion, or the error's message),
-    and the client's lag in sending it (from when it was due to when it went out)."""
+    the client's lag in sending it (from when it was due to when it went out), and when it
+    went out, in seconds from the start of the run (a queue growing through a run shows as
+    latency rising with it)."""
 
     prompt: int
     outcome: Completion | str
     lag_ms: float
+    sent_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -208,14 +211,15 @@ def run_load(
     deadline = started + spec.duration_s
 
     def one(number: int, due: float) -> None:
-        lag_ms = max(0.0, (clock.now() - due) * 1000)
+        now = clock.now()
+        lag_ms = max(0.0, (now - due) * 1000)
         index = number % prompts
         try:
             result: Completion | str = send(index, seed + number)
         except GenerationError as error:
             result = str(error)
         with lock:
-            sent.append(Sent(index, result, lag_ms))
+            sent.append(Sent(index, result, lag_ms, now - started))
 
     if spec.concurrency is not None:
         _closed_loop(one, spec.concurrency, spec.requests, deadline, clock)

@@ -12,6 +12,7 @@ from typing import Any
 
 from pytest_llmperf.errors import GenerationError, ScorerError
 from pytest_llmperf.evalsets import EvalSet
+from pytest_llmperf.measure.capacity_steps import CapacitySpec
 from pytest_llmperf.measure.load import LoadSpec
 from pytest_llmperf.measure.scoring import ScoreFunction, implied_expected, resolve_scorer
 from pytest_llmperf.prompts import Prompt, parse_prompts
@@ -73,6 +74,9 @@ class Workload:
     # Answers sampled per question: each prompt stands this many times in a row, with its
     # question id, expected answer and choices (`sampled`).
     samples_per_question: int = 1
+    # generate(..., capacity=True): the highest rate that holds the SLO is searched
+    # (judge/capacity.py); the call's own runs are its requests one at a time.
+    capacity: CapacitySpec | None = None
 
     @classmethod
     def from_call(
@@ -187,6 +191,15 @@ class Workload:
                 "at a time in process: leave out batch_size, concurrency and rate."
             )
         return replace(self, load=load, batch_size=batch_size)
+
+    def searched(self, capacity: CapacitySpec | None) -> Workload:
+        """The workload whose capacity is searched, when asked (not in batches, not ranked)."""
+        if capacity is not None and (self.batch_size is not None or self.by_likelihood):
+            raise GenerationError(
+                "capacity=True searches a served model's request rate: leave out batch_size "
+                f"and {LIKELIHOOD}."
+            )
+        return replace(self, capacity=capacity)
 
     def groups(self) -> list[tuple[int, ...]]:
         """The prompts' indices as they run: one at a time, or in batches of batch_size."""

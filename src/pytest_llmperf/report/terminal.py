@@ -24,7 +24,7 @@ from pytest_llmperf.report.cells import (
     verdict_unit,
 )
 from pytest_llmperf.report.ranking import ranking, table_rows, verdict_lines
-from pytest_llmperf.results import LoadFigures, TokenCount
+from pytest_llmperf.results import CapacityFigures, LoadFigures, TokenCount
 from pytest_llmperf.text import interval_text, number, plural, quoted
 
 _HEADER = ("limit", "baseline", "candidate", "budget", "verdict")
@@ -127,6 +127,8 @@ def _served_lines(record: Record) -> Iterator[str]:
             yield f"  {role}: {LoadFigures(**load).describe()}"
             for example in load["error_examples"]:
                 yield f"    failed request: {example}"
+        if figures.get("capacity") is not None:
+            yield f"  {role}: {CapacityFigures.from_json(figures['capacity']).describe()}"
 
 
 def failure_lines(record: Record) -> Iterator[str]:

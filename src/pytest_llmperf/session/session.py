@@ -22,6 +22,7 @@ from pytest_llmperf.judge.verdicts import (
     counts_as_decision,
 )
 from pytest_llmperf.limits import Budget, Limit, with_implied_limits
+from pytest_llmperf.measure.capacity_steps import CAPACITY_KEYS, CapacitySpec
 from pytest_llmperf.measure.load import LOAD_KEYS, LoadSpec
 from pytest_llmperf.measure.protocol import Protocol, measure, measure_paired
 from pytest_llmperf.measure.scoring import Scorer
@@ -33,6 +34,7 @@ from pytest_llmperf.measure.workload import (
 )
 from pytest_llmperf.results import GenerationResult
 from pytest_llmperf.session.calls import Call, TestCalls
+from pytest_llmperf.session.capacity_calls import check_served, with_capacity
 from pytest_llmperf.session.live_pairs import (
     NoLiveBaseline,
     merged_verdicts,
@@ -144,10 +146,17 @@ class LlmPerfSession:
         calls = self._calls.setdefault(nodeid, TestCalls())
         if role == BASELINE:
             baseline = self.models.priced(BASELINE)
+            if workload.capacity is not None:
+                check_served([baseline.backend])
             result = baseline.priced(measure(baseline.backend, workload, self.protocol))
+            if workload.capacity is not None:
+                seed = self.settings.seed
+                (result,) = with_capacity([baseline.backend], [result], workload, seed)
             calls.baseline_calls.append((workload, result))
             return result
         candidate = self.models.priced(CANDIDATE)
+        if workload.capacity is not None:
+            return self._search_capacity(calls, workload, candidate, pair_with_baseline)
         if pair_with_baseline and self.settings.several_candidates:
             key = (self.baseline_key(nodeid), len(calls.candidate_calls))
             shared = self.shared_runs.results(key, workload, self._every_model, self.protocol)
@@ -165,6 +174,25 @@ class LlmPerfSession:
         result = candidate.priced(result)
         calls.candidate_calls.append((workload, result))
         return result
+
+    def _search_capacity(
+        self, calls: TestCalls, workload: Workload, candidate: PricedModel, paired: bool
+    ) -> GenerationResult:
+        """A capacity call: the requests one at a time as any call's (paired with the live
+        baseline when there is one), then each model's capacity searched alike."""
+        models = [self.models.priced(BASELINE), candidate] if paired else [candidate]
+        backends = [model.backend for model in models]
+        check_served(backends)
+        if paired:
+            results = list(measure_paired(backends[0], backends[1], workload, self.protocol))
+        else:
+            results = [measure(candidate.backend, workload, self.protocol)]
+        results = with_capacity(backends, results, workload, self.settings.seed)
+        priced = [model.priced(result) for model, result in zip(models, results, strict=True)]
+        if paired:
+            calls.paired_baseline.append(priced[0])
+        calls.candidate_calls.append((workload, priced[-1]))
+        return priced[-1]
 
     def _every_model(self) -> list[Backend]:
         """The baseline, then every candidate: the models of the shared alternating runs."""
@@ -185,7 +213,7 @@ class LlmPerfSession:
         choices: Any = None,
     ) -> Workload:
         load_kwargs = {key: overrides[key] for key in LOAD_KEYS if key in overrides}
-        not_generation = (*LOAD_KEYS, "batch_size", "samples_per_question")
+        not_generation = (*LOAD_KEYS, *CAPACITY_KEYS, "batch_size", "samples_per_question")
         generation_kwargs = {k: v for k, v in overrides.items() if k not in not_generation}
         generation = pinned_generation(
             generation_kwargs, mode or self.settings.mode, self.settings.max_new_tokens
@@ -193,8 +221,10 @@ class LlmPerfSession:
         workload = Workload.from_call(
             prompts, generation, expected, scorer, self.settings.eval_limit, choices
         ).sampled(samples_per_question_from(overrides.get("samples_per_question")))
-        load = LoadSpec.from_kwargs(load_kwargs, len(workload.prompts))
-        return workload.delivered(load, batch_size_from(overrides.get("batch_size")))
+        capacity = CapacitySpec.from_kwargs(overrides)
+        load = None if capacity else LoadSpec.from_kwargs(load_kwargs, len(workload.prompts))
+        delivered = workload.delivered(load, batch_size_from(overrides.get("batch_size")))
+        return delivered.searched(capacity)
 
     def discard(self, nodeid: str) -> None:
         self._calls.pop(nodeid, None)

@@ -1,0 +1,188 @@
+"""What a capacity search asks for (`CapacitySpec`, from generate(..., capacity=True)), and
+one step of it measured: `requests` requests sent at `rate` a second
+(load.py's open loop), how many met the SLO, and per completed request when it was sent and
+how long it took, for the judge to decide the step and see whether the queue grew through it
+(judge/capacity.py)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pytest_llmperf.errors import GenerationError
+from pytest_llmperf.measure.load import Clock, LoadSpec, Send, positive_number, run_load
+from pytest_llmperf.measure.slo import Slo
+from pytest_llmperf.results import LoadFigures
+
+# A step sends every request it is asked to unless the server stalls: it stops sending after
+# this many times its nominal length (requests / rate), plus a margin.
+STEP_STRETCH = 3.0
+STEP_MARGIN_S = 5.0
+
+
+@dataclass(frozen=True)
+class StepMeasurement:
+    """What sending `requests` requests at `rate` a second measured: how many met the SLO,
+    the wall time taken, per completed request when it was sent (seconds from the step's
+    start), its end-to-end latency and its time to first token (None untimed), and whether
+    the client's own lag sending them exceeded its share of the SLO (client-bound)."""
+
+    rate: float
+    requests: int
+    met: int
+    seconds: float
+    sent_s: tuple[float, ...] = ()
+    latencies_ms: tuple[float, ...] = ()
+    ttfts_ms: tuple[float | None, ...] = ()
+    client_bound: bool = False
+
+    def merged(self, more: StepMeasurement) -> StepMeasurement:
+        """Two measurements at one rate as one (the second's send times follow the first's)."""
+        offset = max(self.sent_s, default=0.0)
+        return StepMeasurement(
+            self.rate,
+            self.requests + more.requests,
+            self.met + more.met,
+            self.seconds + more.seconds,
+            self.sent_s + tuple(offset + s for s in more.sent_s),
+            self.latencies_ms + more.latencies_ms,
+            self.ttfts_ms + more.ttfts_ms,
+            self.client_bound or more.client_bound,
+        )
+
+
+def measure_step(
+    send: Send,
+    prompts: int,
+    slo: Slo,
+    rate: float,
+    requests: int,
+    seed: int,
+    clock: Clock | None = None,
+) -> StepMeasurement:
+    """Send `requests` requests at a constant `rate`, cycling over the prompts."""
+    duration = STEP_STRETCH * requests / rate + STEP_MARGIN_S
+    spec = LoadSpec(None, rate, requests, duration, slo=slo)
+    loaded = run_load(send, prompts, spec, seed, clock)
+    done = sorted(
+        (
+            (request.sent_s, request.outcome.run)
+            for request in loaded.sent
+            if not isinstance(request.outcome, str)
+        ),
+        key=lambda pair: pair[0],
+    )
+    met = sum(slo.met(run) for _, run in done)  # requests failed or never sent did not
+    # the client-bound rule of a load run, on this step's lags
+    lags = LoadFigures(
+        concurrency=None,
+        rate_per_s=rate,
+        requests=len(loaded.sent),
+        errors=0,
+        wall_seconds=loaded.wall_seconds,
+        output_tokens=0,
+        slo_tightest_ms=slo.tightest_ms,
+        client_lags_ms=tuple(request.lag_ms for request in loaded.sent),
+    )
+    return StepMeasurement(
+        rate,
+        requests,
+        met,
+        loaded.wall_seconds,
+        tuple(sent for sent, _ in done),
+        tuple(run.latency_ms for _, run in done),
+        tuple(run.ttft_ms for _, run in done),
+        lags.client_bound,
+    )
+
+
+CAPACITY_KEYS = ("capacity", "capacity_target", "capacity_precision", "capacity_max_s")
+# generate() arguments that set one load, which a capacity search sets itself
+_SEARCHED = ("rate", "concurrency", "requests", "duration_s", "arrival", "burstiness")
+
+
+@dataclass(frozen=True)
+class CapacitySpec:
+    """What generate(..., capacity=True) asked for: the SLO each request must keep, the
+    share of requests that must keep it (`target`), how close the search brackets the
+    capacity (`precision`, a share of the rate) and the most seconds it may take per model
+    (`max_seconds`)."""
+
+    slo: Slo
+    target: float = 0.95
+    precision: float = 0.05
+    max_seconds: float = 120.0
+
+    @classmethod
+    def from_kwargs(cls, kwargs: Mapping[str, Any]) -> CapacitySpec | None:
+        """The search asked for in generate()'s keyword arguments, None when none was."""
+        capacity = kwargs.get("capacity")
+        tuning = [key for key in CAPACITY_KEYS[1:] if key in kwargs]
+        if capacity is None or capacity is False:
+            if tuning:
+                raise GenerationError(
+                    f"{tuning[0]}= tunes a capacity search: add capacity=True, or leave out "
+                    f"{tuning[0]}=."
+                )
+            return None
+        if capacity is not True:
+            raise GenerationError(
+                f"capacity={capacity!r}: give capacity=True to search the highest rate that "
+                "holds the SLO, or leave it out."
+            )
+        given = [key for key in _SEARCHED if key in kwargs]
+        if given:
+            raise GenerationError(
+                f"capacity=True searches the rate itself, so {given[0]}= has no place beside "
+                f"it: leave out {given[0]}= (or, to judge one load, leave out capacity=True)."
+            )
+        slo = Slo.from_kwargs(kwargs)
+        if slo is None:
+            raise GenerationError(
+                "capacity=True searches the highest rate at which requests keep a per-request "
+                "SLO, and none was given: add one or more of slo_ttft_ms, slo_tpot_ms, "
+                "slo_latency_ms, e.g. generate(prompts, capacity=True, slo_latency_ms=2000)."
+            )
+        return cls(
+            slo,
+            _share(kwargs.get("capacity_target", 0.95), "capacity_target", "0.95"),
+            _share(kwargs.get("capacity_precision", 0.05), "capacity_precision", "0.05"),
+            positive_number(
+                kwargs.get("capacity_max_s", 120.0), "capacity_max_s", "seconds per model, e.g. 300"
+            ),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """As recorded with the workload."""
+        return {
+            "target": self.target,
+            "precision": self.precision,
+            "max_s": self.max_seconds,
+            "slo": self.slo.to_json(),
+        }
+
+
+def _share(value: Any, name: str, example: str) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or not 0 < value < 1
+    ):
+        raise GenerationError(
+            f"{name}={value!r}: must be a share between 0 and 1, both excluded "
+            f"(e.g. {name}={example})."
+        )
+    return float(value)
+
+
+def serve_it(model: str) -> GenerationError:
+    """The error for a capacity search on a model that runs in process."""
+    return GenerationError(
+        f"capacity=True searches the highest request rate a served model holds, and {model} "
+        "runs in process, one request at a time: serve it (e.g. `transformers serve`, "
+        "`vllm serve MODEL`) and name it MODEL@http://HOST:PORT/v1, e.g. "
+        "--llm-candidate=./ckpt@http://127.0.0.1:8000/v1."
+    )
