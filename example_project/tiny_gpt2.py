@@ -11,6 +11,8 @@ code, as a user's would be.
 from __future__ import annotations
 
 import copy
+import itertools
+import random
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -79,23 +81,55 @@ def train_on_texts(
     steps: int,
     lr: float,
     weight_decay: float = 0.01,
+    batch_size: int | None = None,
+    seed: int = 0,
 ) -> None:
-    """Full-batch AdamW on the texts, each ended with EOS; loss on every real token."""
+    """AdamW on the texts, each ended with EOS; loss on every real token.
+
+    `steps` optimizer steps, each on every text (full batch, the default) or, with
+    `batch_size`, on the next `batch_size` of them, epoch after epoch in an order shuffled
+    with `seed`: many texts (hundreds of facts) are learnt in fewer passes over them, each
+    batch padded only to its own longest text.
+    """
     eos = tokenizer.eos_token
     encoded = [tokenizer(text + eos)["input_ids"] for text in texts]
-    width = max(len(ids) for ids in encoded)
     pad = tokenizer.eos_token_id
-    input_ids = torch.tensor([ids + [pad] * (width - len(ids)) for ids in encoded])
-    mask = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids in encoded])
-    labels = input_ids.masked_fill(mask == 0, -100)
+    if batch_size is None:
+        tensors: Iterator[tuple[torch.Tensor, torch.Tensor]] = itertools.repeat(
+            _padded(encoded, pad)
+        )
+    else:
+        tensors = (_padded(batch, pad) for batch in _shuffled_batches(encoded, batch_size, seed))
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     model.train()
-    for _ in range(steps):
+    for input_ids, mask in itertools.islice(tensors, steps):
+        labels = input_ids.masked_fill(mask == 0, -100)
         loss = model(input_ids=input_ids, attention_mask=mask, labels=labels).loss
         loss.backward()
         optimizer.step()
         optimizer.zero_grad()
     model.eval()
+
+
+def _shuffled_batches(
+    encoded: Sequence[list[int]], batch_size: int, seed: int
+) -> Iterator[list[list[int]]]:
+    """Batches of `batch_size` texts, each epoch in a fresh order (random.Random(seed)),
+    without end."""
+    order = random.Random(seed)
+    while True:
+        indices = list(range(len(encoded)))
+        order.shuffle(indices)
+        for start in range(0, len(indices), batch_size):
+            yield [encoded[index] for index in indices[start : start + batch_size]]
+
+
+def _padded(batch: Sequence[list[int]], pad: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """input_ids padded with `pad` to the longest in the batch, and the attention mask."""
+    width = max(len(ids) for ids in batch)
+    input_ids = torch.tensor([ids + [pad] * (width - len(ids)) for ids in batch])
+    mask = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids in batch])
+    return input_ids, mask
 
 
 def grown(small: GPT2LMHeadModel, *, extra_layers: int, mlp_multiplier: int) -> GPT2LMHeadModel:
