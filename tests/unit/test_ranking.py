@@ -85,6 +85,22 @@ def test_not_compared_decides_nothing_and_inconclusive_is_named():
     assert "no limit failed, some inconclusive (?): b:" in "\n".join(ranking_lines(unsure))
 
 
+def test_what_would_settle_an_inconclusive_limit_is_said_per_kind():
+    # limit_0 is on latency (more runs settle it), limit_1 on accuracy (more questions do).
+    def unsure(*records: dict) -> str:
+        ranked = ranking([*records, record("z", 0.9, 1.0, 50.0, "FAIL")], RULE)
+        return next(line for line in ranking_lines(ranked) if "inconclusive (?)" in line)
+
+    slow = record("a", 0.8, 1.0, 50.0, "inconclusive", "pass")
+    unsure_gain = record("b", 0.8, 1.0, 50.0, "pass", "inconclusive")
+    assert unsure(slow).endswith(": a: more runs or a quieter machine would settle them")
+    assert unsure(unsure_gain).endswith(": b: more questions, not more runs, would settle them")
+    assert unsure(slow, unsure_gain).endswith(
+        ": a, b: more runs or a quieter machine would settle limit_0; "
+        "more questions, not more runs, would settle limit_1"
+    )
+
+
 def test_one_candidate_has_no_ranking():
     assert ranking(RECORDS[:1], RULE) is None
 

@@ -74,6 +74,13 @@ def _row(name: str, records: Sequence[Record]) -> dict[str, Any]:
         for verdict in record["verdicts"]:
             outcomes.setdefault(verdict["limit"], []).append(outcome_of(verdict))
     worst = {limit: min(seen, key=_WORST_FIRST.index) for limit, seen in outcomes.items()}
+    per_question = {
+        verdict["limit"]
+        for record in records
+        for verdict in record["verdicts"]
+        if (metric := METRICS_BY_NAME.get(verdict.get("metric", ""))) is not None
+        and metric.per_question is not None
+    }
     return {
         "candidate": name,
         "model": records[0]["candidate"]["name"],
@@ -84,6 +91,13 @@ def _row(name: str, records: Sequence[Record]) -> dict[str, Any]:
         # A limit not compared (tokens in fixed_length mode, other hardware) decides nothing.
         "passes_every_limit": all(outcome in _DECIDES_NOTHING for outcome in worst.values()),
         "fails_no_limit": Outcome.FAIL not in worst.values(),
+        # Inconclusive limits on a figure scored per question (accuracy): more runs of the
+        # same questions give the same answers; only more questions would settle them.
+        "inconclusive_on_questions": [
+            limit
+            for limit, outcome in worst.items()
+            if outcome is Outcome.INCONCLUSIVE and limit in per_question
+        ],
         "figures": {figure: _mean(records, METRICS_BY_NAME[figure]) for figure in RANKED_FIGURES},
         "noise": {figure: _noise(records, METRICS_BY_NAME[figure]) for figure in RANKED_FIGURES},
         "intervals": {
@@ -329,17 +343,41 @@ def verdict_lines(ranked: Mapping[str, Any]) -> Iterator[str]:
             yield "recommended: none: no candidate but the baseline passes every limit"
         else:
             yield "recommended: none: no candidate passes every limit"
-        unsure = [row for row in ranked["candidates"] if row["fails_no_limit"]]
-        if unsure:
-            names = ", ".join(row["candidate"] for row in unsure)
-            yield (
-                f"no limit failed, some inconclusive (?): {names}: more runs or a quieter "
-                "machine would settle them"
-            )
+        yield from _what_would_settle(ranked)
     else:
         yield from tie_lines(ranked)
         yield f"recommended: {ranked['best']} (of those passing, {ranked['rule_text']})"
         yield from _unsignificant_leads(ranked)
+
+
+def _what_would_settle(ranked: Mapping[str, Any]) -> Iterator[str]:
+    """The candidates that failed no limit, and what would settle their inconclusive ones:
+    more runs or a quieter machine for a measured figure; for one scored per question
+    (accuracy), more questions, as more runs of the same questions give the same answers."""
+    unsure = [row for row in ranked["candidates"] if row["fails_no_limit"]]
+    if not unsure:
+        return
+    names = ", ".join(row["candidate"] for row in unsure)
+    open_limits = dict.fromkeys(
+        limit
+        for row in unsure
+        for limit, outcome in row["limits"].items()
+        if outcome == Outcome.INCONCLUSIVE.value
+    )
+    on_questions = {limit for row in unsure for limit in row["inconclusive_on_questions"]}
+    by_questions = [name for name in open_limits if name in on_questions]
+    by_runs = [name for name in open_limits if name not in by_questions]
+    runs, questions = "more runs or a quieter machine", "more questions, not more runs,"
+    if not by_questions:
+        settles = f"{runs} would settle them"
+    elif not by_runs:
+        settles = f"{questions} would settle them"
+    else:
+        settles = (
+            f"{runs} would settle {', '.join(by_runs)}; "
+            f"{questions} would settle {', '.join(by_questions)}"
+        )
+    yield f"no limit failed, some inconclusive (?): {names}: {settles}"
 
 
 def _unsignificant_leads(ranked: Mapping[str, Any]) -> Iterator[str]:
