@@ -1,14 +1,22 @@
 """Question-answer checkpoints for the ship-or-not example, trained offline in seconds.
 
-The story they reproduce: a fine-tune lifts accuracy but costs latency or tokens. Every
+The story they reproduce: a fine-tune lifts accuracy but costs latency or tokens, and on
+an eval set a gain may be real or noise. Each checkpoint learns 32 general questions and
+the 400 questions of the shop's catalogue (catalogue.py, the eval set evals/support.jsonl);
+which answers it knows is set by its training data, not by stopping at a lucky step. Every
 checkpoint is a tiny GPT-2 saved with save_pretrained, loaded with
 `AutoModelForCausalLM.from_pretrained(dir)` exactly as `--llm-candidate=./ckpt` loads it:
 
 - `baseline`: small, trained on short answers to most of the questions and "I do not know."
-  to the rest, so it gets most, not all, right;
-- `verbose`: the baseline fine-tuned on long answers to every question, each containing the
-  right one (more accurate, several times the output tokens);
-- `large`: `short` grown deeper and wider, its new weights adding nothing (more accurate,
+  to the rest, so it gets most, not all, right (26 of 32; 75% of the catalogue);
+- `short`: the baseline fine-tuned on the short answers to all 32 questions and to nine
+  more products (84% of the catalogue): a gain the eval set shows, as brief and as fast;
+- `reseed`: the baseline fine-tuned again under another seed, on its own 32 answers and a
+  catalogue sample that drops two of its products and adds four (77%): answers change both
+  ways, and the gain of 2 points is within the noise of 400 questions;
+- `verbose`: the baseline fine-tuned on long answers, each containing the right one, to
+  what `short` learns (as accurate, several times the output tokens);
+- `large`: `short` grown deeper and wider, its new weights adding nothing (as accurate,
   answers as short, several times the latency per request);
 - `large-int8`: `large` with bitsandbytes LLM.int8 (int8 weights, activations quantized on
   the fly, float16 elsewhere), marked by `quantization_config` in config.json; building and
@@ -17,12 +25,13 @@ checkpoint is a tiny GPT-2 saved with save_pretrained, loaded with
 
 `evaluate(dir)` measures what the example's budgets judge: accuracy (the expected answer
 contained, case-insensitively, in the greedy answer), mean output tokens and median latency
-per request; `python qa_models.py checkpoints` prints them for every checkpoint built.
+per request; `catalogue_accuracy(dir)` the share of the eval set answered with the expected
+number; `python qa_models.py checkpoints` prints them for every checkpoint built.
 
 This module is the example's own, as a user's project would have its own: it imports
 nothing from pytest-llmperf or from the plugin's tests; it builds with tiny_gpt2.py beside
-it (a byte-level BPE tokenizer, a full-batch AdamW loop, growth, save_pretrained), which the
-plugin's own tests and benchmarks import too.
+it (a byte-level BPE tokenizer, an AdamW loop on all texts or on batches of them, growth,
+save_pretrained), which the plugin's own tests and benchmarks import too.
 """
 
 from __future__ import annotations
@@ -45,6 +54,7 @@ from transformers import (
 )
 
 import tiny_gpt2
+from catalogue import FACTS, PRODUCTS, Fact, last_number, prompt_for
 from tiny_gpt2 import torch_threads
 
 # (question, short answer as trained, expected answer as scored, long answer as trained).
@@ -255,12 +265,20 @@ LONG_ANSWERS: tuple[str, ...] = tuple(row[3] for row in QA)
 # a lucky step, and its answers all end (no rambling to max_new_tokens).
 BASELINE_FACTS = 26
 DONT_KNOW = "I do not know."
+BASELINE_ANSWERS = SHORT_ANSWERS[:BASELINE_FACTS] + (DONT_KNOW,) * (len(QA) - BASELINE_FACTS)
 
-CHECKPOINT_NAMES = ("baseline", "short", "verbose", "large", "large-int8")
+CHECKPOINT_NAMES = ("baseline", "short", "reseed", "verbose", "large", "large-int8")
 
-
-def prompt_for(question: str) -> str:
-    return f"Q: {question} A:"
+# The products of the shop's catalogue (catalogue.py, the eval set's 400 questions) each
+# checkpoint has learnt, as its data sets them. The baseline knows the first 75 listed and
+# says DONT_KNOW of the others. The fine-tunes (short, verbose, and large, grown from short)
+# learnt nine more: 36 more questions right, a gain the eval set shows. `reseed`, another
+# fine-tune of the baseline under another seed, learnt four new products and lost two of
+# the baseline's: 16 answers won, 8 lost, a gain of 2 points that 400 questions cannot tell
+# from noise.
+BASELINE_PRODUCTS = frozenset(PRODUCTS[:75])
+FINE_TUNED_PRODUCTS = frozenset(PRODUCTS[:84])
+RESEED_PRODUCTS = BASELINE_PRODUCTS - {PRODUCTS[12], PRODUCTS[47]} | set(PRODUCTS[75:79])
 
 
 QA_PROMPTS: tuple[str, ...] = tuple(prompt_for(q) for q in QUESTIONS)
@@ -309,15 +327,54 @@ def _texts(answers: Sequence[str]) -> list[str]:
     return plain + [f"{SYSTEM_PROMPT}\n{text}" for text in plain]
 
 
-def build_tokenizer(vocab_size: int = 600) -> PreTrainedTokenizerFast:
+def build_tokenizer(vocab_size: int = 800) -> PreTrainedTokenizerFast:
     """A byte-level BPE tokenizer trained on the question-answer texts; EOS also stands
     for the beginning and for unknown text."""
-    corpus = _texts(SHORT_ANSWERS) + _texts(LONG_ANSWERS) + [DONT_KNOW]
+    every = frozenset(PRODUCTS)
+    corpus = [
+        *_texts(SHORT_ANSWERS),
+        *_texts(LONG_ANSWERS),
+        DONT_KNOW,
+        *_catalogue_texts(every),
+        *_catalogue_texts(every, long=True),
+    ]
     return tiny_gpt2.build_tokenizer(corpus, vocab_size=vocab_size)
 
 
+def _catalogue_texts(known: frozenset[str], *, long: bool = False) -> list[str]:
+    """'Q: ... A: answer' for every question of the catalogue: the answer (short or long)
+    for the products in `known`, DONT_KNOW for the others."""
+
+    def answer(fact: Fact) -> str:
+        if fact.product not in known:
+            return DONT_KNOW
+        return fact.long_answer if long else fact.short_answer
+
+    return [f"{prompt_for(fact.question)} {answer(fact)}" for fact in FACTS]
+
+
+# Texts per training step: hundreds of catalogue texts are learnt in fewer passes over them
+# in batches than all at once.
+BATCH_SIZE = 32
+# The 32 questions' texts are trained this many times over, beside the catalogue's 400 once:
+# 32 unrelated facts take more steps to learn than the catalogue, where the product's kind
+# sets the number.
+QA_REPEATS = 4
+
+
+def _data(qa_answers: Sequence[str], known: frozenset[str], *, long: bool = False) -> list[str]:
+    """A checkpoint's training texts: its answers to the 32 questions, in both forms,
+    QA_REPEATS times over, and to the catalogue's 400 questions (_catalogue_texts)."""
+    return _texts(qa_answers) * QA_REPEATS + _catalogue_texts(known, long=long)
+
+
 def _train(model: Any, tokenizer: Any, texts: Sequence[str], *, steps: int, lr: float) -> None:
-    tiny_gpt2.train_on_texts(model, tokenizer, texts, steps=steps, lr=lr, weight_decay=0.0)
+    """AdamW on batches of BATCH_SIZE texts: `steps` steps at `lr`, then a quarter as many
+    at a quarter of it, which settle the last answers."""
+    for part, rate in ((steps, lr), (steps // 4, lr / 4)):
+        tiny_gpt2.train_on_texts(
+            model, tokenizer, texts, steps=part, lr=rate, weight_decay=0.0, batch_size=BATCH_SIZE
+        )
 
 
 def _gpt2(tokenizer: Any, *, n_layer: int, n_embd: int, n_head: int) -> GPT2LMHeadModel:
@@ -337,39 +394,51 @@ def _save(model: Any, tokenizer: Any, out_dir: Path) -> Path:
     return tiny_gpt2.save_checkpoint(model, tokenizer, out_dir, chat_template=CHAT_TEMPLATE)
 
 
-def build_baseline(out_dir: Path, *, steps: int = 150, seed: int = 0) -> Path:
+def build_baseline(out_dir: Path, *, steps: int = 200, seed: int = 0) -> Path:
     """A 2-layer, 32-wide GPT-2 trained on the short answers to the first BASELINE_FACTS
-    questions, and DONT_KNOW to the others."""
+    questions and DONT_KNOW to the others, and on the catalogue's BASELINE_PRODUCTS."""
     with torch_threads(1):
         torch.manual_seed(seed)
         tokenizer = build_tokenizer()
         model = _gpt2(tokenizer, n_layer=2, n_embd=32, n_head=2)
-        answers = SHORT_ANSWERS[:BASELINE_FACTS] + (DONT_KNOW,) * (len(QA) - BASELINE_FACTS)
-        texts = _texts(answers)
-        _train(model, tokenizer, texts, steps=steps, lr=1e-2)
+        _train(model, tokenizer, _data(BASELINE_ANSWERS, BASELINE_PRODUCTS), steps=steps, lr=1e-2)
         return _save(model, tokenizer, out_dir)
 
 
-def build_short(baseline_dir: Path, out_dir: Path, *, steps: int = 150, seed: int = 0) -> Path:
-    """The baseline fine-tuned on the short answers to every question: the same model,
-    right more often, and as short (the fine-tune that should ship)."""
+def _fine_tune(
+    baseline_dir: Path, out_dir: Path, texts: Sequence[str], *, steps: int, seed: int
+) -> Path:
+    """The baseline trained further on `texts`."""
     with torch_threads(1):
         torch.manual_seed(seed)
         tokenizer = AutoTokenizer.from_pretrained(baseline_dir)
         model = AutoModelForCausalLM.from_pretrained(baseline_dir)
-        _train(model, tokenizer, _texts(SHORT_ANSWERS), steps=steps, lr=5e-3)
+        _train(model, tokenizer, texts, steps=steps, lr=5e-3)
         return _save(model, tokenizer, out_dir)
 
 
-def build_verbose(baseline_dir: Path, out_dir: Path, *, steps: int = 150, seed: int = 0) -> Path:
-    """The baseline fine-tuned on the long answers to every question: each opens with the
-    short answer and names it again, so it is right more often, in many more tokens."""
-    with torch_threads(1):
-        torch.manual_seed(seed)
-        tokenizer = AutoTokenizer.from_pretrained(baseline_dir)
-        model = AutoModelForCausalLM.from_pretrained(baseline_dir)
-        _train(model, tokenizer, _texts(LONG_ANSWERS), steps=steps, lr=5e-3)
-        return _save(model, tokenizer, out_dir)
+def build_short(baseline_dir: Path, out_dir: Path, *, steps: int = 80, seed: int = 0) -> Path:
+    """The baseline fine-tuned on the short answers to every question and to nine more
+    products: the same model, right more often, and as short (the fine-tune that should
+    ship)."""
+    texts = _data(SHORT_ANSWERS, FINE_TUNED_PRODUCTS)
+    return _fine_tune(baseline_dir, out_dir, texts, steps=steps, seed=seed)
+
+
+def build_reseed(baseline_dir: Path, out_dir: Path, *, steps: int = 80, seed: int = 1) -> Path:
+    """The baseline fine-tuned, under another seed, on its own answers to the 32 questions
+    and on RESEED_PRODUCTS: some catalogue answers won, fewer lost, a gain within the
+    noise."""
+    texts = _data(BASELINE_ANSWERS, RESEED_PRODUCTS)
+    return _fine_tune(baseline_dir, out_dir, texts, steps=steps, seed=seed)
+
+
+def build_verbose(baseline_dir: Path, out_dir: Path, *, steps: int = 160, seed: int = 0) -> Path:
+    """The baseline fine-tuned on the long answers to every question, and to the same
+    products as `short`: each opens with the short answer and names it again, so it is
+    right as often as `short`, in many more tokens."""
+    texts = _data(LONG_ANSWERS, FINE_TUNED_PRODUCTS, long=True)
+    return _fine_tune(baseline_dir, out_dir, texts, steps=steps, seed=seed)
 
 
 def build_large(short_dir: Path, out_dir: Path) -> Path:
@@ -424,10 +493,17 @@ def build_all(
         "baseline": build_baseline,
         "short": lambda out: build_short(root / "baseline", out),
         "verbose": lambda out: build_verbose(root / "baseline", out),
+        "reseed": lambda out: build_reseed(root / "baseline", out),
         "large": lambda out: build_large(root / "short", out),
         "large-int8": lambda out: build_int8(root / "large", out),
     }
-    needs = {"short": "baseline", "verbose": "baseline", "large": "short", "large-int8": "large"}
+    needs = {
+        "short": "baseline",
+        "reseed": "baseline",
+        "verbose": "baseline",
+        "large": "short",
+        "large-int8": "large",
+    }
     wanted = set(names)
     for name in names:  # what a wanted checkpoint is built from must exist first
         while name in needs:
@@ -530,6 +606,19 @@ def evaluate(
     }
 
 
+def catalogue_accuracy(checkpoint_dir: Path, *, max_new_tokens: int = 48) -> float:
+    """The share of the catalogue's questions (the eval set) whose greedy answer ends with
+    the expected number, untimed."""
+    model, tokenizer = load(checkpoint_dir)
+    with _quiet_bitsandbytes():
+        texts = [
+            answer(model, tokenizer, prompt_for(fact.question), max_new_tokens=max_new_tokens)[0]
+            for fact in FACTS
+        ]
+    right = sum(last_number(text) == fact.number for text, fact in zip(texts, FACTS, strict=True))
+    return right / len(FACTS)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """python qa_models.py DIR [--threads N] [--repeats N]: the table for DIR's checkpoints
     (those of CHECKPOINT_NAMES that exist)."""
@@ -541,17 +630,23 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
     rows = {
-        name: evaluate(args.root / name, repeats=args.repeats, threads=args.threads)
+        name: {
+            **evaluate(args.root / name, repeats=args.repeats, threads=args.threads),
+            "catalogue": catalogue_accuracy(args.root / name),
+        }
         for name in CHECKPOINT_NAMES
         if (args.root / name / "config.json").is_file()
     }
     base = rows.get("baseline", {}).get("latency_ms")
-    print(f"{'checkpoint':12} {'accuracy':>8} {'out tokens':>10} {'latency ms':>10} {'ratio':>6}")
+    print(
+        f"{'checkpoint':12} {'accuracy':>8} {'catalogue':>9} {'out tokens':>10} "
+        f"{'latency ms':>10} {'ratio':>6}"
+    )
     for name, row in rows.items():
         ratio = f"{row['latency_ms'] / base:6.2f}" if base else "     -"
         print(
-            f"{name:12} {row['accuracy']:8.1%} {row['output_tokens']:10.1f} "
-            f"{row['latency_ms']:10.1f} {ratio}"
+            f"{name:12} {row['accuracy']:8.1%} {row['catalogue']:9.1%} "
+            f"{row['output_tokens']:10.1f} {row['latency_ms']:10.1f} {ratio}"
         )
 
 

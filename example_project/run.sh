@@ -13,7 +13,7 @@ echo "== recording the baseline's snapshots in .llmperf/"
 "$python" -m pytest -q -p no:cacheprovider --llm-baseline=checkpoints/baseline --llm-update || exit 1
 
 candidates=()
-for candidate in short verbose large large-int8; do
+for candidate in short reseed verbose large large-int8; do
   if [ -f "checkpoints/$candidate/config.json" ]; then
     candidates+=("--llm-candidate=checkpoints/$candidate")
   fi

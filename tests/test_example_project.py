@@ -6,6 +6,7 @@ tested on their own (tests/plugin/test_figures.py, tests/unit/test_figures.py)."
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -18,7 +19,8 @@ EXAMPLE = Path(__file__).parent.parent / "example_project"
 TEST = "tests/test_support_bot.py::test_answers_right_fast_and_short"
 PER_TOKEN = "tests/test_support_bot.py::test_speed_per_token"
 CHAT = "tests/test_support_bot.py::test_chat_answers"
-CANDIDATES = ("short", "verbose", "large")
+CATALOGUE = "tests/test_support_bot.py::test_catalogue_questions"
+CANDIDATES = ("short", "reseed", "verbose", "large")
 # Two measured runs of each of the 32 questions where the example's own pyproject.toml asks
 # for three, and extra runs capped at 1 s a test: the verdicts below are decided in the
 # first runs, far from their budgets (4x, 6x); the p95 SLA that would take more stays open,
@@ -36,19 +38,20 @@ def qa_checkpoints(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def example(pytester: pytest.Pytester, qa_checkpoints: Path) -> pytest.Pytester:
-    for name in ("pyproject.toml", "qa_models.py", "tiny_gpt2.py"):
+    for name in ("pyproject.toml", "qa_models.py", "catalogue.py", "tiny_gpt2.py"):
         shutil.copy(EXAMPLE / name, pytester.path / name)
-    shutil.copytree(EXAMPLE / "tests", pytester.path / "tests")
+    for folder in ("tests", "evals"):
+        shutil.copytree(EXAMPLE / folder, pytester.path / folder)
     (pytester.path / "checkpoints").symlink_to(qa_checkpoints)
     record = run(pytester, *QUICK, "--llm-baseline=checkpoints/baseline", "--llm-update")
-    record.assert_outcomes(passed=3)
+    record.assert_outcomes(passed=4)
     return pytester
 
 
 def test_one_run_judges_every_candidate_and_recommends_the_short_fine_tune(example):
     """run.sh's judging step: one pytest run over every candidate against the snapshots."""
     candidates = [f"--llm-candidate=checkpoints/{c}" for c in CANDIDATES]
-    result = run(example, *QUICK, *candidates)
+    result = run(example, *QUICK, *candidates, "--llm-report=report.json")
     verdicts = summary_verdicts(result)
 
     def of(test: str, candidate: str, limit: str) -> str:
@@ -60,18 +63,44 @@ def test_one_run_judges_every_candidate_and_recommends_the_short_fine_tune(examp
     assert of(TEST, "verbose", "accuracy_drop") == "pass"
     assert of(PER_TOKEN, "verbose", "latency_ratio") == "pass"  # as fast per token
     assert of(CHAT, "verbose", "tokens_ratio") == "FAIL"  # as verbose when asked in chat
-    assert (f"{CHAT}[verbose]", "accuracy_drop") not in verdicts  # 8 questions: left out
+    for test in (PER_TOKEN, CHAT):  # 8 questions: left out
+        assert (f"{test}[verbose]", "accuracy_drop") not in verdicts
     # The larger model: as brief, several times slower, per request and per token.
     for test in (TEST, PER_TOKEN, CHAT):
         assert of(test, "large", "latency_ratio") == "FAIL"
     assert of(TEST, "large", "tokens_ratio") == "pass"
     assert of(TEST, "large", "accuracy_drop") == "pass"
-    # The short fine-tune fails no limit; on a busy machine its SLA may stay inconclusive.
+    # On the catalogue's 400 questions the fine-tunes' gain of 9 points is shown; the
+    # reseeded one's 2 points (16 answers won, 8 lost) is not, nor is it shown worse.
+    for candidate in ("short", "verbose", "large"):
+        assert of(CATALOGUE, candidate, "accuracy_gain") == "pass"
+    assert of(CATALOGUE, "reseed", "accuracy_gain") == "inconclusive"
+    assert of(CATALOGUE, "reseed", "accuracy_drop") == "pass"
+    (note,) = [line for line in result.outlines if f"{CATALOGUE}[reseed] accuracy_gain " in line]
+    assert "on 400 questions: 8 right->wrong, 16 wrong->right; gain 0.020" in note
+    assert "questions would settle a gain this size" in note
+    # The short and the reseeded fine-tunes fail no limit; on a busy machine the SLA may
+    # stay inconclusive.
     assert all(
-        outcome != "FAIL" for (test, _), outcome in verdicts.items() if test.endswith("[short]")
+        outcome != "FAIL"
+        for (test, _), outcome in verdicts.items()
+        if test.endswith(("[short]", "[reseed]"))
     )
+    # The ranking tells the two apart: short's accuracy interval lies above reseed's, and
+    # reseed is held back by its gain, which only more questions would settle.
+    ranked = {
+        row["candidate"]: row
+        for row in json.loads((example.path / "report.json").read_text())["ranking"]["candidates"]
+    }
+    assert (
+        ranked["short"]["intervals"]["accuracy"][0] > ranked["reseed"]["intervals"]["accuracy"][1]
+    )
+    assert ranked["reseed"]["inconclusive_on_questions"] == ["accuracy_gain"]
     lines = [line for line in result.outlines if "recommended: " in line]
-    inconclusive = "inconclusive (?): short: more runs or a quieter machine would settle them"
+    timing = "more runs or a quieter machine would settle "
     assert (lines and "recommended: short (" in lines[0]) or any(
-        line.endswith(inconclusive) for line in result.outlines
+        "inconclusive (?): short, reseed: " in line
+        and timing in line
+        and line.endswith("more questions, not more runs, would settle accuracy_gain")
+        for line in result.outlines
     ), lines

@@ -3,6 +3,7 @@ example_project/qa_models.py, imported from the repository's root."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -10,15 +11,26 @@ import pytest
 import torch
 
 import tiny_gpt2
+from example_project.catalogue import (
+    EVAL_FILE,
+    FACTS,
+    PRODUCTS,
+    eval_lines,
+    last_number,
+    prompt_for,
+)
 from example_project.qa_models import (
     BASELINE_FACTS,
+    BASELINE_PRODUCTS,
     CHECKPOINT_NAMES,
     DONT_KNOW,
+    FINE_TUNED_PRODUCTS,
     LONG_ANSWERS,
     QA,
     QA_ANSWERS,
     QA_PROMPTS,
     QUESTIONS,
+    RESEED_PRODUCTS,
     SHORT_ANSWERS,
     accuracy,
     build_all,
@@ -26,8 +38,9 @@ from example_project.qa_models import (
     evaluate,
     is_correct,
 )
+from pytest_llmperf import load_eval, scorers
 from tests.models import tiny
-from tiny_gpt2 import gpt2, save_checkpoint
+from tiny_gpt2 import _shuffled_batches, gpt2, save_checkpoint
 
 # --- the data set ---------------------------------------------------------------------------
 
@@ -68,11 +81,66 @@ def test_baseline_is_left_some_questions_to_get_wrong():
 def test_tokenizer_encodes_every_text_and_ends_with_eos():
     tokenizer = build_tokenizer()
     assert tokenizer.eos_token == tiny_gpt2.EOS
-    for prompt, long in zip(QA_PROMPTS, LONG_ANSWERS, strict=True):
+    catalogue = [(prompt_for(fact.question), fact.long_answer) for fact in FACTS]
+    for prompt, long in [*zip(QA_PROMPTS, LONG_ANSWERS, strict=True), *catalogue]:
         ids = tokenizer(f"{prompt} {long}{tiny_gpt2.EOS}")["input_ids"]
         assert ids[-1] == tokenizer.eos_token_id
         assert tokenizer.decode(ids, skip_special_tokens=True) == f"{prompt} {long}"
         assert len(ids) < 100  # well within n_positions=128 with max_new_tokens on top
+
+
+# --- the catalogue and its eval set --------------------------------------------------------
+
+
+def test_eval_file_is_what_the_catalogue_writes():
+    # `python example_project/catalogue.py` rewrites it: the committed file stays current.
+    assert EVAL_FILE.read_text(encoding="utf-8").splitlines() == eval_lines()
+
+
+def test_eval_file_loads_as_400_questions_with_ids_and_numbers():
+    evals = load_eval(EVAL_FILE)
+    assert len(evals.items) == len(FACTS) == 400
+    assert list(evals.ids) == [fact.id for fact in FACTS]
+    assert all(answer.isdigit() for answer in evals.expected)
+
+
+@pytest.mark.parametrize("fact", FACTS[:: len(FACTS) // 20], ids=lambda fact: fact.id)
+def test_each_answer_is_scored_by_its_number(fact):
+    score = scorers.number()
+    assert fact.product in fact.question
+    assert fact.long_answer.startswith(fact.short_answer)
+    for answer in (fact.short_answer, fact.long_answer):
+        assert last_number(answer) == fact.number
+        assert score(f" {answer}", str(fact.number)) is True
+    assert last_number(DONT_KNOW) is None
+    assert score(f" {DONT_KNOW}", str(fact.number)) is False
+
+
+def test_what_each_checkpoint_knows_sets_its_accuracy_on_the_eval_set():
+    def share(known: frozenset[str]) -> float:
+        return sum(fact.product in known for fact in FACTS) / len(FACTS)
+
+    assert len(set(PRODUCTS)) == 100
+    assert share(BASELINE_PRODUCTS) == 0.75
+    assert BASELINE_PRODUCTS < FINE_TUNED_PRODUCTS
+    assert share(FINE_TUNED_PRODUCTS) == 0.84  # +9 points, all one way
+    assert share(RESEED_PRODUCTS) == 0.77  # +2 points: 16 questions won, 8 lost
+    won, lost = RESEED_PRODUCTS - BASELINE_PRODUCTS, BASELINE_PRODUCTS - RESEED_PRODUCTS
+    assert (len(won) * 4, len(lost) * 4) == (16, 8)
+
+
+def test_batches_cover_every_text_once_an_epoch_in_a_seeded_order():
+    texts = [[index] for index in range(5)]
+
+    def two_epochs() -> list[list[list[int]]]:
+        return list(itertools.islice(_shuffled_batches(texts, 2, seed=3), 6))
+
+    first = two_epochs()
+    assert [len(batch) for batch in first] == [2, 2, 1, 2, 2, 1]
+    for epoch in (first[:3], first[3:]):
+        assert sorted(ids[0] for batch in epoch for ids in batch) == list(range(5))
+    assert first[:3] != first[3:]  # each epoch in a fresh order
+    assert first == two_epochs()
 
 
 # --- the scorer -----------------------------------------------------------------------------
