@@ -2,7 +2,8 @@
 
 run.sh also judges `large-int8`, with the example's own caps; this test leaves it out: on a
 CPU it is the slowest candidate by far (a third of the run), and its figures and remedy are
-tested on their own (tests/plugin/test_figures.py, tests/unit/test_figures.py)."""
+tested on their own (tests/plugin/test_figures.py, tests/unit/test_figures.py). It judges
+`reseed` on the eval set alone (test_catalogue_questions), where its gain is in question."""
 
 from __future__ import annotations
 
@@ -51,7 +52,10 @@ def example(pytester: pytest.Pytester, qa_checkpoints: Path) -> pytest.Pytester:
 def test_one_run_judges_every_candidate_and_recommends_the_short_fine_tune(example):
     """run.sh's judging step: one pytest run over every candidate against the snapshots."""
     candidates = [f"--llm-candidate=checkpoints/{c}" for c in CANDIDATES]
-    result = run(example, *QUICK, *candidates, "--llm-report=report.json")
+    # reseed is the baseline's size and answers the 32 questions as the baseline does: on
+    # the eval set alone it costs a second here, on every test a fifth of this test's time.
+    only_eval = [f"--deselect={test}[reseed]" for test in (TEST, PER_TOKEN, CHAT)]
+    result = run(example, *QUICK, *candidates, *only_eval, "--llm-report=report.json")
     verdicts = summary_verdicts(result)
 
     def of(test: str, candidate: str, limit: str) -> str:
@@ -79,8 +83,8 @@ def test_one_run_judges_every_candidate_and_recommends_the_short_fine_tune(examp
     (note,) = [line for line in result.outlines if f"{CATALOGUE}[reseed] accuracy_gain " in line]
     assert "on 400 questions: 8 right->wrong, 16 wrong->right; gain 0.020" in note
     assert "questions would settle a gain this size" in note
-    # The short and the reseeded fine-tunes fail no limit; on a busy machine the SLA may
-    # stay inconclusive.
+    # The short and the reseeded fine-tunes fail no limit; on a busy machine short's SLA
+    # may stay inconclusive.
     assert all(
         outcome != "FAIL"
         for (test, _), outcome in verdicts.items()
@@ -96,11 +100,12 @@ def test_one_run_judges_every_candidate_and_recommends_the_short_fine_tune(examp
         ranked["short"]["intervals"]["accuracy"][0] > ranked["reseed"]["intervals"]["accuracy"][1]
     )
     assert ranked["reseed"]["inconclusive_on_questions"] == ["accuracy_gain"]
+    # short is recommended, unless its SLA stayed open on a busy machine; reseed is held
+    # back by its gain alone, which more questions would settle, not more runs.
+    (unsure,) = [line for line in result.outlines if "no limit failed, some inconclusive" in line]
+    names, settles = unsure.split("inconclusive (?): ")[1].split(": ", 1)
+    questions = "more questions, not more runs, would settle"
+    assert "reseed" in names.split(", ")
+    assert settles.endswith((f"{questions} them", f"{questions} accuracy_gain")), unsure
     lines = [line for line in result.outlines if "recommended: " in line]
-    timing = "more runs or a quieter machine would settle "
-    assert (lines and "recommended: short (" in lines[0]) or any(
-        "inconclusive (?): short, reseed: " in line
-        and timing in line
-        and line.endswith("more questions, not more runs, would settle accuracy_gain")
-        for line in result.outlines
-    ), lines
+    assert (lines and "recommended: short (" in lines[0]) or names == "short, reseed", lines

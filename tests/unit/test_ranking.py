@@ -80,6 +80,11 @@ def test_not_compared_decides_nothing_and_inconclusive_is_named():
     ranked = ranking(records, RULE)
     assert ranked["best"] == "a"
     assert "not: limit_1?" in "\n".join(ranking_lines(ranked))
+    # Held back by an inconclusive limit alone, b is named after the recommendation too.
+    assert list(ranking_lines(ranked))[-1].endswith(
+        "no limit failed, some inconclusive (?): b: more questions, not more runs, would "
+        "settle them"
+    )
     unsure = ranking([records[1], record("c", 0.9, 1.0, 50.0, "FAIL")], RULE)
     assert unsure["best"] is None
     assert "no limit failed, some inconclusive (?): b:" in "\n".join(ranking_lines(unsure))

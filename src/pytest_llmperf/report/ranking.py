@@ -343,18 +343,23 @@ def verdict_lines(ranked: Mapping[str, Any]) -> Iterator[str]:
             yield "recommended: none: no candidate but the baseline passes every limit"
         else:
             yield "recommended: none: no candidate passes every limit"
-        yield from _what_would_settle(ranked)
     else:
         yield from tie_lines(ranked)
         yield f"recommended: {ranked['best']} (of those passing, {ranked['rule_text']})"
         yield from _unsignificant_leads(ranked)
+    yield from _what_would_settle(ranked)
 
 
 def _what_would_settle(ranked: Mapping[str, Any]) -> Iterator[str]:
-    """The candidates that failed no limit, and what would settle their inconclusive ones:
-    more runs or a quieter machine for a measured figure; for one scored per question
-    (accuracy), more questions, as more runs of the same questions give the same answers."""
-    unsure = [row for row in ranked["candidates"] if row["fails_no_limit"]]
+    """The candidates held back by inconclusive limits alone (none failed), and what would
+    settle those: more runs or a quieter machine for a measured figure; for one scored per
+    question (accuracy), more questions, as more runs of the same questions give the same
+    answers."""
+    unsure = [
+        row
+        for row in ranked["candidates"]
+        if row["fails_no_limit"] and not row["passes_every_limit"] and not row["is_baseline"]
+    ]
     if not unsure:
         return
     names = ", ".join(row["candidate"] for row in unsure)
