@@ -168,6 +168,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(_chunk(" The"))
         self._send(b"data: {this is not json\n\n")
 
+    def _number_text(self, body: dict[str, Any]) -> None:
+        self._start_stream()
+        self._send(b'data: {"choices": [{"text": 3}]}\n\n')
+
     def _truncated(self, body: dict[str, Any]) -> None:
         self._start_stream()
         self._send(_chunk(" The"))

@@ -138,7 +138,8 @@ def test_load_figures_are_measured_and_judged(project, checkpoints, served):
     ("model", "message"),
     [
         ("http500", "*answered HTTP 500: *CUDA out of memory on the server*"),
-        ("malformed", "*stream chunk that is not JSON*"),
+        ("malformed", "*{url}/completions: the server sent a stream chunk that is not JSON*"),
+        ("number-text", "*{url}/completions: the server sent text that is not a string*"),
         ("truncated", "*ended before the answer finished*"),
         ("not-streamed", "*instead of a stream*"),
     ],
@@ -148,7 +149,7 @@ def test_faults_fail_the_test_with_a_clear_message(pytester, model, message):
     with fake_server() as server:
         result = run(pytester, f"--llm-candidate={model}@{server.url}")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines([message])
+    result.stdout.fnmatch_lines([message.format(url=server.url)])  # the server named
     result.stdout.no_fnmatch_line("*Traceback*")
     assert server.count[model] == 1  # no silent retry
 

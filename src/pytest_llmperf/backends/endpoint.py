@@ -19,7 +19,12 @@ import httpx
 
 from pytest_llmperf.backends.base import Backend, Completion, render_conversation
 from pytest_llmperf.backends.memory import NotMeasured, PeakMemoryTracker
-from pytest_llmperf.backends.openai_stream import DeadlinePassed, StreamedAnswer, timed_lines
+from pytest_llmperf.backends.openai_stream import (
+    DeadlinePassed,
+    MalformedStreamError,
+    StreamedAnswer,
+    timed_lines,
+)
 from pytest_llmperf.checks import whole_count
 from pytest_llmperf.errors import ConfigError, GenerationError, ModelLoadError
 from pytest_llmperf.prompts import Conversation, Prompt
@@ -176,6 +181,8 @@ class EndpointBackend(Backend):
                 deadline = started + self._timeout_s
                 for line, now in timed_lines(response.iter_text(), deadline):
                     answer.feed(line, now)
+        except MalformedStreamError as error:  # what the stream held, said with who sent it
+            raise MalformedStreamError(f"{url}: {error}") from None
         except (httpx.TimeoutException, DeadlinePassed):
             raise GenerationError(self._too_slow(url)) from None
         except httpx.ConnectError as error:
