@@ -259,7 +259,9 @@ class LlmPerfSession:
             nodeid, limits, comparison, self._more_runs(calls), self._caps(), self.on_progress
         )
         if snapshot is not None and open_ratio_limits(decided.verdicts, passes_too=self._confirm):
-            decided = self._confirm_live(nodeid, limits, decided, calls, snapshot)
+            decided = self._confirm_live(
+                nodeid, limits, decided, calls, snapshot, checked_fresh=baseline_checked
+            )
         verdicts = decided.verdicts
         if calls.live_baseline() is not None and self.models.served_on_one_side_only():
             verdicts = [_with_note(verdict, SERVED_ON_ONE_SIDE) for verdict in verdicts]
@@ -407,10 +409,13 @@ class LlmPerfSession:
         against_snapshot: Decided,
         calls: TestCalls,
         snapshot: Snapshot,
+        *,
+        checked_fresh: bool = False,
     ) -> Decided:
         """Timing limits a snapshot left open, confirmed against its baseline model run here
         in alternating pairs, run until decided (and those it passed, with
-        live_baseline=always); else left as they are, saying what would decide them."""
+        live_baseline=always); else left as they are, saying what would decide them.
+        `checked_fresh`: the snapshot was already found fresh against that model."""
         confirming = ", ".join(
             open_ratio_limits(against_snapshot.verdicts, passes_too=self._confirm)
         )
@@ -419,7 +424,8 @@ class LlmPerfSession:
             spec, baseline = self._snapshot_model(snapshot)
         except LlmPerfError as error:
             return self._unconfirmed(against_snapshot, str(error))
-        self._check_fresh(nodeid, calls, snapshot, baseline)
+        if not checked_fresh:
+            self._check_fresh(nodeid, calls, snapshot, baseline)
         live_calls = self._pair_up(calls, baseline)
         live = replace(
             comparison,
