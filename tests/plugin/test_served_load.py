@@ -134,4 +134,7 @@ def test_the_capacity_search_brackets_a_replica_and_is_judged(pytester):
     (test,) = report["tests"]
     figures = test["candidate"]["figures"]
     assert figures["capacity_rps"] > 8 and figures["capacity"]["target"] == 0.8
-    assert figures["capacity"]["steps"][0]["outcome"] in {"holds", "misses", "over-saturated"}
+    # The first step is decided; on a busy machine the client itself may send late
+    # (client-bound), which the search then steps past, as this run's verdict shows.
+    decided = {"holds", "misses", "over-saturated", "client-bound"}
+    assert figures["capacity"]["steps"][0]["outcome"] in decided
