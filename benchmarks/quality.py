@@ -62,7 +62,7 @@ def main() -> None:
     parser.add_argument("--margin", type=float, default=0.02)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    policy = session_policy(0.05, decisions=1, looks=1, noise_floor=0.01, seed=0)
+    policy = session_policy(0.05, decisions=1, sizes=(), noise_floor=0.01, seed=0)
     limits = parse_limits((), {"accuracy_drop": args.margin})
     rng = np.random.default_rng(args.seed)
     print(

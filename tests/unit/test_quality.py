@@ -206,7 +206,7 @@ def answers(flags: Sequence[bool]) -> GenerationResult:
 
 
 # One decision with a 2.5% chance of failing a good candidate: 95% intervals.
-POLICY = session_policy(0.025, decisions=1, looks=1, noise_floor=0.01, seed=0)
+POLICY = session_policy(0.025, decisions=1, sizes=(), noise_floor=0.01, seed=0)
 
 
 def verdict(candidate, baseline, policy=POLICY, **limit):
@@ -312,7 +312,7 @@ def test_graded_scores_use_the_paired_bootstrap_and_several_samples_the_cluster_
 
 
 def test_quality_decisions_take_a_share_of_the_session_rate_once() -> None:
-    policy = session_policy(0.05, decisions=4, looks=5, noise_floor=0.01, seed=0)
+    policy = session_policy(0.05, decisions=4, sizes=(15, 21, 27, 36, 45), noise_floor=0.01, seed=0)
     base, cand = flipped(400, 300, 10, 10)
     found = verdict(answers(cand), answers(base), policy, accuracy_drop=0.05)
     assert found.policy is not None and found.policy.looks == 1

@@ -78,11 +78,13 @@ def test_a_clear_slowdown_fails_without_extra_pairs() -> None:
     assert outcome.extra_seconds == 0.0
 
 
-def test_inconclusive_doubles_the_pairs_up_to_the_cap_and_stays_inconclusive() -> None:
+def test_inconclusive_adds_pairs_look_by_look_up_to_the_cap_and_stays_inconclusive() -> None:
     session = session_with(TimedFake(1.0, 3), TimedFake(1.0, 4), max_pairs=48, noise_floor=0.0)
     outcome = judged(session, latency_ratio=1.0)
     (verdict,) = outcome.verdicts
-    assert len(outcome.candidate.runs) == len(outcome.baseline.runs) == 48  # 6, 12, 24, 48
+    assert verdict.policy is not None
+    assert verdict.policy.sizes == (6, 9, 12, 15, 21, 27, 36, 45, 48)  # a quarter more a look
+    assert len(outcome.candidate.runs) == len(outcome.baseline.runs) == 48
     assert verdict.interval.samples == 48
     assert verdict.outcome is Outcome.INCONCLUSIVE and not outcome.failed
     assert verdict.decided_by == (
@@ -102,6 +104,30 @@ def test_the_estimate_at_the_cap_is_an_opt_in() -> None:
         "inconclusive at the cap (48 runs per model, --llm-max-pairs=48); the point estimate"
     )
     assert verdict.outcome in (Outcome.PASS, Outcome.FAIL)
+
+
+def test_a_decided_verdict_stays_decided_while_another_takes_more_runs() -> None:
+    """Judging a decided verdict again on more runs would be one more chance to fail a good
+    candidate that the boundary of the looks did not count."""
+    session = session_with(TimedFake(1.0, 3), TimedFake(1.0, 4), max_pairs=48, noise_floor=0.0)
+    outcome = judged(session, latency_ratio=1.5, ttft_ratio=1.0)
+    by_name = {verdict.limit.name: verdict for verdict in outcome.verdicts}
+    assert len(outcome.candidate.runs) == 48
+    assert by_name["latency_ratio"].outcome is Outcome.PASS
+    assert by_name["latency_ratio"].interval.samples == 6  # decided at the first look
+
+
+def test_an_sla_left_open_alone_takes_runs_of_the_candidate_alone() -> None:
+    """A p95 SLA needs 59 runs to pass; once the ratio is decided, pairs would spend half
+    their time on a baseline nothing open needs."""
+    session = session_with(TimedFake(1.0, 3), TimedFake(1.0, 4), noise_floor=0.0)
+    outcome = judged(session, latency_ratio=1.5, latency_ms=1000)
+    by_name = {verdict.limit.name: verdict for verdict in outcome.verdicts}
+    assert by_name["latency_ratio"].outcome is Outcome.PASS
+    assert by_name["latency_ms"].outcome is Outcome.PASS
+    assert len(outcome.candidate.runs) == 60  # the first look where a p95 SLA can pass
+    assert len(outcome.baseline.runs) == 6
+    assert "after 59 runs or more" in by_name["latency_ms"].note
 
 
 def test_the_seconds_cap_stops_extra_pairs() -> None:

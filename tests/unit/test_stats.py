@@ -7,17 +7,16 @@ import math
 import numpy as np
 import pytest
 
+from pytest_llmperf.judge.sequential import runs_to_pass
 from pytest_llmperf.judge.stats import (
     Decision,
     DecisionPolicy,
     Interval,
     coefficient_of_variation,
     decide,
-    looks_until_cap,
     paired_ratio,
     paired_ratio_interval,
     percentile_interval,
-    runs_for_upper_bound,
     session_policy,
     unpaired_ratio,
     unpaired_ratio_interval,
@@ -161,12 +160,14 @@ def test_percentile_interval_brackets_the_percentile() -> None:
 
 def test_percentile_interval_of_few_runs_has_an_open_upper_end() -> None:
     """Five runs cannot bound p95 from above: each lies below it with chance 0.95, all five
-    with 0.77, far more than a 0.25% tail. The largest run is no upper bound."""
+    with 0.77, far more than the 5% chance of a wrong pass allowed. The largest run is no
+    upper bound until there are enough runs that all of them below it is that unlikely."""
     interval = percentile_interval([10.0, 11.0, 12.0, 13.0, 14.0], 95.0, POLICY)
     assert interval.high == math.inf
     assert decide(interval, budget=1000.0, noise_floor=0.01) is Decision.INCONCLUSIVE
-    needed = runs_for_upper_bound(95.0, POLICY.tail_probability)
-    assert 0.95**needed <= POLICY.tail_probability < 0.95 ** (needed - 1)
+    needed = runs_to_pass(95.0, POLICY.sla_false_pass_rate)
+    assert 0.95**needed <= POLICY.sla_false_pass_rate < 0.95 ** (needed - 1)
+    assert percentile_interval(np.linspace(10, 14, needed - 1), 95.0, POLICY).high == math.inf
     enough = percentile_interval(np.linspace(10, 14, needed), 95.0, POLICY)
     assert enough.high == 14.0
 
@@ -216,15 +217,17 @@ def test_decide(low: float, estimate: float, high: float, decision: Decision) ->
     assert decide(interval, budget=1.10, noise_floor=0.01) is decision
 
 
-def test_session_policy_splits_the_rate_over_decisions_and_looks() -> None:
-    policy = session_policy(0.05, decisions=5, looks=4, noise_floor=0.01, seed=0)
-    assert policy.tail_probability == pytest.approx(0.0025)
-    assert policy.confidence == pytest.approx(0.995)
-    assert policy.resamples >= 20 / 0.0025
+def test_session_policy_splits_the_rate_over_decisions() -> None:
+    policy = session_policy(0.05, decisions=5, sizes=(), noise_floor=0.01, seed=0)
+    assert policy.tail_probability == pytest.approx(0.01)
+    assert policy.confidence == pytest.approx(0.98)
+    assert policy.resamples >= 20 / 0.01
 
 
-@pytest.mark.parametrize(
-    ("first", "cap", "looks"), [(30, 320, 5), (40, 320, 4), (320, 320, 1), (500, 320, 1)]
-)
-def test_looks_until_cap(first: int, cap: int, looks: int) -> None:
-    assert looks_until_cap(first, cap) == looks
+def test_session_policy_pays_for_looks_less_than_bonferroni() -> None:
+    """Nine looks, each holding the runs of the one before: stricter than one look, looser
+    than the rate split nine ways."""
+    sizes = (15, 21, 27, 36, 45, 57, 72, 90, 114)
+    policy = session_policy(0.05, decisions=5, sizes=sizes, noise_floor=0.01, seed=0)
+    assert 0.01 / len(sizes) < policy.tail_probability < 0.01
+    assert policy.looks == len(sizes)

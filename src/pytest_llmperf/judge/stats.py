@@ -18,6 +18,13 @@ from enum import Enum
 import numpy as np
 from numpy.typing import ArrayLike
 
+from pytest_llmperf.judge.sequential import (
+    order_statistic_ranks,
+    pass_exceedances,
+    percentile_fail_tail,
+    pocock_tail,
+)
+
 
 class Decision(Enum):
     PASS = "pass"
@@ -61,28 +68,40 @@ class Interval:
 class DecisionPolicy:
     """How sure a verdict must be, and how small a change may be ignored.
 
-    `tail_probability` is the chance, for one decision, that a good candidate's interval
-    lies wholly beyond its budget: Bonferroni's share of the session's false-failure rate.
+    `tail_probability` is the chance, at one look at one decision, that a good candidate's
+    interval lies wholly beyond its budget: the decision's share of the session's
+    false-failure rate (Bonferroni over decisions), made stricter for the looks at it as
+    runs are added (Pocock's boundary over the planned looks, judge.sequential).
     """
 
     tail_probability: float = 0.025
     noise_floor: float = 0.01
     seed: int = 0
-    # Where the tail share came from: the session's rate over its decisions and looks.
+    # Where the tail came from: the session's rate over its decisions and planned looks.
     false_failure_rate: float = 0.05
     decisions: int = 1
-    looks: int = 1
+    sizes: tuple[int, ...] = ()  # runs per model at each planned look
+    # A percentile SLA passes with at most this chance when the model is over it.
+    sla_false_pass_rate: float = 0.05
 
     @property
     def confidence(self) -> float:
         return 1 - 2 * self.tail_probability
 
+    @property
+    def looks(self) -> int:
+        return max(1, len(self.sizes))
+
+    @property
+    def decision_share(self) -> float:
+        """The decision's share of the session's false-failure rate, over all its looks."""
+        return self.false_failure_rate / max(1, self.decisions)
+
     def looked_at_once(self) -> DecisionPolicy:
         """The policy of a decision taken once, on data more runs do not add to (a quality
         limit: its questions are all there is): its share of the session's rate, with no
         split over looks."""
-        share = self.false_failure_rate / max(1, self.decisions)
-        return replace(self, tail_probability=share, looks=1)
+        return replace(self, tail_probability=self.decision_share, sizes=())
 
     @property
     def resamples(self) -> int:
@@ -91,19 +110,21 @@ class DecisionPolicy:
 
 
 def session_policy(
-    false_failure_rate: float, decisions: int, looks: int, noise_floor: float, seed: int
+    false_failure_rate: float,
+    decisions: int,
+    sizes: tuple[int, ...],
+    noise_floor: float,
+    seed: int,
+    sla_false_pass_rate: float = 0.05,
 ) -> DecisionPolicy:
-    """Split the session's false-failure rate over every decision and every look at it."""
-    decisions, looks = max(1, decisions), max(1, looks)
-    share = false_failure_rate / decisions / looks
-    return DecisionPolicy(share, noise_floor, seed, false_failure_rate, decisions, looks)
-
-
-def looks_until_cap(first_samples: int, max_samples: int) -> int:
-    """How many times a decision may be looked at when the samples double up to the cap."""
-    if first_samples >= max_samples:
-        return 1
-    return 1 + math.ceil(math.log2(max_samples / first_samples))
+    """Split the session's false-failure rate over every decision (Bonferroni), and each
+    decision's share over its planned looks (`sizes`) by Pocock's boundary."""
+    decisions = max(1, decisions)
+    share = false_failure_rate / decisions
+    tail = pocock_tail(tuple(sizes), share) if len(sizes) > 1 else share
+    return DecisionPolicy(
+        tail, noise_floor, seed, false_failure_rate, decisions, tuple(sizes), sla_false_pass_rate
+    )
 
 
 def _bootstrap(
@@ -198,42 +219,21 @@ def unpaired_ratio_interval(
 
 
 def percentile_interval(values: ArrayLike, percentile: float, policy: DecisionPolicy) -> Interval:
-    """A percentile of the values (numpy's linear rule) with a distribution-free interval:
-    order statistics whose ranks a binomial count puts on either side of the percentile
-    with the policy's confidence. With too few runs for that confidence an end is open
-    (0 below, infinity above): an SLA then stays inconclusive until there are more runs."""
+    """A percentile of the values (numpy's linear rule) with a distribution-free interval
+    from the order statistics (judge.sequential): its lower end a run that lies below the
+    true percentile only with the decision's share of the false-failure rate over every
+    look, its upper end the largest run but the few a model over the percentile would show
+    with at least 1 - sla_false_pass_rate. With too few runs for that an end is open (0
+    below, infinity above): an SLA then stays inconclusive until there are more runs."""
     array = np.sort(_positive(values, "values"))
-    low_rank, high_rank = order_statistic_ranks(array.size, percentile, policy.tail_probability)
+    sizes = policy.sizes or (array.size,)
+    fail_tail = percentile_fail_tail(sizes, percentile, policy.decision_share)
+    low_rank, _ = order_statistic_ranks(array.size, percentile, fail_tail)
+    allowed = pass_exceedances(sizes, percentile, policy.sla_false_pass_rate, array.size)
     low = float(array[low_rank - 1]) if low_rank is not None else 0.0
-    high = float(array[high_rank - 1]) if high_rank is not None else math.inf
+    high = float(array[array.size - 1 - allowed]) if allowed is not None else math.inf
     estimate = float(np.percentile(array, percentile))
-    return Interval(estimate, low, high, policy.confidence, array.size)
-
-
-def order_statistic_ranks(
-    runs: int, percentile: float, tail_probability: float
-) -> tuple[int | None, int | None]:
-    """1-based ranks (l, u) of the sorted runs that bound the percentile from below and
-    above, each wrong with probability at most `tail_probability`; None where no rank is
-    sure enough. The count of runs below the true percentile is binomial(runs, p)."""
-    from scipy.stats import binom
-
-    p = percentile / 100
-    ranks = np.arange(1, runs + 1)
-    # The l-th smallest run lies above the percentile when fewer than l runs fall below it.
-    below = binom.cdf(ranks - 1, runs, p)
-    low_ok = ranks[below <= tail_probability]
-    # The u-th smallest run lies below the percentile when u or more runs fall below it.
-    above = binom.sf(ranks - 1, runs, p)
-    high_ok = ranks[above <= tail_probability]
-    low = int(low_ok.max()) if low_ok.size else None
-    high = int(high_ok.min()) if high_ok.size else None
-    return low, high
-
-
-def runs_for_upper_bound(percentile: float, tail_probability: float) -> int:
-    """The fewest runs whose largest bounds the percentile from above: p**n <= tail."""
-    return math.ceil(math.log(tail_probability) / math.log(percentile / 100))
+    return Interval(estimate, low, high, 1 - fail_tail - policy.sla_false_pass_rate, array.size)
 
 
 def decide(

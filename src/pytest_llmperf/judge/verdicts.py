@@ -26,6 +26,7 @@ from pytest_llmperf.judge.quality import (
     trials_to_settle,
     unpaired_difference,
 )
+from pytest_llmperf.judge.sequential import runs_to_pass
 from pytest_llmperf.judge.stats import (
     Decision,
     DecisionPolicy,
@@ -254,7 +255,19 @@ def _statistical_sla(limit: Limit, candidate: float, comparison: Comparison) -> 
     values = _samples(limit.spec.metric, comparison.candidate)
     interval = percentile_interval(values, comparison.latency_percentile, comparison.policy)
     decision = decide(interval, limit.value, comparison.policy.noise_floor)
-    return _interval_verdict(limit, limit.value, None, candidate, interval, decision, comparison)
+    verdict = _interval_verdict(limit, limit.value, None, candidate, interval, decision, comparison)
+    return replace(verdict, note="; ".join(filter(None, (verdict.note, _sla_rule(comparison)))))
+
+
+def _sla_rule(comparison: Comparison) -> str:
+    """How a percentile SLA is decided, and what it assumes."""
+    percentile, rate = comparison.latency_percentile, comparison.policy.sla_false_pass_rate
+    return (
+        f"p{percentile:g} bounded by the runs' order statistics, assuming only that runs are "
+        f"independent draws of one distribution: it passes once every run is within the SLA "
+        f"after {runs_to_pass(percentile, rate)} runs or more (a model over it would pass "
+        f"so with at most {rate:.0%}, --llm-sla-false-pass-rate)"
+    )
 
 
 def _statistical_ratio(

@@ -47,7 +47,10 @@ def _statistics_lines(verdict: Mapping[str, Any]) -> Iterator[str]:
     split = interval.get("confidence_split")
     if split and split["decisions"] * split["looks"] > 1:
         if verdict.get("quality") is None:
-            looks = f" and {plural(split['looks'], 'look')} at each as runs are added"
+            looks = (
+                f", with up to {plural(split['looks'], 'look')} at each as runs are added "
+                "(Pocock's boundary: stricter at each look, not split over them)"
+            )
         else:
             looks = ", this one taken once (more runs add no questions)"
         yield (

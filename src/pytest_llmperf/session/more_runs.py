@@ -40,9 +40,12 @@ class MoreRuns:
     baseline: PricedModel | None = None
     shared: SharedRounds | None = None
 
-    def measure(self, repeats: int, round_index: int, deadline: float) -> None:
+    def measure(
+        self, repeats: int, round_index: int, deadline: float, *, candidate_only: bool = False
+    ) -> None:
         """`repeats` more runs of every call; the round's index seeds its order; no pass over
-        the prompts starts after `deadline` (time.monotonic())."""
+        the prompts starts after `deadline` (time.monotonic()). `candidate_only`: what is
+        still open needs no baseline (an SLA), so the candidate runs alone, not in pairs."""
         protocol = replace(
             self.protocol,
             repeats=repeats,
@@ -56,7 +59,7 @@ class MoreRuns:
             if calls.shared_keys:
                 self._extend_shared(index, protocol)
                 continue
-            if calls.paired_baseline:
+            if calls.paired_baseline and not candidate_only:
                 baseline = self._baseline()
                 more_baseline, more = measure_paired(
                     baseline.backend, self.candidate.backend, workload, protocol
@@ -65,7 +68,7 @@ class MoreRuns:
             else:
                 more = measure(self.candidate.backend, workload, protocol)
             calls.candidate_calls[index] = (workload, result.extended(more))
-        for index, (workload, result) in enumerate(calls.baseline_calls):
+        for index, (workload, result) in enumerate([] if candidate_only else calls.baseline_calls):
             more = measure(self._baseline().backend, workload, protocol)
             calls.baseline_calls[index] = (workload, result.extended(more))
 

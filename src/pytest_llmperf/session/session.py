@@ -13,7 +13,8 @@ from typing import Any
 from pytest_llmperf.backends import Backend
 from pytest_llmperf.errors import LlmPerfError
 from pytest_llmperf.judge.records import JudgedTest
-from pytest_llmperf.judge.stats import DecisionPolicy, looks_until_cap, session_policy
+from pytest_llmperf.judge.sequential import look_sizes, reachable_runs, runs_to_pass
+from pytest_llmperf.judge.stats import DecisionPolicy, session_policy
 from pytest_llmperf.judge.verdicts import (
     Comparison,
     Outcome,
@@ -252,7 +253,7 @@ class LlmPerfSession:
         comparison = replace(
             comparison,
             mode=budget.mode or self.settings.mode,
-            policy=self._policy(limits, len(candidate.runs)),
+            policy=self._policy(limits, calls, phases=2 if snapshot is not None else 1),
             accuracy_test=self.settings.accuracy_test,
         )
         decided = run_until_decided(
@@ -303,14 +304,31 @@ class LlmPerfSession:
             for limit in budget.limits
         )
 
-    def _policy(self, limits: list[Limit], first_runs: int, extra_looks: int = 0) -> DecisionPolicy:
-        in_test = sum(counts_as_decision(lim.spec, self.settings.accuracy_test) for lim in limits)
+    def _policy(self, limits: list[Limit], calls: TestCalls, *, phases: int = 1) -> DecisionPolicy:
+        """The test's share of the session's false-failure rate, over the looks planned from
+        its first runs up to what the caps allow; `phases`: the sequences of looks one
+        decision goes through (against a snapshot, then confirmed live: each takes its
+        part)."""
+        settings = self.settings
+        in_test = sum(counts_as_decision(lim.spec, settings.accuracy_test) for lim in limits)
+        first = calls.candidate()
+        runs, step = len(first.runs), max(1, len(first.samples))
+        horizon = reachable_runs(
+            runs, calls.seconds_measured(), settings.max_seconds, max(runs, settings.max_pairs)
+        )
+        sla_runs = tuple(
+            runs_to_pass(settings.latency_percentile, settings.sla_false_pass_rate)
+            for limit in limits
+            if limit.spec.is_statistical and not limit.spec.needs_baseline
+        )
+        sizes = look_sizes(runs, horizon, step, also=sla_runs)
         return session_policy(
-            self.settings.false_failure_rate,
+            settings.false_failure_rate / phases,
             decisions=max(self.decisions, in_test),
-            looks=looks_until_cap(first_runs, self.settings.max_pairs) + extra_looks,
-            noise_floor=self.settings.noise_floor,
-            seed=self.settings.seed,
+            sizes=tuple(size for size in sizes if size <= max(runs, settings.max_pairs)),
+            noise_floor=settings.noise_floor,
+            seed=settings.seed,
+            sla_false_pass_rate=settings.sla_false_pass_rate,
         )
 
     @property
@@ -437,7 +455,7 @@ class LlmPerfSession:
             ),
             paired=True,
             against_snapshot=False,
-            policy=self._policy(limits, len(live_calls.candidate().runs), extra_looks=1),
+            policy=self._policy(limits, live_calls, phases=2),
         )
         decided = run_until_decided(
             nodeid,

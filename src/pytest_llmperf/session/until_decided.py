@@ -1,6 +1,9 @@
 """Running until decided: while a verdict is inconclusive, measure every call of the test
-again with as many runs as it had (doubling), within the caps on runs and on seconds; at
-the cap, the rule the project chose is applied (judge.verdicts.apply_cap_rule)."""
+again, up to the next look the policy planned (judge.sequential: the runs grow by a
+quarter a look), within the caps on runs and on seconds; at the cap, the rule the project
+chose is applied (judge.verdicts.apply_cap_rule). A verdict once decided stays decided:
+the boundary of the looks counts each decision's first crossing, and judging it again on
+more runs would be another chance to fail a good candidate."""
 
 from __future__ import annotations
 
@@ -47,7 +50,7 @@ def run_until_decided(
     rounds, extra_seconds = 0, 0.0
     while any(_more_runs_may_decide(verdict, comparison) for verdict in verdicts):
         runs, prompts = len(comparison.candidate.runs), len(comparison.candidate.samples)
-        extra_repeats = min(runs, caps.max_pairs - runs) // prompts
+        extra_repeats = _next_look(comparison, caps, runs) // max(1, prompts)
         if extra_repeats < 1:
             cap = f"{runs} runs per model, --llm-max-pairs={caps.max_pairs}"
             hint = f"more runs (--llm-max-pairs above {caps.max_pairs}) or a quieter machine"
@@ -73,7 +76,9 @@ def run_until_decided(
             on_progress(progress_line(nodeid, verdicts, runs, more, comparison.paired))
         started = time.monotonic()
         deadline = started + caps.max_seconds - extra_seconds
-        more_runs.measure(extra_repeats, rounds, deadline)
+        more_runs.measure(
+            extra_repeats, rounds, deadline, candidate_only=_candidate_alone(verdicts, comparison)
+        )
         extra_seconds += time.monotonic() - started
         live = calls.live_baseline()
         comparison = replace(
@@ -81,8 +86,34 @@ def run_until_decided(
             candidate=calls.candidate(),
             baseline=live if live is not None else comparison.baseline,
         )
-        verdicts = judge(limits, comparison)
+        verdicts = _judge_open(verdicts, comparison)
     return Decided(verdicts, comparison, extra_seconds)
+
+
+def _next_look(comparison: Comparison, caps: Caps, runs: int) -> int:
+    """The runs to add to reach the next look the policy planned (the cap beyond it)."""
+    planned = [size for size in comparison.policy.sizes if size > runs]
+    target = planned[0] if planned else min(2 * runs, caps.max_pairs)
+    return max(0, min(target, caps.max_pairs) - runs)
+
+
+def _candidate_alone(verdicts: list[Verdict], comparison: Comparison) -> bool:
+    """Nothing still open needs the baseline (an SLA alone): the candidate runs alone."""
+    return not any(
+        verdict.limit.spec.needs_baseline
+        for verdict in verdicts
+        if _more_runs_may_decide(verdict, comparison)
+    )
+
+
+def _judge_open(verdicts: list[Verdict], comparison: Comparison) -> list[Verdict]:
+    """Judge again what more runs may decide; keep what is decided as it is."""
+    return [
+        judge([verdict.limit], comparison)[0]
+        if _more_runs_may_decide(verdict, comparison)
+        else verdict
+        for verdict in verdicts
+    ]
 
 
 def _more_runs_may_decide(verdict: Verdict, comparison: Comparison) -> bool:

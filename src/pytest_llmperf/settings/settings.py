@@ -243,6 +243,13 @@ class Settings:
         parse=parsers.fraction(0.0001, 0.5),
         in_report=True,
     )
+    sla_false_pass_rate: float = option(
+        0.05,
+        "chance that a percentile SLA (latency_ms on p95) passes a model that is over it; "
+        "the fewest runs that can pass a p95 SLA are 59 at 0.05, 90 at 0.01",
+        parse=parsers.fraction(0.0001, 0.5),
+        in_report=True,
+    )
     noise_floor: float = option(
         0.01,
         "relative change below which nothing counts",
