@@ -45,7 +45,7 @@ BASELINE = CapacityFigures(
         step(16.4, 54, "holds"),
         step(32.7, 44, "over-saturated", latency_p95_ms=335.0, client_lag_ms=1.4),
         step(24.5, 54, "holds"),
-        step(28.6, 50, "misses"),
+        step(28.6, 40, "misses"),
         step(26.6, 54, "holds"),
     ),
     SLO,
@@ -61,7 +61,7 @@ CANDIDATE = CapacityFigures(
         step(16.4, 54, "holds"),
         step(32.7, 6, "client-bound", client_lag_ms=45.0),
         step(24.5, 10, "over-saturated"),
-        step(17.4, 49, "indeterminate", requests=108),
+        step(17.4, 98, "indeterminate", requests=108),
     ),
     SLO,
 )
@@ -223,8 +223,8 @@ def test_a_search_that_held_every_rate_or_none_says_so() -> None:
     held_all = CapacityFigures(0.9, 40.0, None, False, "time cap", (step(40.0, 54, "holds"),))
     held_none = CapacityFigures(0.9, None, 5.0, False, "floor", (step(5.0, 3, "misses"),))
     parts = capacity_parts(capacity_record(baseline=held_all, candidate=held_none))
-    assert parts[0].startswith("baseline 40.0 requests/s (held at 40.0, not at none tried")
-    assert parts[1].startswith("candidate 0.00 requests/s (no rate held, not at 5.00")
+    assert parts[0] == "baseline 40.0 requests/s (held at every rate tried, up to 40.0)"
+    assert parts[1] == "candidate 0.00 requests/s (no rate held, down to 5.00)"
     assert "undefined (a model held no rate) within [0.00, 0.125]" in parts[2]
 
 

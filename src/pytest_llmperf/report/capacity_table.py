@@ -124,10 +124,16 @@ def slo_text(figures: CapacityFigures) -> str:
 
 
 def _held(figures: CapacityFigures) -> str:
-    """'held at 30.2, not at 31.7'."""
-    failed = "none tried" if figures.failed_rps is None else number(figures.failed_rps)
-    held = "no rate held" if figures.held_rps is None else f"held at {number(figures.held_rps)}"
-    return f"{held}, not at {failed}"
+    """'held at 30.2, not at 31.7'; 'held at every rate tried, up to 80.0'; 'no rate held,
+    down to 5.00'."""
+    held, failed = figures.held_rps, figures.failed_rps
+    if held is not None and failed is not None:
+        return f"held at {number(held)}, not at {number(failed)}"
+    if held is not None:
+        return f"held at every rate tried, up to {number(held)}"
+    if failed is not None:
+        return f"no rate held, down to {number(failed)}"
+    return "no step measured"
 
 
 def bracket_text(figures: CapacityFigures) -> str:
