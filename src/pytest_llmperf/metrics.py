@@ -651,6 +651,7 @@ METRICS: tuple[Metric, ...] = (
         remedy=_always(CAPACITY_REMEDY),
         unmeasured="no capacity was searched: give generate() capacity=True and a per-request "
         "SLO, e.g. generate(prompts, capacity=True, slo_latency_ms=2000), on a served model",
+        ranked=True,
         higher_is_better=True,
         bracket=lambda result: result.capacity_bracket,
     ),

@@ -281,12 +281,24 @@ class LoadFigures:
 @dataclass(frozen=True)
 class CapacityStep:
     """One step of a capacity search: the rate sent, how many of its requests met the SLO,
-    and what it showed (holds, misses, indeterminate, over-saturated, client-bound)."""
+    and what it showed (holds, misses, indeterminate, over-saturated, client-bound); the
+    attainment's interval the step was decided on (95% Clopper-Pearson), its completed
+    requests' p95 latency and time to first token, and the client's lag sending them (p95).
+    None where not measured (a record written before these were kept, an untimed TTFT)."""
 
     rate_rps: float
     requests: int
     met: int
     outcome: str
+    low: float | None = None
+    high: float | None = None
+    latency_p95_ms: float | None = None
+    ttft_p95_ms: float | None = None
+    client_lag_ms: float | None = None
+
+    @property
+    def attainment(self) -> float:
+        return self.met / self.requests if self.requests else 0.0
 
 
 @dataclass(frozen=True)
@@ -294,7 +306,8 @@ class CapacityFigures:
     """A capacity search's result (generate(..., capacity=True)): the highest rate shown to
     hold the SLO at `target` attainment (None: none was) and the lowest shown not to (None:
     every rate tried held, up to the search's cap), whether an indeterminate step lies
-    between them, why the search stopped, and its steps in order."""
+    between them, why the search stopped, its steps in order, and the per-request SLO held
+    (generate()'s names: slo_latency_ms, ...)."""
 
     target: float
     held_rps: float | None
@@ -302,6 +315,7 @@ class CapacityFigures:
     indeterminate: bool
     stopped: str
     steps: tuple[CapacityStep, ...] = ()
+    slo: Mapping[str, float] = field(default_factory=dict)
 
     def merged(self, other: CapacityFigures) -> CapacityFigures:
         """A test's capacity is its first search's: two searches are two answers, not runs."""
@@ -314,7 +328,8 @@ class CapacityFigures:
 
     def describe(self) -> str:
         """E.g. 'capacity 48.4 requests/s at 95% SLO attainment (held at 48.4, not at 50.6;
-        8 steps, stopped at the precision; over-saturated at 100, 75)'."""
+        8 steps, stopped at the precision; over-saturated at 100, 75; client lag p95 up to
+        1.2 ms)'."""
         held = number(self.capacity_rps)
         failed = "none tried" if self.failed_rps is None else number(self.failed_rps)
         text = (
@@ -322,11 +337,15 @@ class CapacityFigures:
             f"{held}, not at {failed}; {plural(len(self.steps), 'step')}, stopped at the "
             f"{self.stopped}"
         )
-        over = [step.rate_rps for step in self.steps if step.outcome == "over-saturated"]
-        if over:
-            text += f"; over-saturated at {', '.join(number(rate) for rate in over)}"
+        for outcome in ("over-saturated", "client-bound"):
+            rates = [step.rate_rps for step in self.steps if step.outcome == outcome]
+            if rates:
+                text += f"; {outcome} at {', '.join(number(rate) for rate in rates)}"
         if self.indeterminate:
             text += "; indeterminate: a step between them straddled the target"
+        lags = [step.client_lag_ms for step in self.steps if step.client_lag_ms is not None]
+        if lags:
+            text += f"; client lag p95 up to {number(max(lags))} ms"
         return text + ")"
 
     def to_json(self) -> dict[str, Any]:
@@ -337,6 +356,7 @@ class CapacityFigures:
             "indeterminate": self.indeterminate,
             "stopped": self.stopped,
             "steps": [asdict(step) for step in self.steps],
+            "slo": dict(self.slo),
         }
 
     @classmethod

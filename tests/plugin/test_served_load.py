@@ -13,6 +13,7 @@ import json
 
 import pytest
 
+from pytest_llmperf.text import number
 from tests.plugin.helpers import run, summary_verdicts
 from tests.servers import simulated_replica
 
@@ -123,10 +124,17 @@ def test_capacity(llm_candidate):
 
 def test_the_capacity_search_brackets_a_replica_and_is_judged(pytester):
     """About 5 short steps against a replica of 2 slots x 0.04 s (50 requests/s); the floor
-    sits at a sixth of that, so that a busy machine moves no verdict."""
+    sits at a sixth of that, so that a busy machine moves no verdict. The reports show the
+    steps: a table in the Markdown, attainment against load in the plots."""
     pytester.makepyfile(test_capacity=CAPACITY_TESTS)
     with simulated_replica(slots=2, prefill_s=0.02, token_s=0.01, tokens=3) as replica:
-        result = run(pytester, f"--llm-candidate=sim@{replica.url}", "--llm-report=report.json")
+        result = run(
+            pytester,
+            f"--llm-candidate=sim@{replica.url}",
+            "--llm-report=report.json",
+            "--llm-markdown=report.md",
+            "--llm-plots=plots",
+        )
     result.assert_outcomes(passed=1)
     verdicts = summary_verdicts(result)
     assert verdicts[("test_capacity.py::test_capacity", "min_capacity_rps")] == "pass"
@@ -137,4 +145,17 @@ def test_the_capacity_search_brackets_a_replica_and_is_judged(pytester):
     # The first step is decided; on a busy machine the client itself may send late
     # (client-bound), which the search then steps past, as this run's verdict shows.
     decided = {"holds", "misses", "over-saturated", "client-bound"}
-    assert figures["capacity"]["steps"][0]["outcome"] in decided
+    steps = figures["capacity"]["steps"]
+    assert steps[0]["outcome"] in decided
+    assert figures["capacity"]["slo"] == {"slo_latency_ms": 300}
+    assert all(step["low"] <= step["met"] / step["requests"] <= step["high"] for step in steps)
+    assert all(step["client_lag_ms"] is not None for step in steps)
+    text = (pytester.path / "report.md").read_text()
+    assert "- `test_capacity.py::test_capacity`: latency ≤ 300 ms for 80% of requests" in text
+    held = f"| candidate | {number(figures['capacity']['held_rps'])} |"
+    assert any(line.startswith(held) and "holds (capacity) |" in line for line in text.splitlines())
+    (plot,) = (pytester.path / "plots").glob("capacity-test_capacity.py__test_capacity-*.png")
+    assert plot.read_bytes().startswith(b"\x89PNG")
+    assert (
+        "<h2>SLO attainment against load</h2>" in (pytester.path / "plots/index.html").read_text()
+    )

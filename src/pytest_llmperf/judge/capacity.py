@@ -43,7 +43,7 @@ from enum import Enum
 
 from pytest_llmperf.judge.quality import accuracy_interval
 from pytest_llmperf.measure.capacity_steps import StepMeasurement
-from pytest_llmperf.results import CapacityFigures, CapacityStep
+from pytest_llmperf.results import CapacityFigures
 
 SATURATION_ALPHA = 0.001  # one-sided p-value below which a rising latency is significant
 SATURATION_RISE = 0.10  # the rise over a step, as a share of the SLO bound, that counts
@@ -190,10 +190,7 @@ class Capacity:
 
     def figures(self) -> CapacityFigures:
         """As a result carries it (plain values)."""
-        steps = tuple(
-            CapacityStep(s.rate, s.measurement.requests, s.measurement.met, s.outcome.value)
-            for s in self.steps
-        )
+        steps = tuple(s.measurement.step(s.outcome.value, s.low, s.high) for s in self.steps)
         return CapacityFigures(
             self.target, self.held_rps, self.failed_rps, self.indeterminate, self.stopped, steps
         )

@@ -7,14 +7,16 @@ how long it took, for the judge to decide the step and see whether the queue gre
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from pytest_llmperf.errors import GenerationError
 from pytest_llmperf.measure.load import Clock, LoadSpec, Send, positive_number, run_load
 from pytest_llmperf.measure.slo import Slo
-from pytest_llmperf.results import LoadFigures
+from pytest_llmperf.results import CapacityStep, LoadFigures
 
 # A step sends every request it is asked to unless the server stalls: it stops sending after
 # this many times its nominal length (requests / rate), plus a margin.
@@ -26,8 +28,9 @@ STEP_MARGIN_S = 5.0
 class StepMeasurement:
     """What sending `requests` requests at `rate` a second measured: how many met the SLO,
     the wall time taken, per completed request when it was sent (seconds from the step's
-    start), its end-to-end latency and its time to first token (None untimed), and whether
-    the client's own lag sending them exceeded its share of the SLO (client-bound)."""
+    start), its end-to-end latency and its time to first token (None untimed), whether
+    the client's own lag sending them exceeded its share of the SLO (client-bound), and that
+    lag per request sent."""
 
     rate: float
     requests: int
@@ -37,6 +40,7 @@ class StepMeasurement:
     latencies_ms: tuple[float, ...] = ()
     ttfts_ms: tuple[float | None, ...] = ()
     client_bound: bool = False
+    client_lags_ms: tuple[float, ...] = ()
 
     def merged(self, more: StepMeasurement) -> StepMeasurement:
         """Two measurements at one rate as one (the second's send times follow the first's)."""
@@ -50,7 +54,27 @@ class StepMeasurement:
             self.latencies_ms + more.latencies_ms,
             self.ttfts_ms + more.ttfts_ms,
             self.client_bound or more.client_bound,
+            self.client_lags_ms + more.client_lags_ms,
         )
+
+    def step(self, outcome: str, low: float, high: float) -> CapacityStep:
+        """As a result carries it, decided (`outcome`) on its attainment's interval."""
+        ttfts = [ttft for ttft in self.ttfts_ms if ttft is not None]
+        return CapacityStep(
+            self.rate,
+            self.requests,
+            self.met,
+            outcome,
+            low,
+            high,
+            _p95(self.latencies_ms),
+            _p95(ttfts),
+            _p95(self.client_lags_ms),
+        )
+
+
+def _p95(values: Sequence[float]) -> float | None:
+    return float(np.percentile(np.asarray(values, dtype=float), 95.0)) if values else None
 
 
 def measure_step(
@@ -95,6 +119,7 @@ def measure_step(
         tuple(run.latency_ms for _, run in done),
         tuple(run.ttft_ms for _, run in done),
         lags.client_bound,
+        lags.client_lags_ms,
     )
 
 

@@ -13,6 +13,15 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from pytest_llmperf.outcomes import Outcome, outcome_of
+from pytest_llmperf.report.capacity_table import (
+    capacity_parts,
+    searched,
+    searches,
+    slo_text,
+    step_header,
+    step_rows,
+    steps_count,
+)
 from pytest_llmperf.report.cells import (
     change_text,
     failing_first,
@@ -143,6 +152,46 @@ def advice(records: Sequence[Mapping[str, Any]]) -> Iterator[str]:
         yield from items
 
 
+CAPACITY_ROWS = 100  # step rows in all: a comment stays well under GitHub's 65,536 characters
+
+
+def capacity_section(records: Sequence[Mapping[str, Any]]) -> Iterator[str]:
+    """Per test that searched a capacity: each model's capacity, bracket and ratio, then its
+    steps in a collapsed table (CAPACITY_ROWS in all; the rest counted, not shown)."""
+    tests = searched(failing_first(records))
+    if not tests:
+        return
+    yield "### Capacity at the SLO"
+    yield ""
+    for record in tests:
+        yield f"- {code(record['test'])}: {slo_text(searches(record)[0][1])}"
+        yield from (f"  - {part}" for part in capacity_parts(record))
+    yield ""
+    left, unshown, untold = CAPACITY_ROWS, 0, 0
+    for record in tests:
+        rows = step_rows(record)
+        if not left:
+            unshown, untold = unshown + len(rows), untold + 1
+            continue
+        shown = rows[:left]
+        left -= len(shown)
+        yield f"<details><summary>Steps of {code(record['test'])} ({steps_count(record)})</summary>"
+        yield ""
+        yield from _table(step_header(record), shown)
+        yield ""
+        if len(shown) < len(rows):
+            yield f"{plural(len(rows) - len(shown), 'more step')} left out."
+            yield ""
+        yield "</details>"
+        yield ""
+    if untold:
+        yield (
+            f"The steps of {plural(untold, 'more test')} ({plural(unshown, 'step')}) are left "
+            "out to keep this comment short: every step is in the JSON report (--llm-report)."
+        )
+        yield ""
+
+
 ANSWER_CELL = 300  # characters of a prompt or an answer in a table cell
 
 
@@ -259,6 +308,7 @@ def render(report: Mapping[str, Any]) -> str:
     if any(record["judged"] for record in records):
         lines += [*_models(records, report["settings"]), "", *verdict_table(records), ""]
         lines += [*figures_section(records), ""]
+        lines += capacity_section(records)
         if advice_lines := list(advice(records)):
             lines += [*advice_lines, ""]
         lines += changed_answers_section(records)

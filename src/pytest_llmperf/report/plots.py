@@ -12,10 +12,12 @@ import io
 import re
 import textwrap
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pytest_llmperf.report.capacity_plot import capacity_figure
+from pytest_llmperf.report.capacity_table import searched
 from pytest_llmperf.report.cells import observed_text
+from pytest_llmperf.report.plot_style import COLORS, ROLES, SLA_COLOR, log_ticks, model_label
 from pytest_llmperf.report.plots_page import index_html
 from pytest_llmperf.report.ranking import ranking
 from pytest_llmperf.report.ranking_plot import RANKING_FILE, ranking_figure
@@ -28,9 +30,6 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 Record = Mapping[str, Any]
-ROLES = ("baseline", "candidate")
-COLORS = {"baseline": "#4C72B0", "candidate": "#DD8452"}
-SLA_COLOR = "#C44E52"
 RATIO_COLOR = "#8172B3"
 TRADEOFF_FILE = "tradeoff.png"
 INDEX_FILE = "index.html"
@@ -42,12 +41,12 @@ def judged(records: Sequence[Record]) -> list[Record]:
     return [r for r in records if r.get("judged") and r["candidate"].get("figures")]
 
 
-def latency_file(nodeid: str) -> str:
+def latency_file(nodeid: str, kind: str = "latency") -> str:
     """A file name for a test id that is safe on every file system (ids hold [ ] / : and
     any character a parameter has); the digest keeps ids that clean up alike apart."""
     digest = hashlib.sha256(nodeid.encode()).hexdigest()[:8]
     stem = _UNSAFE.sub("_", nodeid.replace("::", "__")).strip("._")[:80]
-    return f"latency-{stem}-{digest}.png"
+    return f"{kind}-{stem}-{digest}.png"
 
 
 def render(
@@ -55,8 +54,9 @@ def render(
     settings: Mapping[str, Any] | None = None,
     environment: Mapping[str, Any] | None = None,
 ) -> dict[str, bytes | str]:
-    """Every file of the plots directory, by name: one latency PNG per judged test, the
-    trade-off PNG (when a test was judged), and index.html (a text, masked where it is
+    """Every file of the plots directory, by name: one latency PNG per judged test, one of
+    SLO attainment against load per test that searched a capacity, the trade-off PNG (when
+    a test was judged), and index.html (a text, masked where it is
     written) showing them all beside the verdicts, the settings (the JSON report's) and the
     environment."""
     drawn = judged(records)
@@ -70,6 +70,11 @@ def render(
     image_of = {record["test"]: latency_file(record["test"]) for record in drawn}
     for record in drawn:
         images[image_of[record["test"]]] = png(latency_figure(record))
+    capacity_of = {
+        record["test"]: latency_file(record["test"], "capacity") for record in searched(drawn)
+    }
+    for record in searched(drawn):
+        images[capacity_of[record["test"]]] = png(capacity_figure(record))
     page = index_html(
         drawn,
         images,
@@ -78,6 +83,7 @@ def render(
         environment,
         tradeoff=TRADEOFF_FILE if drawn else None,
         ranked=RANKING_FILE if ranked is not None else None,
+        capacity_of=capacity_of,
     )
     return {**images, INDEX_FILE: page}
 
@@ -86,14 +92,6 @@ def png(figure: Figure) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110)
     return buffer.getvalue()
-
-
-def model_label(name: str | None, limit: int = 40) -> str:
-    """A model as a legend names it: a checkpoint path by its folder name, kept short."""
-    name = name or ""
-    if name and " " not in name and ("/" in name or "\\" in name):
-        name = Path(name.rstrip("/\\")).name or name
-    return name if len(name) <= limit else name[: limit - 1] + "…"
 
 
 # -- one test: latency distributions -------------------------------------------------------
@@ -296,16 +294,6 @@ def clear_of_lines(figure: Figure, axes: Axes, labels: Sequence[Any], xs: Sequen
             label.xyann = (dx, dy)
             if not crossed(label):
                 break
-
-
-def log_ticks(axes: Axes) -> None:
-    """A log x axis labelled 1, 2, 5, 10, 20... as plain numbers, not powers of ten."""
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
-
-    axes.set_xscale("log")
-    axes.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-    axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: number(value, EXACT, trim=True)))
-    axes.xaxis.set_minor_formatter(NullFormatter())
 
 
 def _x_limits(values: Sequence[float], clip: float | None, log: bool) -> tuple[float, float]:

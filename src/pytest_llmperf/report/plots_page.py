@@ -18,6 +18,7 @@ from typing import Any
 
 from pytest_llmperf.metrics import METRICS_BY_NAME, Unit
 from pytest_llmperf.outcomes import Outcome, outcome_of
+from pytest_llmperf.report.capacity_table import capacity_line
 from pytest_llmperf.report.cells import (
     change_text,
     failing_first,
@@ -61,10 +62,12 @@ def index_html(
     environment: Mapping[str, Any] | None = None,
     tradeoff: str | None = None,
     ranked: str | None = None,
+    capacity_of: Mapping[str, str] | None = None,
 ) -> str:
     """The page: `records` are the judged tests, `images` every PNG by file name,
     `image_of` a test's latency PNG, `tradeoff` the trade-off PNG's name when drawn,
-    `ranked` the candidates' ranking PNG's when the run judged several."""
+    `ranked` the candidates' ranking PNG's when the run judged several, `capacity_of` the
+    PNG of SLO attainment against load of each test that searched a capacity."""
     records = failing_first(records)
     settings = settings or {}
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -86,6 +89,7 @@ def index_html(
         parts += ["<h2>Candidates ranked</h2>", _img(ranked, images[ranked], "ranking")]
     if tradeoff is not None:
         parts += ["<h2>Trade-off</h2>", _img(tradeoff, images[tradeoff], "trade-off")]
+    parts += _capacity(records, images, capacity_of or {})
     if records:
         parts.append("<h2>Latency per test</h2>")
     for record in records:
@@ -97,6 +101,22 @@ def index_html(
     parts += _settings(settings, environment)
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
+
+
+def _capacity(
+    records: Sequence[Record], images: Mapping[str, bytes], capacity_of: Mapping[str, str]
+) -> list[str]:
+    """Each capacity search's attainment against load, under its capacities in words."""
+    tests = [record for record in records if record["test"] in capacity_of]
+    if not tests:
+        return []
+    parts = ["<h2>SLO attainment against load</h2>"]
+    for record in tests:
+        name = capacity_of[record["test"]]
+        parts.append(f'<h3 id="{esc(name)}"><code>{esc(record["test"])}</code></h3>')
+        parts.append(f"<p>{esc(capacity_line(record))}</p>")
+        parts.append(_img(name, images[name], f"SLO attainment against load of {record['test']}"))
+    return parts
 
 
 def _state(records: Sequence[Record]) -> str:

@@ -16,6 +16,7 @@ is significant, one it does not may still be real."""
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -24,10 +25,12 @@ from pytest_llmperf.judge.quality import clopper_pearson
 from pytest_llmperf.judge.stats import run_to_run_cv
 from pytest_llmperf.metrics import METRICS_BY_NAME, RANKED_FIGURES, Metric
 from pytest_llmperf.outcomes import Outcome, outcome_of
+from pytest_llmperf.settings.settings import OPTIONS_BY_KEY
 
 Record = Mapping[str, Any]
 Row = Mapping[str, Any]
 RankRule = Sequence[tuple[str, str]]  # ((max|min, figure), ...), most important first
+DEFAULT_RULE = tuple(OPTIONS_BY_KEY["rank_by"].default)
 
 # The worst outcome of a limit across a candidate's tests is its outcome.
 _WORST_FIRST = (Outcome.FAIL, Outcome.INCONCLUSIVE, Outcome.NOT_COMPARED, Outcome.PASS)
@@ -64,8 +67,22 @@ def ranking(records: Sequence[Record], rule: RankRule) -> dict[str, Any] | None:
         "ties": ties,
         "pareto_optimal": [row["candidate"] for row in rows if row["pareto_optimal"]],
         "baseline": next((row["candidate"] for row in rows if row["is_baseline"]), None),
+        "unmeasured": unmeasured(rows, rule),
         "candidates": rows,
     }
+
+
+def unmeasured(rows: Sequence[Row], rule: RankRule) -> list[str]:
+    """The parts of a rule set by the user (--llm-rank-by, rank_by) whose figure no
+    candidate has: they decide nothing, and the ranking says why. The default rule's parts
+    go unremarked (a run without prices has no cost to rank by, and need not be told)."""
+    if tuple(rule) == DEFAULT_RULE:
+        return []
+    return [
+        f"{direction}:{figure}"
+        for direction, figure in rule
+        if all(row["figures"][figure] is None for row in rows)
+    ]
 
 
 def _row(name: str, records: Sequence[Record]) -> dict[str, Any]:
@@ -101,11 +118,44 @@ def _row(name: str, records: Sequence[Record]) -> dict[str, Any]:
         "figures": {figure: _mean(records, METRICS_BY_NAME[figure]) for figure in RANKED_FIGURES},
         "noise": {figure: _noise(records, METRICS_BY_NAME[figure]) for figure in RANKED_FIGURES},
         "intervals": {
-            figure: _share_interval(records, METRICS_BY_NAME[figure])
+            figure: _interval(records, METRICS_BY_NAME[figure])
             for figure in RANKED_FIGURES
-            if METRICS_BY_NAME[figure].per_question is not None
+            if _overlap_words(METRICS_BY_NAME[figure])
         },
     }
+
+
+def _overlap_words(metric: Metric) -> str:
+    """What a figure's interval is, when two candidates tie while theirs overlap: '' for a
+    figure without one (its noise decides)."""
+    if metric.per_question is not None:
+        return "95% intervals"
+    if metric.bracket is not None:
+        return "search brackets"
+    return ""
+
+
+def _interval(records: Sequence[Record], metric: Metric) -> list[float | None] | None:
+    if metric.per_question is not None:
+        return _share_interval(records, metric)
+    return _bracket_mean(records)
+
+
+def _bracket_mean(records: Sequence[Record]) -> list[float | None] | None:
+    """Where the mean of the candidate's searched capacities lies, from each search's
+    bracket: [mean of the rates shown to hold, mean of the lowest shown not to] (None, open,
+    when a search held every rate it tried); None when no test searched one."""
+    found = [
+        capacity
+        for record in records
+        if (capacity := (record["candidate"]["figures"] or {}).get("capacity")) is not None
+    ]
+    if not found:
+        return None
+    held = [capacity["held_rps"] or 0.0 for capacity in found]
+    failed = [capacity["failed_rps"] for capacity in found]
+    top = None if None in failed else statistics.fmean(failed)
+    return [statistics.fmean(held), top]
 
 
 SHARE_TAIL = 0.025  # 95% intervals for figures scored per answer
@@ -172,9 +222,17 @@ def tied(a: Row, b: Row, figure: str) -> bool:
         return x is y
     first, second = (row.get("intervals", {}).get(figure) for row in (a, b))
     if first is not None and second is not None:
-        return first[0] <= second[1] and second[0] <= first[1]  # the intervals overlap
+        return _overlap(first, second)
     noise = max(a["noise"][figure], b["noise"][figure])
     return abs(x - y) <= noise * max(abs(x), abs(y))
+
+
+def _overlap(first: Sequence[float | None], second: Sequence[float | None]) -> bool:
+    """Whether two intervals overlap; an end that is None is open (a search bracket that
+    held every rate it tried has no top)."""
+    low = [-math.inf if end is None else end for end in (first[0], second[0])]
+    high = [math.inf if end is None else end for end in (first[1], second[1])]
+    return low[0] <= high[1] and low[1] <= high[0]
 
 
 def _better(a: Row, b: Row, figure: str) -> bool:
@@ -256,13 +314,14 @@ def _figure_text(row: Mapping[str, Any], figure: str) -> str:
 
 
 def table_rows(ranked: Mapping[str, Any]) -> list[tuple[str, ...]]:
-    """Header and one row per candidate: mark, name, limits, each figure."""
-    header = (
-        "",
-        "candidate",
-        "limits",
-        *(METRICS_BY_NAME[figure].label for figure in RANKED_FIGURES),
-    )
+    """Header and one row per candidate: mark, name, limits, each figure some candidate
+    has (a column no candidate measured says nothing)."""
+    figures = [
+        figure
+        for figure in RANKED_FIGURES
+        if any(row["figures"][figure] is not None for row in ranked["candidates"])
+    ]
+    header = ("", "candidate", "limits", *(METRICS_BY_NAME[figure].label for figure in figures))
     rows = [header]
     for row in ranked["candidates"]:
         outcomes = {limit: Outcome(outcome) for limit, outcome in row["limits"].items()}
@@ -274,7 +333,7 @@ def table_rows(ranked: Mapping[str, Any]) -> list[tuple[str, ...]]:
         limits = "all pass" if row["passes_every_limit"] else "not: " + ", ".join(failing)
         mark = "best" if row["best"] else ("ok" if row["passes_every_limit"] else "")
         name = _shown(row) + (" *" if row["pareto_optimal"] else "")
-        rows.append((mark, name, limits, *(_figure_text(row, f) for f in RANKED_FIGURES)))
+        rows.append((mark, name, limits, *(_figure_text(row, f) for f in figures)))
     return rows
 
 
@@ -300,7 +359,7 @@ def noise_line(ranked: Mapping[str, Any]) -> str:
         if noise > 0
     ]
     parts += [
-        f"{METRICS_BY_NAME[figure].label} while 95% intervals overlap"
+        f"{METRICS_BY_NAME[figure].label} while {_overlap_words(METRICS_BY_NAME[figure])} overlap"
         for figure in RANKED_FIGURES
         if any(row.get("intervals", {}).get(figure) for row in ranked["candidates"])
     ]
@@ -312,8 +371,8 @@ def tie_lines(ranked: Mapping[str, Any]) -> Iterator[str]:
     for tie in ranked.get("ties") or []:
         metric = METRICS_BY_NAME[tie["figure"]]
         tied_on = f"{_names(tie['candidates'])} are tied on {metric.label}"
-        if metric.per_question is not None:
-            tied_on += " (the lead is not significant: their 95% intervals overlap)"
+        if overlap := _overlap_words(metric):
+            tied_on += f" (the lead is not significant: their {overlap} overlap)"
         if tie["then"] == "first judged":
             yield (
                 f"{tied_on} (within the noise), and no later figure of the rule tells them "
@@ -330,6 +389,11 @@ def verdict_lines(ranked: Mapping[str, Any]) -> Iterator[str]:
     yield f"pass every limit: {', '.join(passing) if passing else 'none'}"
     pareto = [_shown(row) for row in rows if row["pareto_optimal"]]
     yield f"Pareto-optimal (*): {', '.join(pareto)}"
+    for part in ranked.get("unmeasured") or []:
+        why = METRICS_BY_NAME[part.partition(":")[2]].unmeasured
+        yield f"--llm-rank-by {part} decided nothing, no candidate measured it" + (
+            f": {why}" if why else ""
+        )
     if noise := noise_line(ranked):
         yield noise
     if ranked.get("baseline") is not None:
@@ -386,8 +450,8 @@ def _what_would_settle(ranked: Mapping[str, Any]) -> Iterator[str]:
 
 
 def _unsignificant_leads(ranked: Mapping[str, Any]) -> Iterator[str]:
-    """Passing candidates whose lead over the recommended one, on a figure scored per answer
-    (accuracy), lies within both intervals: not significant, so it did not decide."""
+    """Passing candidates whose lead over the recommended one, on a figure with an interval
+    (accuracy, capacity), lies within both intervals: not significant, so it did not decide."""
     rows = {row["candidate"]: row for row in ranked["candidates"]}
     best = rows[ranked["best"]]
     for figure, interval in (best.get("intervals") or {}).items():
@@ -400,6 +464,6 @@ def _unsignificant_leads(ranked: Mapping[str, Any]) -> Iterator[str]:
             if ahead and interval is not None and tied(row, best, figure):
                 yield (
                     f"{row['candidate']}'s {metric.label} lead ({_figure_text(row, figure)} vs "
-                    f"{_figure_text(best, figure)}) is not significant: their 95% intervals "
-                    "overlap"
+                    f"{_figure_text(best, figure)}) is not significant: their "
+                    f"{_overlap_words(metric)} overlap"
                 )

@@ -46,7 +46,7 @@ def with_capacity(
     )
     found = search_alternating([_stepper(b, workload, spec, seed) for b in backends], plan)
     return [
-        replace(result, capacity=capacity.figures())
+        replace(result, capacity=replace(capacity.figures(), slo=spec.slo.to_json()))
         for result, capacity in zip(results, found, strict=True)
     ]
 
