@@ -341,5 +341,6 @@ def test_the_statistics_line_says_what_the_estimate_is_and_on_which_runs() -> No
     ) in lines
     assert (
         "    99.17%: the session's 5% chance of failing a good candidate, shared by 3 "
-        "decisions and 2 looks at each as runs are added"
+        "decisions, with up to 2 looks at each as runs are added (Pocock's boundary: stricter "
+        "at each look, not split over them)"
     ) in lines

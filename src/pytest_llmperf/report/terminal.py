@@ -46,11 +46,13 @@ def _statistics_lines(verdict: Mapping[str, Any]) -> Iterator[str]:
         yield from _timing_line(verdict)
     split = interval.get("confidence_split")
     if split and split["decisions"] * split["looks"] > 1:
-        if verdict.get("quality") is None:
+        if verdict.get("quality") is None and split["looks"] > 1:
             looks = (
-                f", with up to {plural(split['looks'], 'look')} at each as runs are added "
+                f", with up to {split['looks']} looks at each as runs are added "
                 "(Pocock's boundary: stricter at each look, not split over them)"
             )
+        elif verdict.get("quality") is None:
+            looks = ""
         else:
             looks = ", this one taken once (more runs add no questions)"
         yield (
