@@ -270,8 +270,7 @@ def test_false_failure_rate_is_shared_by_the_tests_that_run(pytester, checkpoint
     result.stdout.fnmatch_lines(
         [
             "*latency_ratio: *x, the median of 12 per-pair ratios*; 95.00% interval [[]*]*",
-            "*95.00%: the session's 5% chance of failing a good candidate, shared by 2 "
-            "decisions",
+            "*95.00%: the session's 5% chance of failing a good candidate, shared by 2 decisions",
         ]
         * 2
     )

@@ -27,6 +27,7 @@ from pytest_llmperf.report.plots import (
 from pytest_llmperf.session.session import CANDIDATE
 from pytest_llmperf.settings.outputs import resolve_output
 from pytest_llmperf.settings.settings import build_settings
+from pytest_llmperf.text import number
 from tests.unit.test_session import PROMPTS, TimedFake, session_with
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -133,7 +134,7 @@ def test_the_latency_plot_draws_the_sla_line_and_names_the_models(records) -> No
     (axes,) = figure.axes
     assert any(line.get_xdata()[0] == 25.0 for line in axes.get_lines())  # the SLA at 25 ms
     texts = [text.get_text() for text in figure.legends[0].get_texts()]
-    assert texts[:2] == ["baseline: fake (6 runs)", "candidate: fake (6 runs)"]
+    assert texts[:2] == ["baseline: fake (9 runs)", "candidate: fake (9 runs)"]
     assert "latency_ms budget: p95 ≤ 25 ms" in texts
     assert axes.get_xlabel().startswith("end-to-end latency per request (ms)")
     assert axes.get_title(loc="left").startswith("t.py::test_sla\n2 of 2 limits over budget")
@@ -204,7 +205,7 @@ def test_the_latency_plot_draws_the_ratio_budget_at_the_baselines_median(records
     (axes,) = figure.axes
     assert any(abs(line.get_xdata()[0] - at) < 1e-9 for line in axes.get_lines())
     texts = [text.get_text() for text in figure.legends[0].get_texts()]
-    assert f"latency_ratio budget: ≤ 1.5x the baseline's median = {at:.3g} ms" in texts
+    assert f"latency_ratio budget: ≤ 1.5x the baseline's median = {number(at)} ms" in texts
     assert record["candidate"]["figures"]["latency_p50_ms"] > at
     title = axes.get_title(loc="left")
     assert "latency_ratio FAIL " in title and "x [" in title  # the observed ratio, interval

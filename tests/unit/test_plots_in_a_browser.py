@@ -100,7 +100,7 @@ def test_the_page_opens_and_reads_as_it_should(page: Path, tmp_path: Path) -> No
     assert "Candidate: fake Baseline: --llm-baseline=base, run in alternating pairs" in text
     # The failing test first, its verdict with the value held against the budget.
     assert text.index("t.py::test_slow") < text.index("t.py::test_within")
-    assert "latency_ratio 10.8 ms" in text and "FAIL 3." in text and "x [" in text
+    assert "latency_ratio 9.99 ms" in text and "FAIL 3." in text and "x [" in text
     assert "What to do" in text and "latency_ms, latency_ratio:" in text
     assert "Settings and environment" in text and "device_name Some CPU" in text
     assert len(seen.images) == 3

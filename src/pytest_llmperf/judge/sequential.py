@@ -7,20 +7,19 @@ Dividing that share by the number of looks (Bonferroni) pays as if the looks wer
 independent; they are not (each look holds every run of the one before), and a
 group-sequential boundary pays only for what the looks add:
 
-- **Ratios and other intervals from a bootstrap** take Pocock's constant boundary: the one
-  nominal tail at every planned look such that a sum of independent unit-variance steps,
-  standardised at each look, crosses it at some look with exactly the verdict's share
-  (`pocock_tail`, computed by the recursion of Armitage, McPherson and Rowe on a grid).
-  The median's estimate behaves so for enough runs (its Bahadur representation); the
-  benchmark in benchmarks/run_counts.py measures the false-failure rate across looks on
-  heavy-tailed noise.
-- **Percentiles (an SLA on p95)** take exact, distribution-free ranks, since the count of
-  runs below the true percentile is binomial at every look whatever the distribution of a
-  run (continuous, the runs independent): a failure needs a lower rank that
-  `percentile_fail_tail` makes wrong at some look with at most the decision's share; a
-  pass needs every run within the SLA once there are `runs_to_pass` of them (a model just
-  over it shows one run over it but with `sla_false_pass_rate`), and later looks allow a
-  few runs over it only as far as the rate left over covers (`pass_exceedances`).
+- **Order statistics** (the paired median of log-ratios, a percentile SLA's failure side)
+  take exact, distribution-free ranks: the count of runs below the true percentile is
+  binomial at every look whatever the distribution of a run (continuous, runs
+  independent), and `percentile_fail_tail` finds the nominal tail, the same at every look,
+  whose ranks are wrong at some look with at most the decision's share, by carrying that
+  count from look to look.
+- **Intervals from a bootstrap** (a ratio of medians against a snapshot) take Pocock's
+  constant boundary (`pocock_tail`, computed by the recursion of Armitage, McPherson and
+  Rowe on a grid): the one nominal tail at every planned look such that a standardised sum
+  of independent unit-variance steps crosses it at some look with exactly the share.
+- **A percentile SLA passes** once every run is within it after `runs_to_pass` runs (a
+  model just over it shows one run over it but with `sla_false_pass_rate`); later looks
+  allow a few runs over it only as far as the rate left over covers (`pass_exceedances`).
 
 The plan grows the runs by `GROWTH` a look (not doubling: a verdict reached just past a
 look pays at most that factor more than it needed) up to the runs the caps allow, judged
@@ -37,7 +36,6 @@ from functools import lru_cache
 import numpy as np
 
 GROWTH = 1.25  # runs at a look, over those at the look before
-SHAPE = 0.5  # of the boundary over the looks (Wang-Tsiatis): 0.5 Pocock, 0 O'Brien-Fleming
 _GRID_POINTS = 4001  # of the recursion's grid over the standardised sum
 
 
@@ -73,25 +71,18 @@ def _whole_passes(runs: float, step: int) -> int:
 
 
 @lru_cache(maxsize=256)
-def look_tails(sizes: tuple[int, ...], tail: float, shape: float = SHAPE) -> tuple[float, ...]:
-    """The nominal one-sided tail at each look of `sizes` such that a standardised sum of
-    unit-variance steps exceeds its quantile at some look with probability `tail`: a
-    Wang-Tsiatis boundary, C * (n / n_first) ** (shape - 1/2) at n runs (shape 1/2: Pocock's
-    constant boundary; 0: O'Brien and Fleming's)."""
+def pocock_tail(sizes: tuple[int, ...], tail: float) -> float:
+    """The nominal one-sided tail for every look of `sizes` such that a standardised sum of
+    unit-variance steps exceeds its quantile at some look with probability `tail`."""
     from scipy.optimize import brentq
     from scipy.stats import norm
 
     if len(sizes) <= 1:
-        return (tail,) * len(sizes)
-    slopes = tuple((size / sizes[0]) ** (shape - 0.5) for size in sizes)
-    low, high = norm.isf(tail) * 0.5, norm.isf(tail / len(sizes)) / min(slopes) + 0.5
-    scale = brentq(lambda c: _crossing(sizes, tuple(c * k for k in slopes)) - tail, low, high)
-    return tuple(float(norm.sf(scale * k)) for k in slopes)
-
-
-def pocock_tail(sizes: tuple[int, ...], tail: float) -> float:
-    """Pocock's constant boundary: the one nominal tail for every look."""
-    return look_tails(sizes, tail, 0.5)[0] if sizes else tail
+        return tail
+    flat = (1.0,) * len(sizes)
+    low, high = norm.isf(tail), norm.isf(tail / len(sizes)) + 0.5  # one look; Bonferroni
+    boundary = brentq(lambda c: _crossing(sizes, tuple(c * k for k in flat)) - tail, low, high)
+    return float(norm.sf(boundary))
 
 
 def _crossing(sizes: tuple[int, ...], boundaries: tuple[float, ...]) -> float:
