@@ -107,8 +107,7 @@ def snapshot_model_spec(snapshot: Snapshot, settings: Settings) -> ModelSpec:
 
 
 def merged_verdicts(snapshot: list[Verdict], live: list[Verdict]) -> list[Verdict]:
-    """Verdicts on hardware-bound figures from the live pairs; the rest (tokens, cost,
-    accuracy: the same whichever run measured them) as the snapshot decided them."""
-    return [
-        now if then.limit.spec.is_timing else then for then, now in zip(snapshot, live, strict=True)
-    ]
+    """The verdicts against the snapshot, each limit that live pairs confirmed (`live`, in
+    any order) replaced by its live verdict."""
+    confirmed = {verdict.limit.name: verdict for verdict in live}
+    return [confirmed.get(then.limit.name, then) for then in snapshot]

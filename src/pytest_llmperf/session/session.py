@@ -434,9 +434,11 @@ class LlmPerfSession:
         in alternating pairs, run until decided (and those it passed, with
         live_baseline=always); else left as they are, saying what would decide them.
         `checked_fresh`: the snapshot was already found fresh against that model."""
-        confirming = ", ".join(
-            open_ratio_limits(against_snapshot.verdicts, passes_too=self._confirm)
-        )
+        names = open_ratio_limits(against_snapshot.verdicts, passes_too=self._confirm)
+        confirming = ", ".join(names)
+        # Only what the pairs confirm is judged on them: an SLA decided against the snapshot
+        # stays decided (its runs are the candidate's alone, and as many as it needed).
+        confirmed_limits = [limit for limit in limits if limit.name in names]
         comparison = against_snapshot.comparison
         try:
             spec, baseline = self._snapshot_model(snapshot)
@@ -455,11 +457,11 @@ class LlmPerfSession:
             ),
             paired=True,
             against_snapshot=False,
-            policy=self._policy(limits, live_calls, phases=2),
+            policy=self._policy(confirmed_limits, live_calls, phases=2),
         )
         decided = run_until_decided(
             nodeid,
-            limits,
+            confirmed_limits,
             live,
             self._more_runs(live_calls, baseline),
             self._caps(),
