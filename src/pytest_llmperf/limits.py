@@ -170,6 +170,12 @@ _SPECS = (
     ),
     _spec("min_capacity_rps", "capacity", Kind.FLOOR, "requests/s held at the SLO (capacity=True)"),
     _spec(
+        "min_capacity_concurrency",
+        "capacity_concurrency",
+        Kind.FLOOR,
+        "requests in flight held at the SLO (capacity_by='concurrency')",
+    ),
+    _spec(
         "capacity_ratio",
         "capacity",
         Kind.FLOOR_RATIO,

@@ -25,7 +25,8 @@ class Unit:
     """How a figure is written: its symbol and number format."""
 
     symbol: str
-    style: str = "decimal"  # decimal | ratio | money | share | scaled (k, M, G, T prefixes)
+    # decimal | ratio | money | share | scaled (k, M, G, T prefixes) | whole (a count)
+    style: str = "decimal"
 
     def format(self, value: float | None, *, exact: bool = False) -> str:
         """`value` in this unit for people (text.number): three significant digits for a
@@ -43,6 +44,8 @@ class Unit:
             return number(value, digits, trim=True) if exact else number(value, decimals=3)
         if self.style == "scaled":
             return _scaled(value, self.symbol, digits, exact)
+        if self.style == "whole":
+            return f"{number(value, decimals=0)} {self.symbol}"
         return f"{number(value, digits, trim=exact)} {self.symbol}"
 
 
@@ -64,6 +67,7 @@ MEGABYTES = Unit("MB")
 DOLLARS = Unit("$", "money")
 SHARE = Unit("", "share")
 REQUESTS_PER_S = Unit("req/s")
+IN_FLIGHT = Unit("in flight", "whole")
 TOKENS_PER_S = Unit("tok/s")
 RATIO = Unit("x", "ratio")
 FLOPS = Unit("FLOP", "scaled")
@@ -149,7 +153,7 @@ SLO_REMEDY = (
     "cheaper (a smaller or quantized model, shorter answers: cap max_new_tokens)"
 )
 CAPACITY_REMEDY = (
-    "the model holds the SLO at a lower request rate than the floor asks: make each request "
+    "the model holds the SLO at a lower load than the floor asks: make each request "
     "cheaper (a smaller or quantized model, shorter answers: cap max_new_tokens), or give the "
     "server more room (replicas, batch size, KV-cache memory)"
 )
@@ -414,6 +418,10 @@ class Metric:
     # A capacity found by a search: (highest rate shown to hold, lowest shown not to). Its
     # limits are judged on that bracket (judge/capacity.py), never on the figure alone.
     bracket: Callable[[GenerationResult], tuple[float | None, float | None] | None] | None = None
+    # A ratio has no unit: where a result has no figure of this metric but one of the metric
+    # named here (a capacity searched by concurrency, not by rate), a ratio limit on this
+    # metric is judged on that one.
+    ratio_stand_in: str = ""
 
     def central(self, result: GenerationResult) -> float | None:
         """What a ratio compares: the median of the per-run values when there are any,
@@ -649,11 +657,30 @@ METRICS: tuple[Metric, ...] = (
         lambda result: result.capacity_rps,
         hardware_bound=True,
         remedy=_always(CAPACITY_REMEDY),
-        unmeasured="no capacity was searched: give generate() capacity=True and a per-request "
-        "SLO, e.g. generate(prompts, capacity=True, slo_latency_ms=2000), on a served model",
+        unmeasured="no capacity in requests/s was searched: give generate() capacity=True and "
+        "a per-request SLO, e.g. generate(prompts, capacity=True, slo_latency_ms=2000), on a "
+        "served model (a search with capacity_by='concurrency' is judged by "
+        "min_capacity_concurrency)",
         ranked=True,
         higher_is_better=True,
-        bracket=lambda result: result.capacity_bracket,
+        bracket=lambda result: result.capacity_bracket("rate"),
+        ratio_stand_in="capacity_concurrency",
+    ),
+    Metric(
+        "capacity_concurrency",
+        "capacity (requests in flight at the SLO)",
+        "capacity_concurrency",
+        IN_FLIGHT,
+        lambda result: result.capacity_concurrency,
+        hardware_bound=True,
+        remedy=_always(CAPACITY_REMEDY),
+        unmeasured="no capacity in requests in flight was searched: give generate() "
+        "capacity=True, capacity_by='concurrency' and a per-request SLO, e.g. "
+        "generate(prompts, capacity=True, capacity_by='concurrency', slo_latency_ms=2000), on "
+        "a served model (a search by rate is judged by min_capacity_rps)",
+        ranked=True,
+        higher_is_better=True,
+        bracket=lambda result: result.capacity_bracket("concurrency"),
     ),
     Metric(
         "client_lag",

@@ -301,13 +301,18 @@ class CapacityStep:
         return self.met / self.requests if self.requests else 0.0
 
 
+# What a capacity search varied, and how its levels are written
+CAPACITY_UNITS = {"rate": "requests/s", "concurrency": "in flight"}
+
+
 @dataclass(frozen=True)
 class CapacityFigures:
     """A capacity search's result (generate(..., capacity=True)): the highest rate shown to
     hold the SLO at `target` attainment (None: none was) and the lowest shown not to (None:
     every rate tried held, up to the search's cap), whether an indeterminate step lies
     between them, why the search stopped, its steps in order, and the per-request SLO held
-    (generate()'s names: slo_latency_ms, ...)."""
+    (generate()'s names: slo_latency_ms, ...). Searched `by` concurrency, the rates
+    (`held_rps`, `failed_rps`, a step's `rate_rps`) are requests in flight instead."""
 
     target: float
     held_rps: float | None
@@ -316,6 +321,7 @@ class CapacityFigures:
     stopped: str
     steps: tuple[CapacityStep, ...] = ()
     slo: Mapping[str, float] = field(default_factory=dict)
+    by: str = "rate"
 
     def merged(self, other: CapacityFigures) -> CapacityFigures:
         """A test's capacity is its first search's: two searches are two answers, not runs."""
@@ -329,24 +335,28 @@ class CapacityFigures:
     def describe(self) -> str:
         """E.g. 'capacity 48.4 requests/s at 95% SLO attainment (held at 48.4, not at 50.6;
         8 steps, stopped at the precision; over-saturated at 100, 75; client lag p95 up to
-        1.2 ms)'."""
-        held = number(self.capacity_rps)
-        failed = "none tried" if self.failed_rps is None else number(self.failed_rps)
+        1.2 ms)', or 'capacity 6 in flight at ...' searched by concurrency."""
+        held = self._level(self.capacity_rps)
+        failed = "none tried" if self.failed_rps is None else self._level(self.failed_rps)
+        unit = CAPACITY_UNITS.get(self.by, self.by)
         text = (
-            f"capacity {held} requests/s at {self.target:.0%} SLO attainment (held at "
-            f"{held}, not at {failed}; {plural(len(self.steps), 'step')}, stopped at the "
-            f"{self.stopped}"
+            f"capacity {held} {unit} at {self.target:.0%} SLO attainment (held at {held}, not "
+            f"at {failed}; {plural(len(self.steps), 'step')}, stopped at the {self.stopped}"
         )
         for outcome in ("over-saturated", "client-bound"):
-            rates = [step.rate_rps for step in self.steps if step.outcome == outcome]
-            if rates:
-                text += f"; {outcome} at {', '.join(number(rate) for rate in rates)}"
+            levels = [step.rate_rps for step in self.steps if step.outcome == outcome]
+            if levels:
+                text += f"; {outcome} at {', '.join(self._level(level) for level in levels)}"
         if self.indeterminate:
             text += "; indeterminate: a step between them straddled the target"
         lags = [step.client_lag_ms for step in self.steps if step.client_lag_ms is not None]
         if lags:
             text += f"; client lag p95 up to {number(max(lags))} ms"
         return text + ")"
+
+    def _level(self, level: float) -> str:
+        """A rate as figures are written; requests in flight as the whole number they are."""
+        return number(level, decimals=0) if self.by == "concurrency" else number(level)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -357,6 +367,7 @@ class CapacityFigures:
             "stopped": self.stopped,
             "steps": [asdict(step) for step in self.steps],
             "slo": dict(self.slo),
+            "by": self.by,
         }
 
     @classmethod
@@ -665,17 +676,26 @@ class GenerationResult:
             return None
         return self.load.slo_met, self.load.slo_requests
 
-    @property
-    def capacity_rps(self) -> float | None:
-        """After a capacity search: the highest rate shown to hold the SLO."""
-        return None if self.capacity is None else self.capacity.capacity_rps
+    def searched_by(self, by: str) -> CapacityFigures | None:
+        """The capacity search's figures, when one varied `by` (rate or concurrency)."""
+        return self.capacity if self.capacity is not None and self.capacity.by == by else None
 
     @property
-    def capacity_bracket(self) -> tuple[float | None, float | None] | None:
-        """After a capacity search: (highest rate shown to hold, lowest shown not to)."""
-        if self.capacity is None:
-            return None
-        return self.capacity.held_rps, self.capacity.failed_rps
+    def capacity_rps(self) -> float | None:
+        """After a capacity search by rate: the highest rate shown to hold the SLO."""
+        searched = self.searched_by("rate")
+        return None if searched is None else searched.capacity_rps
+
+    @property
+    def capacity_concurrency(self) -> float | None:
+        """After a search by concurrency: the most requests in flight shown to hold it."""
+        searched = self.searched_by("concurrency")
+        return None if searched is None else searched.capacity_rps
+
+    def capacity_bracket(self, by: str) -> tuple[float | None, float | None] | None:
+        """After a capacity search by `by`: (highest level shown to hold, lowest not to)."""
+        searched = self.searched_by(by)
+        return None if searched is None else (searched.held_rps, searched.failed_rps)
 
     @property
     def goodput_rps(self) -> float | None:

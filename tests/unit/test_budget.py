@@ -113,6 +113,7 @@ def test_documented_limit_names() -> None:
     """DESIGN.md's names, and those that served models under load add."""
     assert set(LIMIT_SPECS) == {
         "min_capacity_rps",
+        "min_capacity_concurrency",
         "capacity_ratio",
         "error_rate",
         "min_throughput_rps",

@@ -28,8 +28,9 @@ from pytest_llmperf.results import (
 from pytest_llmperf.settings.settings import Settings
 
 
-def result(scale: float) -> GenerationResult:
-    """A result with a figure for every metric: scored, priced, sent under load."""
+def result(scale: float, by: str = "rate") -> GenerationResult:
+    """A result with a figure for every metric but the capacity of the unit not searched
+    (`by`): scored, priced, sent under load."""
     runs = tuple(
         Run(10.0 * scale + i, 2.0 * scale, 6, False, 100.0 * scale, 2.0 * scale) for i in range(4)
     )
@@ -48,16 +49,27 @@ def result(scale: float) -> GenerationResult:
         client_lags_ms=(0.5, 1.0, 2.0),
     )
     steps = (CapacityStep(20.0, 108, 108, "holds"), CapacityStep(40.0, 108, 30, "over-saturated"))
-    capacity = CapacityFigures(0.95, 20.0 * scale, 22.0 * scale, False, "precision", steps)
+    capacity = CapacityFigures(0.95, 20.0 * scale, 22.0 * scale, False, "precision", steps, by)
     return GenerationResult(
         samples, 100.0 * scale, Pricing(1.0, 2.0), load=load, figures=figures, capacity=capacity
     )
 
 
 @pytest.fixture(scope="module")
-def record() -> dict[str, Any]:
+def records() -> list[dict[str, Any]]:
+    """A test's record with its capacity searched by rate, and one searched by concurrency."""
+    return [judged_record(by) for by in ("rate", "concurrency")]
+
+
+@pytest.fixture
+def record(records: list[dict[str, Any]], metric: Any) -> dict[str, Any]:
+    """The record that has a figure of `metric`."""
+    return next(r for r in records if r["candidate"]["figures"][metric.key] is not None)
+
+
+def judged_record(by: str) -> dict[str, Any]:
     comparison = Comparison(
-        candidate=result(1.5), baseline=result(1.0), baseline_source="synthetic"
+        candidate=result(1.5, by), baseline=result(1.0, by), baseline_source="synthetic"
     )
     verdicts = judge(parse_limits((), {"tokens_ratio": 1.0, "error_rate": 0.5}), comparison)
     judged = JudgedTest(
@@ -71,9 +83,12 @@ def record() -> dict[str, Any]:
     return judged.record
 
 
-def test_the_record_has_a_figure_for_every_metric(record: dict[str, Any]) -> None:
-    missing = [m.key for m in METRICS if record["candidate"]["figures"][m.key] is None]
-    assert missing == []
+def test_the_records_have_a_figure_for_every_metric(records: list[dict[str, Any]]) -> None:
+    def missing(record: dict[str, Any]) -> set[str]:
+        return {m.key for m in METRICS if record["candidate"]["figures"][m.key] is None}
+
+    by_rate, by_concurrency = (missing(record) for record in records)
+    assert by_rate == {"capacity_concurrency"} and by_concurrency == {"capacity_rps"}
 
 
 @pytest.mark.parametrize("metric", METRICS, ids=lambda metric: metric.name)

@@ -26,6 +26,10 @@ not shown to hold, and stops when the two are within `precision` of the lower on
 `max_steps` steps, or once the steps' own time passes `max_seconds` (the step measurements
 report their wall time, so a fake measurement keeps the search a pure function).
 
+A search by concurrency (requests in flight, a closed loop) is the same search on whole
+numbers (`whole`): each level rounded down, so that bisection stops when the two ends are
+next to each other, and growth stops at `ceiling` (load.MAX_IN_FLIGHT).
+
 Over-saturation (`queue_grew`): a step's end-to-end latency (and its time to first token,
 where timed) regressed on the time each request was sent. A queue growing through the
 step shows as a positive slope; it counts when it is significant (one-sided test of the
@@ -144,6 +148,8 @@ class CapacityPlan:
     tail: float = 0.025
     requests: int = 0  # 0: step_requests(target, tail)
     floor_rps: float = 0.0  # 0: start_rps / 64
+    whole: bool = False  # levels on whole numbers: requests in flight, not a rate
+    ceiling: float = math.inf  # growth stops past this level
 
     @property
     def per_step(self) -> int:
@@ -234,15 +240,22 @@ class CapacitySearch:
         elif high is None:
             assert low is not None
             rate = 2 * low
+            if rate > plan.ceiling:
+                return self._stop("ceiling")
         elif low is None:
-            rate = high / 2
+            rate = self._level(high / 2)
             if rate < plan.lowest_rps:
                 return self._stop("floor")
         elif high - low <= plan.precision * low:
             return self._stop("precision")
         else:
-            rate = (low + high) / 2
+            rate = self._level((low + high) / 2)
+            if rate <= low:  # whole levels next to each other: nothing lies between
+                return self._stop("precision")
         return NextStep(rate, plan.per_step)
+
+    def _level(self, rate: float) -> float:
+        return float(math.floor(rate)) if self.plan.whole else rate
 
     def _stop(self, why: str) -> None:
         self.stopped = why

@@ -38,7 +38,7 @@ from pytest_llmperf.judge.stats import (
     unpaired_ratio_interval,
 )
 from pytest_llmperf.limits import Kind, Limit, LimitSpec
-from pytest_llmperf.metrics import Metric, RemedyContext
+from pytest_llmperf.metrics import Metric, RemedyContext, metric_named
 from pytest_llmperf.outcomes import Outcome
 from pytest_llmperf.results import CLIENT_BOUND_SHARE, GenerationResult, PromptSample
 from pytest_llmperf.text import interval_text, number, plural
@@ -162,6 +162,7 @@ def noisy_remedy(rule_text: str) -> str:
 
 
 def _judge_one(limit: Limit, comparison: Comparison) -> Verdict:
+    limit = _on_stand_in(limit, comparison.candidate)
     spec, metric = limit.spec, limit.spec.metric
     if metric.priced and not comparison.has_prices:
         return Verdict(
@@ -231,6 +232,19 @@ def _judge_one(limit: Limit, comparison: Comparison) -> Verdict:
             note=f"the baseline's {metric.name} is 0: no ratio can be taken",
         )
     return _exact(limit, baseline, candidate, candidate / baseline, comparison)
+
+
+def _on_stand_in(limit: Limit, candidate: GenerationResult) -> Limit:
+    """A ratio limit on the metric that stands in for its own, where the candidate has a
+    figure of that one only (metrics.Metric.ratio_stand_in)."""
+    spec = limit.spec
+    stand_in = spec.metric.ratio_stand_in
+    if not (spec.kind.is_ratio and stand_in) or spec.metric.value(candidate) is not None:
+        return limit
+    other = metric_named(stand_in)
+    if other.value(candidate) is None:
+        return limit
+    return replace(limit, spec=replace(spec, metric=other))
 
 
 def _exact(
@@ -373,7 +387,7 @@ def _bracketed(limit: Limit, candidate: float, comparison: Comparison) -> Verdic
     assert metric.bracket is not None
     cand = metric.bracket(comparison.candidate)
     assert cand is not None, "a capacity figure comes with its bracket"
-    described = f"candidate {_bracket_text(cand)}"
+    described = f"candidate {_bracket_text(cand, metric)}"
     baseline = None
     if limit.spec.needs_baseline:
         base = None if comparison.baseline is None else metric.bracket(comparison.baseline)
@@ -390,7 +404,7 @@ def _bracketed(limit: Limit, candidate: float, comparison: Comparison) -> Verdic
             )
         baseline = base[0] or 0.0
         estimate, low, high = ratio_bounds(base, cand)
-        described = f"baseline {_bracket_text(base)}, {described}"
+        described = f"baseline {_bracket_text(base, metric)}, {described}"
     else:
         estimate, low = candidate, cand[0] or 0.0
         high = math.inf if cand[1] is None else cand[1]
@@ -424,10 +438,10 @@ def _bracketed(limit: Limit, candidate: float, comparison: Comparison) -> Verdic
     )
 
 
-def _bracket_text(bracket: tuple[float | None, float | None]) -> str:
+def _bracket_text(bracket: tuple[float | None, float | None], metric: Metric) -> str:
     held, failed = bracket
-    held_text = "no rate" if held is None else f"{number(held)} requests/s"
-    failed_text = "none tried" if failed is None else number(failed)
+    held_text = "no load" if held is None else metric.unit.format(held)
+    failed_text = "none tried" if failed is None else metric.unit.format(failed)
     return f"held at {held_text}, not at {failed_text}"
 
 

@@ -1,11 +1,21 @@
 """What a capacity search asks for (`CapacitySpec`, from generate(..., capacity=True)), and
-one step of it measured: `requests` requests sent at `rate` a second
-(load.py's open loop), how many met the SLO, and per completed request when it was sent and
-how long it took, for the judge to decide the step and see whether the queue grew through it
-(judge/capacity.py)."""
+one step of it measured: `requests` requests sent at `rate` a second (load.py's open loop),
+or with `concurrency` of them in flight (its closed loop, capacity_by="concurrency"), how
+many met the SLO, and per completed request when it was sent and how long it took, for the
+judge to decide the step and see whether the queue grew through it (judge/capacity.py).
+
+A closed loop cannot build a backlog: it never has more than its requests in flight, so a
+queue cannot grow without bound as it does past an open loop's capacity. Its first requests
+go out together and fill the server's queue, so their latencies climb from one service
+time to the steady one: that ramp would read as a queue growing, and is left out of the
+trend the judge tests (`StepMeasurement.sent_s`). What latency still rising after it shows
+is the server slowing through the step (memory filling, a cache thrashing, throttling):
+the step then describes a transient, not the steady state, and is marked over-saturated
+as an open loop's is."""
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -14,7 +24,14 @@ from typing import Any
 import numpy as np
 
 from pytest_llmperf.errors import GenerationError
-from pytest_llmperf.measure.load import Clock, LoadSpec, Send, positive_number, run_load
+from pytest_llmperf.measure.load import (
+    Clock,
+    LoadRun,
+    LoadSpec,
+    Send,
+    positive_number,
+    run_load,
+)
 from pytest_llmperf.measure.slo import Slo
 from pytest_llmperf.results import CapacityStep, LoadFigures
 
@@ -26,11 +43,12 @@ STEP_MARGIN_S = 5.0
 
 @dataclass(frozen=True)
 class StepMeasurement:
-    """What sending `requests` requests at `rate` a second measured: how many met the SLO,
-    the wall time taken, per completed request when it was sent (seconds from the step's
-    start), its end-to-end latency and its time to first token (None untimed), whether
-    the client's own lag sending them exceeded its share of the SLO (client-bound), and that
-    lag per request sent."""
+    """What sending `requests` requests at `rate` a second (or, searched by concurrency,
+    with `rate` of them in flight) measured: how many met the SLO, the wall time taken, per
+    completed request when it was sent (seconds from the step's start; in a closed loop only
+    those sent after its first `rate`, module docstring), its end-to-end latency and its
+    time to first token (None untimed), whether the client's own lag sending them exceeded
+    its share of the SLO (client-bound), and that lag per request sent."""
 
     rate: float
     requests: int
@@ -89,7 +107,33 @@ def measure_step(
     """Send `requests` requests at a constant `rate`, cycling over the prompts."""
     duration = STEP_STRETCH * requests / rate + STEP_MARGIN_S
     spec = LoadSpec(None, rate, requests, duration, slo=slo)
+    return step_measured(run_load(send, prompts, spec, seed, clock), spec, rate, 0)
+
+
+def measure_concurrency_step(
+    send: Send,
+    prompts: int,
+    slo: Slo,
+    concurrency: int,
+    requests: int,
+    seed: int,
+    request_s: float,
+    clock: Clock | None = None,
+) -> StepMeasurement:
+    """Send `requests` requests with `concurrency` in flight, cycling over the prompts. A
+    server slower than one request at a time (`request_s` each) stalls the step past
+    STEP_STRETCH of that."""
+    duration = STEP_STRETCH * requests * request_s + STEP_MARGIN_S
+    spec = LoadSpec(concurrency, None, requests, duration, slo=slo)
     loaded = run_load(send, prompts, spec, seed, clock)
+    return step_measured(loaded, spec, concurrency, concurrency)
+
+
+def step_measured(loaded: LoadRun, spec: LoadSpec, level: float, ramp: int) -> StepMeasurement:
+    """A step's measurement from its load run; the trend leaves out the first `ramp`
+    requests sent (a closed loop filling, module docstring)."""
+    assert spec.slo is not None
+    slo = spec.slo
     done = sorted(
         (
             (request.sent_s, request.outcome.run)
@@ -99,10 +143,11 @@ def measure_step(
         key=lambda pair: pair[0],
     )
     met = sum(slo.met(run) for _, run in done)  # requests failed or never sent did not
+    trend = done[ramp:]
     # the client-bound rule of a load run, on this step's lags
     lags = LoadFigures(
-        concurrency=None,
-        rate_per_s=rate,
+        concurrency=spec.concurrency,
+        rate_per_s=spec.rate,
         requests=len(loaded.sent),
         errors=0,
         wall_seconds=loaded.wall_seconds,
@@ -111,19 +156,27 @@ def measure_step(
         client_lags_ms=tuple(request.lag_ms for request in loaded.sent),
     )
     return StepMeasurement(
-        rate,
-        requests,
+        level,
+        spec.requests,
         met,
         loaded.wall_seconds,
-        tuple(sent for sent, _ in done),
-        tuple(run.latency_ms for _, run in done),
-        tuple(run.ttft_ms for _, run in done),
+        tuple(sent for sent, _ in trend),
+        tuple(run.latency_ms for _, run in trend),
+        tuple(run.ttft_ms for _, run in trend),
         lags.client_bound,
         lags.client_lags_ms,
     )
 
 
-CAPACITY_KEYS = ("capacity", "capacity_target", "capacity_precision", "capacity_max_s")
+CAPACITY_KEYS = (
+    "capacity",
+    "capacity_target",
+    "capacity_precision",
+    "capacity_max_s",
+    "capacity_by",
+)
+# What a search varies: the request rate (an open loop), or the requests in flight (closed)
+SEARCHED_BY = ("rate", "concurrency")
 # generate() arguments that set one load, which a capacity search sets itself
 _SEARCHED = ("rate", "concurrency", "requests", "duration_s", "arrival", "burstiness")
 
@@ -133,12 +186,13 @@ class CapacitySpec:
     """What generate(..., capacity=True) asked for: the SLO each request must keep, the
     share of requests that must keep it (`target`), how close the search brackets the
     capacity (`precision`, a share of the rate) and the most seconds it may take per model
-    (`max_seconds`)."""
+    (`max_seconds`), and what it varies (`by`: the rate, or the requests in flight)."""
 
     slo: Slo
     target: float = 0.95
     precision: float = 0.05
     max_seconds: float = 120.0
+    by: str = "rate"
 
     @classmethod
     def from_kwargs(cls, kwargs: Mapping[str, Any]) -> CapacitySpec | None:
@@ -157,10 +211,11 @@ class CapacitySpec:
                 f"capacity={capacity!r}: give capacity=True to search the highest rate that "
                 "holds the SLO, or leave it out."
             )
+        by = _searched_by(kwargs.get("capacity_by", "rate"))
         given = [key for key in _SEARCHED if key in kwargs]
         if given:
             raise GenerationError(
-                f"capacity=True searches the rate itself, so {given[0]}= has no place beside "
+                f"capacity=True searches the {by} itself, so {given[0]}= has no place beside "
                 f"it: leave out {given[0]}= (or, to judge one load, leave out capacity=True)."
             )
         slo = Slo.from_kwargs(kwargs)
@@ -177,16 +232,33 @@ class CapacitySpec:
             positive_number(
                 kwargs.get("capacity_max_s", 120.0), "capacity_max_s", "seconds per model, e.g. 300"
             ),
+            by,
         )
 
     def to_json(self) -> dict[str, Any]:
-        """As recorded with the workload."""
-        return {
+        """As recorded with the workload (`by` only when not the rate, so that snapshots
+        recorded before it still match)."""
+        recorded = {
             "target": self.target,
             "precision": self.precision,
             "max_s": self.max_seconds,
             "slo": self.slo.to_json(),
         }
+        if self.by != "rate":
+            recorded["by"] = self.by
+        return recorded
+
+
+def _searched_by(value: Any) -> str:
+    if value not in SEARCHED_BY:
+        close = difflib.get_close_matches(str(value), SEARCHED_BY, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise GenerationError(
+            f"capacity_by={value!r} is not what a capacity search can vary.{hint} Give "
+            "capacity_by='rate' (new requests per second, the default) or "
+            "capacity_by='concurrency' (requests in flight, a closed loop)."
+        )
+    return str(value)
 
 
 def _share(value: Any, name: str, example: str) -> float:

@@ -1,6 +1,7 @@
-"""generate(..., capacity=True): the highest rate each model holds the SLO at, searched on
-the models of the call alike (one plan, one step each in turn, judge/capacity.py), the steps
-measured through the load client (measure/capacity_steps.py)."""
+"""generate(..., capacity=True): the highest rate (or, capacity_by="concurrency", the most
+requests in flight) each model holds the SLO at, searched on the models of the call alike
+(one plan, one step each in turn, judge/capacity.py), the steps measured through the load
+client (measure/capacity_steps.py)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from pytest_llmperf.judge.capacity import CapacityPlan, MeasureStep, search_alte
 from pytest_llmperf.measure.capacity_steps import (
     CapacitySpec,
     StepMeasurement,
+    measure_concurrency_step,
     measure_step,
     serve_it,
 )
+from pytest_llmperf.measure.load import MAX_IN_FLIGHT
 from pytest_llmperf.measure.workload import Workload
 from pytest_llmperf.results import GenerationResult
 
@@ -32,8 +35,9 @@ def check_served(backends: Sequence[Backend]) -> None:
 def with_capacity(
     backends: Sequence[Backend], results: Sequence[GenerationResult], workload: Workload, seed: int
 ) -> list[GenerationResult]:
-    """Each result with its model's capacity. The search starts at the rate one request at a
-    time sustains on the slower model (1000 / its median latency), for every model alike."""
+    """Each result with its model's capacity. A search by rate starts at the rate one
+    request at a time sustains on the slower model (1000 / its median latency), one by
+    concurrency at one request in flight; every model alike."""
     spec = workload.capacity
     assert spec is not None
     slowest = max(result.latency_ms for result in results)
@@ -44,21 +48,35 @@ def with_capacity(
         precision=spec.precision,
         max_seconds=spec.max_seconds,
     )
-    found = search_alternating([_stepper(b, workload, spec, seed) for b in backends], plan)
+    if spec.by == "concurrency":
+        plan = replace(plan, start_rps=1.0, floor_rps=1.0, whole=True, ceiling=MAX_IN_FLIGHT)
+    steppers = [
+        _stepper(backend, workload, spec, seed, result.latency_ms / 1000)
+        for backend, result in zip(backends, results, strict=True)
+    ]
+    found = search_alternating(steppers, plan)
     return [
-        replace(result, capacity=replace(capacity.figures(), slo=spec.slo.to_json()))
+        replace(result, capacity=replace(capacity.figures(), slo=spec.slo.to_json(), by=spec.by))
         for result, capacity in zip(results, found, strict=True)
     ]
 
 
-def _stepper(backend: Backend, workload: Workload, spec: CapacitySpec, seed: int) -> MeasureStep:
+def _stepper(
+    backend: Backend, workload: Workload, spec: CapacitySpec, seed: int, request_s: float
+) -> MeasureStep:
+    """Measures a step of `backend`'s search; `request_s`: its time per request alone."""
     steps = iter(range(1_000_000))
+    prompts = len(workload.prompts)
 
     def send(index: int, request_seed: int) -> Completion:
         return backend.complete(workload.prompts[index], workload.generation, request_seed)
 
-    def measure(rate: float, requests: int) -> StepMeasurement:
+    def measure(level: float, requests: int) -> StepMeasurement:
         step_seed = seed + STEP_SEED_STEP * next(steps)
-        return measure_step(send, len(workload.prompts), spec.slo, rate, requests, step_seed)
+        if spec.by == "concurrency":
+            return measure_concurrency_step(
+                send, prompts, spec.slo, int(level), requests, step_seed, request_s
+            )
+        return measure_step(send, prompts, spec.slo, level, requests, step_seed)
 
     return measure
