@@ -159,3 +159,34 @@ def test_the_capacity_search_brackets_a_replica_and_is_judged(pytester):
     assert (
         "<h2>SLO attainment against load</h2>" in (pytester.path / "plots/index.html").read_text()
     )
+
+
+CONCURRENCY_TEST = """
+import pytest
+
+@pytest.mark.assert_within_budget(min_capacity_concurrency=4)
+def test_concurrency(llm_candidate):
+    result = llm_candidate.generate(
+        ["Q: one?", "Q: two?"], capacity=True, capacity_by="concurrency", capacity_target=0.8,
+        capacity_precision=0.25, capacity_max_s=20, slo_latency_ms=300,
+    )
+    assert result.capacity.by == "concurrency" and result.capacity_rps is None
+"""
+
+
+def test_the_capacity_search_by_concurrency_brackets_the_requests_in_flight(pytester):
+    """2 slots x 0.04 s: with C in flight a request takes about C x 0.02 s, so a 300 ms SLO
+    holds up to about 14 in flight; the floor sits at 4, so that a busy machine moves no
+    verdict."""
+    pytester.makepyfile(test_concurrency=CONCURRENCY_TEST)
+    with simulated_replica(slots=2, prefill_s=0.02, token_s=0.01, tokens=3) as replica:
+        result = run(pytester, f"--llm-candidate=sim@{replica.url}", "--llm-report=report.json")
+    result.assert_outcomes(passed=1)
+    verdicts = summary_verdicts(result)
+    assert verdicts[("test_concurrency.py::test_concurrency", "min_capacity_concurrency")] == "pass"
+    (test,) = json.loads((pytester.path / "report.json").read_text())["tests"]
+    figures = test["candidate"]["figures"]
+    assert figures["capacity_concurrency"] >= 4 and figures["capacity_rps"] is None
+    assert figures["capacity"]["by"] == "concurrency"
+    levels = [step["rate_rps"] for step in figures["capacity"]["steps"]]
+    assert levels[:3] == [1, 2, 4] and all(level == int(level) for level in levels)
