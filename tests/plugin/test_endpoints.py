@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from tests.models.tiny import build_slow
 from tests.plugin.helpers import FAULT_TEST, PRICES, PROMPTS, run, summary_verdicts
 from tests.servers import fake_server, serve_checkpoints
 
@@ -129,6 +131,56 @@ def test_load_figures_are_measured_and_judged(project, checkpoints, served):
     verdicts = summary_verdicts(result)
     assert verdicts[("test_load.py::test_under_load", "min_throughput_rps")] == "pass"
     assert verdicts[("test_load.py::test_under_load", "error_rate")] == "pass"
+
+
+CAPACITY_TEST = f"""
+import pytest
+
+PROMPTS = {PROMPTS!r}
+
+@pytest.mark.assert_within_budget(capacity_ratio=0.9)
+def test_capacity(llm_candidate):
+    llm_candidate.generate(
+        PROMPTS, max_new_tokens=48, capacity=True, capacity_target=0.8,
+        capacity_precision=0.25, capacity_max_s=8, slo_latency_ms=300,
+    )
+"""
+
+
+@pytest.fixture(scope="module")
+def slower(checkpoints, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The baseline made deeper still than the suite's slow candidate: 30 blocks more, 8x
+    the MLP. Served on this machine it holds a 300 ms SLO at 6 to 16 requests/s against the
+    baseline's 44 to 170 (benchmarks/README.md, "Capacity against transformers serve")."""
+    out_dir = tmp_path_factory.mktemp("slower") / "slower"
+    return build_slow(checkpoints["baseline"], out_dir, extra_layers=30)
+
+
+def test_a_slower_served_candidate_holds_the_slo_at_a_lower_rate(
+    pytester, checkpoints, served, slower
+):
+    """Both models searched alike against one transformers serve; the verdict on the
+    capacity ratio carries the interval both searches' brackets allow."""
+    pytester.makepyfile(test_capacity=CAPACITY_TEST)
+    result = run(
+        pytester,
+        f"--llm-baseline={checkpoints['baseline']}@{served}",
+        f"--llm-candidate={slower}@{served}",
+        "--llm-report=report.json",
+    )
+    result.assert_outcomes(failed=1)
+    assert summary_verdicts(result)[("test_capacity.py::test_capacity", "capacity_ratio")] == "FAIL"
+    result.stdout.fnmatch_lines(
+        [
+            "*baseline held at * req/s, not at *, candidate held at *: * within [[]*, *[]] "
+            "(the searches' brackets), FAIL against capacity_ratio=0.9*"
+        ]
+    )
+    (test,) = json.loads((pytester.path / "report.json").read_text())["tests"]
+    (verdict,) = test["verdicts"]
+    assert verdict["observed"] < 0.9
+    figures = [test[role]["figures"] for role in ("baseline", "candidate")]
+    assert figures[1]["capacity_rps"] < figures[0]["capacity_rps"]
 
 
 # -- faults and bad input, against the fake server ----------------------------------------
