@@ -336,17 +336,16 @@ class CapacityFigures:
         """E.g. 'capacity 48.4 requests/s at 95% SLO attainment (held at 48.4, not at 50.6;
         8 steps, stopped at the precision; over-saturated at 100, 75; client lag p95 up to
         1.2 ms)', or 'capacity 6 in flight at ...' searched by concurrency."""
-        held = self._level(self.capacity_rps)
-        failed = "none tried" if self.failed_rps is None else self._level(self.failed_rps)
-        unit = CAPACITY_UNITS.get(self.by, self.by)
+        held = self.level_text(self.capacity_rps)
+        failed = "none tried" if self.failed_rps is None else self.level_text(self.failed_rps)
         text = (
-            f"capacity {held} {unit} at {self.target:.0%} SLO attainment (held at {held}, not "
+            f"capacity {held} {self.unit} at {self.target:.0%} SLO attainment (held at {held}, not "
             f"at {failed}; {plural(len(self.steps), 'step')}, stopped at the {self.stopped}"
         )
         for outcome in ("over-saturated", "client-bound"):
             levels = [step.rate_rps for step in self.steps if step.outcome == outcome]
             if levels:
-                text += f"; {outcome} at {', '.join(self._level(level) for level in levels)}"
+                text += f"; {outcome} at {', '.join(self.level_text(level) for level in levels)}"
         if self.indeterminate:
             text += "; indeterminate: a step between them straddled the target"
         lags = [step.client_lag_ms for step in self.steps if step.client_lag_ms is not None]
@@ -354,7 +353,12 @@ class CapacityFigures:
             text += f"; client lag p95 up to {number(max(lags))} ms"
         return text + ")"
 
-    def _level(self, level: float) -> str:
+    @property
+    def unit(self) -> str:
+        """What its levels count: 'requests/s', or 'in flight' searched by concurrency."""
+        return CAPACITY_UNITS.get(self.by, self.by)
+
+    def level_text(self, level: float) -> str:
         """A rate as figures are written; requests in flight as the whole number they are."""
         return number(level, decimals=0) if self.by == "concurrency" else number(level)
 

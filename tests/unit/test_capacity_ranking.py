@@ -71,7 +71,7 @@ def test_ranking_by_capacity_when_none_was_searched_says_why_and_what_to_do() ->
     text = "\n".join(verdict_lines(ranked))
     assert (
         "--llm-rank-by max:capacity decided nothing, no candidate measured it: no capacity "
-        "was searched: give generate() capacity=True"
+        "in requests/s was searched: give generate() capacity=True"
     ) in text
     assert "capacity" not in " ".join(table_rows(ranked)[0])  # no empty column
     default = ranking(records, (("max", "accuracy"), ("min", "cost"), ("min", "latency")))

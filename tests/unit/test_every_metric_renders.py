@@ -49,7 +49,7 @@ def result(scale: float, by: str = "rate") -> GenerationResult:
         client_lags_ms=(0.5, 1.0, 2.0),
     )
     steps = (CapacityStep(20.0, 108, 108, "holds"), CapacityStep(40.0, 108, 30, "over-saturated"))
-    capacity = CapacityFigures(0.95, 20.0 * scale, 22.0 * scale, False, "precision", steps, by)
+    capacity = CapacityFigures(0.95, 20.0 * scale, 22.0 * scale, False, "precision", steps, by=by)
     return GenerationResult(
         samples, 100.0 * scale, Pricing(1.0, 2.0), load=load, figures=figures, capacity=capacity
     )

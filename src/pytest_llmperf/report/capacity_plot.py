@@ -197,7 +197,8 @@ def _frame(
     axes.set_ylim(-0.03, 1.05)
     axes.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     axes.set_ylabel("SLO attainment (share of requests within the SLO)")
-    axes.set_xlabel("requests/s sent" + (" (log scale)" if log else ""))
+    sent = "requests in flight" if found[0][1].by == "concurrency" else "requests/s sent"
+    axes.set_xlabel(sent + (" (log scale)" if log else ""))
     axes.grid(alpha=0.3, which="both" if log else "major")
     test = "\n".join(textwrap.wrap(record["test"], 95, break_on_hyphens=False))
     lines = [test, f"SLO attainment against load: {slo_text(found[0][1])}"]

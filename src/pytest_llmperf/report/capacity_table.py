@@ -21,7 +21,8 @@ from pytest_llmperf.text import number, plural
 
 Record = Mapping[str, Any]
 SLO_WORDS = {"slo_ttft_ms": "TTFT", "slo_tpot_ms": "time per token", "slo_latency_ms": "latency"}
-CAPACITY_METRIC = "capacity"  # the metric row whose limits judge a search's bracket
+# the metric rows whose limits judge a search's bracket: by rate, by concurrency
+CAPACITY_METRICS = ("capacity", "capacity_concurrency")
 
 
 def searches(record: Record) -> list[tuple[str, CapacityFigures]]:
@@ -74,9 +75,10 @@ def _outcome(step: CapacityStep, figures: CapacityFigures) -> str:
 def step_header(record: Record) -> tuple[str, ...]:
     """The columns of a test's step table; a TTFT column only where a step timed one."""
     ttft = ("p95 TTFT",) if _any_ttft(record) else ()
+    level = "in flight" if searches(record)[0][1].by == "concurrency" else "rate (req/s)"
     return (
         "model",
-        "rate (req/s)",
+        level,
         "requests",
         "attainment",
         "95% interval",
@@ -100,7 +102,7 @@ def step_rows(record: Record) -> list[tuple[str, ...]]:
             rows.append(
                 (
                     role,
-                    number(step.rate_rps),
+                    figures.level_text(step.rate_rps),
                     f"{step.requests:,}",
                     f"{step.attainment:.1%}",
                     _interval(step),
@@ -126,19 +128,19 @@ def slo_text(figures: CapacityFigures) -> str:
 def _held(figures: CapacityFigures) -> str:
     """'held at 30.2, not at 31.7'; 'held at every rate tried, up to 80.0'; 'no rate held,
     down to 5.00'."""
-    held, failed = figures.held_rps, figures.failed_rps
+    held, failed, level = figures.held_rps, figures.failed_rps, figures.level_text
     if held is not None and failed is not None:
-        return f"held at {number(held)}, not at {number(failed)}"
+        return f"held at {level(held)}, not at {level(failed)}"
     if held is not None:
-        return f"held at every rate tried, up to {number(held)}"
+        return f"held at every {figures.by} tried, up to {level(held)}"
     if failed is not None:
-        return f"no rate held, down to {number(failed)}"
+        return f"no {figures.by} held, down to {level(failed)}"
     return "no step measured"
 
 
 def bracket_text(figures: CapacityFigures) -> str:
     """'capacity 30.2 requests/s (held at 30.2, not at 31.7)'."""
-    return f"capacity {number(figures.capacity_rps)} requests/s ({_held(figures)})"
+    return f"capacity {_capacity(figures)} ({_held(figures)})"
 
 
 def model_capacity(role: str, figures: CapacityFigures) -> str:
@@ -150,7 +152,12 @@ def model_capacity(role: str, figures: CapacityFigures) -> str:
             notes.append(f"{count} {outcome.value}")
     if figures.indeterminate:
         notes.append("bracket rests on an indeterminate step")
-    return f"{role} {number(figures.capacity_rps)} requests/s ({'; '.join(notes)})"
+    return f"{role} {_capacity(figures)} ({'; '.join(notes)})"
+
+
+def _capacity(figures: CapacityFigures) -> str:
+    """'30.2 requests/s', or '6 in flight'."""
+    return f"{figures.level_text(figures.capacity_rps)} {figures.unit}"
 
 
 def ratio_text(record: Record) -> str:
@@ -172,7 +179,7 @@ def verdicts_text(record: Record) -> str:
     return "; ".join(
         f"{verdict['limit']} {verdict['budget_text']}: {outcome_of(verdict).value}"
         for verdict in record["verdicts"]
-        if verdict["metric"] == CAPACITY_METRIC
+        if verdict["metric"] in CAPACITY_METRICS
     )
 
 

@@ -138,17 +138,19 @@ def _overlap_words(metric: Metric) -> str:
 def _interval(records: Sequence[Record], metric: Metric) -> list[float | None] | None:
     if metric.per_question is not None:
         return _share_interval(records, metric)
-    return _bracket_mean(records)
+    return _bracket_mean(records, metric)
 
 
-def _bracket_mean(records: Sequence[Record]) -> list[float | None] | None:
+def _bracket_mean(records: Sequence[Record], metric: Metric) -> list[float | None] | None:
     """Where the mean of the candidate's searched capacities lies, from each search's
     bracket: [mean of the rates shown to hold, mean of the lowest shown not to] (None, open,
-    when a search held every rate it tried); None when no test searched one."""
+    when a search held every rate it tried); None when no test searched one. Only the
+    searches that give `metric` its figure count (by rate, or by concurrency)."""
     found = [
         capacity
         for record in records
-        if (capacity := (record["candidate"]["figures"] or {}).get("capacity")) is not None
+        if (figures := record["candidate"]["figures"] or {}).get(metric.key) is not None
+        and (capacity := figures.get("capacity")) is not None
     ]
     if not found:
         return None
