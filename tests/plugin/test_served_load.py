@@ -168,7 +168,7 @@ import pytest
 def test_concurrency(llm_candidate):
     result = llm_candidate.generate(
         ["Q: one?", "Q: two?"], capacity=True, capacity_by="concurrency", capacity_target=0.8,
-        capacity_precision=0.25, capacity_max_s=20, slo_latency_ms=300,
+        capacity_precision=0.5, capacity_max_s=20, slo_latency_ms=300,
     )
     assert result.capacity.by == "concurrency" and result.capacity_rps is None
 """

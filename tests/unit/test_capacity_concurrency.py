@@ -30,6 +30,7 @@ from pytest_llmperf.measure.load import MAX_IN_FLIGHT, LoadRun, LoadSpec, Sent
 from pytest_llmperf.measure.slo import Slo
 from pytest_llmperf.measure.workload import Workload
 from pytest_llmperf.outcomes import Outcome
+from pytest_llmperf.report.capacity_table import bracket_text, model_capacity
 from pytest_llmperf.results import GenerationResult, PromptSample, Run
 from pytest_llmperf.session import capacity_calls
 from tests.unit.test_capacity_limits import searched as searched_by_rate
@@ -101,16 +102,18 @@ def filling_loop(in_flight: int, requests: int, service_ms: float = 10.0) -> Loa
     return LoadRun(sent, requests * service_ms / 1000)
 
 
-def test_the_loop_filling_is_left_out_of_the_over_saturation_trend():
-    slo = Slo(latency_ms=100.0)
-    spec = LoadSpec(8, None, 108, 10.0, slo=slo)
-    loaded = filling_loop(in_flight=8, requests=108)
+def test_the_loop_filling_is_left_out_of_the_step():
+    slo = Slo(latency_ms=75.0)  # the steady latency is 80 ms: the filling's 10 to 70 keep it
+    spec = LoadSpec(8, None, 116, 10.0, slo=slo)
+    loaded = filling_loop(in_flight=8, requests=116)
     step = step_measured(loaded, spec, 8, ramp=8)
-    assert (step.rate, step.requests, step.met) == (8, 108, 108)
-    assert len(step.sent_s) == len(step.latencies_ms) == 100
-    assert decide_step(step, 0.95, 0.025, 100.0).outcome is StepOutcome.HOLDS
-    # with its filling in, the same loop would read as a queue growing
+    assert (step.rate, step.requests, step.met) == (8, 108, 0)
+    assert len(step.sent_s) == len(step.latencies_ms) == 108
+    assert decide_step(step, 0.95, 0.025, 100.0).outcome is StepOutcome.MISSES
+    # with its filling in, the same loop would flatter the attainment and read as a queue
+    # growing
     filled = step_measured(loaded, spec, 8, ramp=0)
+    assert (filled.requests, filled.met) == (116, 7)
     assert decide_step(filled, 0.95, 0.025, 100.0).outcome is StepOutcome.OVER_SATURATED
 
 
@@ -128,8 +131,8 @@ def test_a_concurrency_step_keeps_its_requests_in_flight_through_the_load_client
 
     slo = Slo(latency_ms=100.0)
     step = measure_concurrency_step(send, 2, slo, 3, 20, seed=0, request_s=0.01)
-    assert (step.rate, step.requests, step.met) == (3, 20, 20)
-    assert len(step.sent_s) == 17 and list(step.sent_s) == sorted(step.sent_s)
+    assert (step.rate, step.requests, step.met) == (3, 20, 20)  # after 3 that fill the loop
+    assert len(step.sent_s) == 20 and list(step.sent_s) == sorted(step.sent_s)
     assert most[0] <= 3
 
 
@@ -230,3 +233,15 @@ def test_a_floor_in_requests_per_second_on_a_search_by_concurrency_says_what_to_
     assert judged.outcome is Outcome.FAIL
     assert "no capacity in requests/s was searched" in judged.note
     assert "min_capacity_concurrency" in judged.note
+
+
+def test_the_reports_write_a_search_by_concurrency_in_requests_in_flight():
+    by_concurrency = searched(6.0, 7.0).capacity
+    assert by_concurrency is not None
+    assert (
+        model_capacity("candidate", by_concurrency) == "candidate 6 in flight (held at 6, not at 7)"
+    )
+    every = replace(by_concurrency, failed_rps=None, held_rps=256.0)
+    assert (
+        bracket_text(every) == "capacity 256 in flight (held at every concurrency tried, up to 256)"
+    )

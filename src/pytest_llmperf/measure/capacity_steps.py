@@ -6,12 +6,14 @@ judge to decide the step and see whether the queue grew through it (judge/capaci
 
 A closed loop cannot build a backlog: it never has more than its requests in flight, so a
 queue cannot grow without bound as it does past an open loop's capacity. Its first requests
-go out together and fill the server's queue, so their latencies climb from one service
-time to the steady one: that ramp would read as a queue growing, and is left out of the
-trend the judge tests (`StepMeasurement.sent_s`). What latency still rising after it shows
-is the server slowing through the step (memory filling, a cache thrashing, throttling):
-the step then describes a transient, not the steady state, and is marked over-saturated
-as an open loop's is."""
+(as many as it keeps in flight) go out together and fill the server's queue, so their
+latencies climb from one service time to the steady one. They are sent on top of the step's
+requests and left out of it: counted, they would flatter the attainment (and a step of
+fewer requests than its level would never reach a steady state at all); tested for a trend,
+they would read as a queue growing. What latency still rises after them is the server
+slowing through the step (memory filling, a cache thrashing, throttling): the step then
+describes a transient, not the steady state, and is marked over-saturated as an open
+loop's is."""
 
 from __future__ import annotations
 
@@ -120,30 +122,30 @@ def measure_concurrency_step(
     request_s: float,
     clock: Clock | None = None,
 ) -> StepMeasurement:
-    """Send `requests` requests with `concurrency` in flight, cycling over the prompts. A
+    """Fill a closed loop of `concurrency` requests in flight, then send `requests` more
+    through it, cycling over the prompts; the step is those `requests` (module docstring). A
     server slower than one request at a time (`request_s` each) stalls the step past
     STEP_STRETCH of that."""
-    duration = STEP_STRETCH * requests * request_s + STEP_MARGIN_S
-    spec = LoadSpec(concurrency, None, requests, duration, slo=slo)
+    sent = concurrency + requests
+    duration = STEP_STRETCH * sent * request_s + STEP_MARGIN_S
+    spec = LoadSpec(concurrency, None, sent, duration, slo=slo)
     loaded = run_load(send, prompts, spec, seed, clock)
     return step_measured(loaded, spec, concurrency, concurrency)
 
 
 def step_measured(loaded: LoadRun, spec: LoadSpec, level: float, ramp: int) -> StepMeasurement:
-    """A step's measurement from its load run; the trend leaves out the first `ramp`
-    requests sent (a closed loop filling, module docstring)."""
+    """A step's measurement from its load run, less the first `ramp` requests sent (a
+    closed loop filling, module docstring): the step is the `spec.requests - ramp` after
+    them, and those never sent or failed did not meet the SLO."""
     assert spec.slo is not None
     slo = spec.slo
-    done = sorted(
-        (
-            (request.sent_s, request.outcome.run)
-            for request in loaded.sent
-            if not isinstance(request.outcome, str)
-        ),
-        key=lambda pair: pair[0],
-    )
-    met = sum(slo.met(run) for _, run in done)  # requests failed or never sent did not
-    trend = done[ramp:]
+    steady = sorted(loaded.sent, key=lambda request: request.sent_s)[ramp:]
+    trend = [
+        (request.sent_s, request.outcome.run)
+        for request in steady
+        if not isinstance(request.outcome, str)
+    ]
+    met = sum(slo.met(run) for _, run in trend)
     # the client-bound rule of a load run, on this step's lags
     lags = LoadFigures(
         concurrency=spec.concurrency,
@@ -157,7 +159,7 @@ def step_measured(loaded: LoadRun, spec: LoadSpec, level: float, ramp: int) -> S
     )
     return StepMeasurement(
         level,
-        spec.requests,
+        spec.requests - ramp,
         met,
         loaded.wall_seconds,
         tuple(sent for sent, _ in trend),
