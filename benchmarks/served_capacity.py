@@ -25,6 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "example_project"))
 
+from benchmarks.endpoints import endpoint
 from pytest_llmperf.backends.endpoint import EndpointBackend
 from pytest_llmperf.judge.capacity import (
     Capacity,
@@ -36,7 +37,6 @@ from pytest_llmperf.judge.capacity import (
 from pytest_llmperf.measure.capacity_steps import measure_concurrency_step, measure_step
 from pytest_llmperf.measure.load import MAX_IN_FLIGHT
 from pytest_llmperf.measure.slo import Slo
-from pytest_llmperf.settings.endpoint_spec import parse_endpoint
 from tests.models.tiny import QUESTIONS, build_baseline, build_slow, prompt_for
 from tests.servers import serve_checkpoints
 
@@ -45,14 +45,6 @@ GENERATION = {"max_new_tokens": 48, "do_sample": False}
 # As the end-to-end test asks: generate(..., capacity_target=0.8, capacity_precision=0.25,
 # capacity_max_s=8, slo_latency_ms=300)
 TARGET, PRECISION, MAX_S = 0.8, 0.25, 8.0
-
-
-def backend(path: Path, url: str) -> EndpointBackend:
-    spec = parse_endpoint(f"{path}@{url}", where="--llm-candidate")
-    assert spec is not None
-    return EndpointBackend.connect(
-        spec, flag="--llm-candidate", timeout_s=60, key_env=None, tokenizer_name=None
-    )
 
 
 def stepper(model: EndpointBackend, slo: Slo, by: str, request_s: float) -> MeasureStep:
@@ -112,7 +104,7 @@ def main() -> None:
         baseline = build_baseline(Path(root) / "baseline")
         slower = build_slow(baseline, Path(root) / "slower", extra_layers=args.extra_layers)
         with serve_checkpoints(Path(root) / "serve.log") as url:
-            models = [backend(baseline, url), backend(slower, url)]
+            models = [endpoint(url, baseline), endpoint(url, slower)]
             for model in models:
                 model.complete(PROMPTS[0], GENERATION, 0)  # the server loads it
             for run in range(args.runs):

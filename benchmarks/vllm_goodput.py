@@ -31,12 +31,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pytest_llmperf.backends.endpoint import EndpointBackend
+from benchmarks.endpoints import endpoint
 from pytest_llmperf.measure.load import LoadSpec
 from pytest_llmperf.measure.protocol import Protocol, measure_load
 from pytest_llmperf.measure.slo import Slo
 from pytest_llmperf.measure.workload import Workload
-from pytest_llmperf.settings.endpoint_spec import parse_endpoint
 from tests.models.tiny import build_tokenizer
 from tests.servers import simulated_replica
 
@@ -51,11 +50,7 @@ VLLM_BURSTINESS = {"poisson": "1", "constant": "1000"}
 
 def ours(url: str, rate: float, requests: int, seed: int, arrival: str) -> dict:
     """The plugin's figures for one rate: attainment and goodput, as its reports give them."""
-    spec = parse_endpoint(f"sim@{url}", where="--llm-candidate")
-    assert spec is not None
-    model = EndpointBackend.connect(
-        spec, flag="--llm-candidate", timeout_s=60, key_env=None, tokenizer_name=None
-    )
+    model = endpoint(url, Path("sim"))
     load = LoadSpec(None, rate, requests, 120.0, arrival=arrival, slo=Slo(latency_ms=SLO_MS))
     workload = Workload.from_call(PROMPTS, {"max_new_tokens": 16, "do_sample": False})
     figures = measure_load(model, workload, load, Protocol(seed=seed)).load
