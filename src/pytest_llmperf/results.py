@@ -281,12 +281,14 @@ class LoadFigures:
 @dataclass(frozen=True)
 class CapacityStep:
     """One step of a capacity search: the rate sent, how many of its requests met the SLO,
-    and what it showed (holds, misses, indeterminate, over-saturated, client-bound)."""
+    and what it showed (holds, misses, indeterminate, over-saturated, client-bound);
+    `remeasured`: measured once more at its rate, the later measurement counting."""
 
     rate_rps: float
     requests: int
     met: int
     outcome: str
+    remeasured: bool = False
 
 
 @dataclass(frozen=True)
@@ -322,7 +324,7 @@ class CapacityFigures:
             f"{held}, not at {failed}; {plural(len(self.steps), 'step')}, stopped at the "
             f"{self.stopped}"
         )
-        over = [step.rate_rps for step in self.steps if step.outcome == "over-saturated"]
+        over = dict.fromkeys(s.rate_rps for s in self.steps if s.outcome == "over-saturated")
         if over:
             text += f"; over-saturated at {', '.join(number(rate) for rate in over)}"
         if self.indeterminate:
