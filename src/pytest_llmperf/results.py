@@ -284,7 +284,8 @@ class CapacityStep:
     and what it showed (holds, misses, indeterminate, over-saturated, client-bound); the
     attainment's interval the step was decided on (95% Clopper-Pearson), its completed
     requests' p95 latency and time to first token, and the client's lag sending them (p95).
-    None where not measured (a record written before these were kept, an untimed TTFT)."""
+    None where not measured (a record written before these were kept, an untimed TTFT).
+    `remeasured`: measured once more at its rate, the later measurement counting."""
 
     rate_rps: float
     requests: int
@@ -295,6 +296,7 @@ class CapacityStep:
     latency_p95_ms: float | None = None
     ttft_p95_ms: float | None = None
     client_lag_ms: float | None = None
+    remeasured: bool = False  # measured once more at its rate, the later measurement counting
 
     @property
     def attainment(self) -> float:
@@ -343,7 +345,7 @@ class CapacityFigures:
             f"at {failed}; {plural(len(self.steps), 'step')}, stopped at the {self.stopped}"
         )
         for outcome in ("over-saturated", "client-bound"):
-            levels = [step.rate_rps for step in self.steps if step.outcome == outcome]
+            levels = dict.fromkeys(s.rate_rps for s in self.steps if s.outcome == outcome)
             if levels:
                 text += f"; {outcome} at {', '.join(self.level_text(level) for level in levels)}"
         if self.indeterminate:

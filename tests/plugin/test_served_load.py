@@ -190,3 +190,51 @@ def test_the_capacity_search_by_concurrency_brackets_the_requests_in_flight(pyte
     assert figures["capacity"]["by"] == "concurrency"
     levels = [step["rate_rps"] for step in figures["capacity"]["steps"]]
     assert levels[:3] == [1, 2, 4] and all(level == int(level) for level in levels)
+
+
+SNAPSHOT_TEST = """
+import pytest
+
+PROMPTS = ["Q: one?", "Q: two?"]
+
+@pytest.mark.assert_within_budget(capacity_ratio=0.9, goodput_ratio=0.9)
+def test_served(llm_candidate):
+    llm_candidate.generate(
+        PROMPTS, capacity=True, capacity_target=0.8, capacity_precision=0.25, capacity_max_s=4,
+        slo_latency_ms=1000,
+    )
+    llm_candidate.generate(PROMPTS, rate=35, requests=30, slo_latency_ms=200)
+"""
+
+
+def test_capacity_and_goodput_are_judged_against_a_snapshot_with_the_baseline_server_down(
+    pytester,
+):
+    """--llm-update keeps the baseline's capacity search and load figures; the next run
+    judges a candidate served where the baseline was (a served model's address stands for
+    its hardware), the baseline's server gone. The baseline holds 50 requests/s (2 slots x
+    0.04 s), the candidate 25 (1 slot): within 4 s its search fails by 34 or 45, the
+    baseline's holds at 45 or more (both start near 23), and at 35 requests/s the
+    candidate's queue grows (about 16 of 30 requests past 200 ms), well below 0.9x either
+    way. The search's SLO is loose (the queue past capacity is caught growing) so that this
+    process, sending 50 requests/s and more beside the replica's threads, keeps within its
+    share of it (not client-bound)."""
+    pytester.makepyfile(test_snap=SNAPSHOT_TEST)
+    pytester.makepyprojecttoml("[tool.llmperf]\nrepeats = 2\nwarmup = 0\n")
+    fast = {"slots": 2, "prefill_s": 0.02, "token_s": 0.01, "tokens": 3}
+    with simulated_replica(**fast) as base:
+        run(pytester, f"--llm-baseline=sim@{base.url}", "--llm-update").assert_outcomes(passed=1)
+        port = base.server_address[1]
+    written = pytester.path / ".llmperf" / "test_snap" / "test_served.json"
+    capacity_call, load_call = json.loads(written.read_text())["calls"]
+    assert capacity_call["capacity"]["held_rps"] > 20 and capacity_call["capacity"]["steps"]
+    assert capacity_call["generation"]["capacity"]["slo"] == {"slo_latency_ms": 1000}
+    assert load_call["load"]["slo_requests"] == 30 and load_call["load"]["slo_met"] >= 24
+
+    with simulated_replica(**{**fast, "slots": 1}, port=port) as cand:
+        result = run(pytester, f"--llm-candidate=sim@{cand.url}")
+    result.assert_outcomes(failed=1)
+    verdicts = summary_verdicts(result)
+    assert verdicts[("test_snap.py::test_served", "capacity_ratio")] == "FAIL"
+    assert verdicts[("test_snap.py::test_served", "goodput_ratio")] == "FAIL"
+    result.stdout.fnmatch_lines(["*baseline held at * requests/s, not at *the searches' brackets*"])

@@ -66,17 +66,18 @@ def whole_plan(**overrides) -> CapacityPlan:
 def test_a_search_on_whole_numbers_brackets_the_concurrency_between_neighbours():
     measure = closed_loop_replica(slo_ms=450.0)  # holds up to 9 in flight
     found = search_capacity(measure, whole_plan())
-    assert measure.asked == [1, 2, 4, 8, 16, 12, 10, 9]
+    # A level not shown to hold is measured once more before the search turns down.
+    assert measure.asked == [1, 2, 4, 8, 16, 16, 12, 12, 10, 10, 9]
     assert (found.held_rps, found.failed_rps, found.stopped) == (9, 10, "precision")
 
 
 def test_halving_stays_on_whole_numbers_and_one_in_flight_is_the_floor():
     measure = closed_loop_replica(slo_ms=100.0)  # holds up to 2 in flight
     found = search_capacity(measure, whole_plan(start_rps=8.0))
-    assert measure.asked == [8, 4, 2, 3] and found.bracket == (2, 3)
+    assert measure.asked == [8, 8, 4, 4, 2, 3, 3] and found.bracket == (2, 3)
     never = closed_loop_replica(slo_ms=50.0)  # one request alone misses it
     found = search_capacity(never, whole_plan())
-    assert never.asked == [1]
+    assert never.asked == [1, 1]  # measured once more before it counts
     assert (found.held_rps, found.failed_rps, found.stopped) == (None, 1, "floor")
 
 
@@ -192,7 +193,7 @@ def test_the_session_searches_each_model_from_one_in_flight(monkeypatch):
     workload = Workload.from_call(["Q: one?"], {}).searched(spec)
     alone = GenerationResult((PromptSample(0, 5, "ok", (Run(250.0, 20.0, 8, False),)),), None)
     (result,) = capacity_calls.with_capacity([object()], [alone], workload, seed=0)
-    assert [level for level, _ in asked] == [1, 2, 4, 8, 6, 7]
+    assert [level for level, _ in asked] == [1, 2, 4, 8, 8, 6, 7, 7]  # a miss, measured twice
     assert all(isinstance(level, int) for level, _ in asked)
     assert {request_s for _, request_s in asked} == {0.25}
     assert result.capacity is not None and result.capacity.by == "concurrency"

@@ -4,6 +4,7 @@ capacity limits judged on the searches' brackets."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
@@ -125,3 +126,19 @@ def test_capacity_limits_without_a_search_say_how_to_search():
     assert no_base.outcome is Outcome.FAIL
     assert "baseline's capacity was not searched" in no_base.note
     assert math.isclose(searched(None, 1.0).capacity_rps or 0.0, 0.0)
+
+
+def test_capacity_ratio_against_a_snapshot_from_another_server_is_not_compared():
+    """A capacity is a figure of the server it was searched on, as any timing is."""
+    other = Comparison(
+        candidate=searched(5.0, 5.25),
+        baseline=searched(10.0, 10.5),
+        baseline_source="snapshot",
+        timings_comparable=False,
+        timings_note="the snapshot was measured on other hardware",
+    )
+    (judged,) = judge(parse_limits((), {"capacity_ratio": 0.8}), other)
+    assert judged.outcome is Outcome.NOT_COMPARED and "other hardware" in judged.note
+    strict = replace(other, timing_mismatch_fails=True)
+    (judged,) = judge(parse_limits((), {"capacity_ratio": 0.8}), strict)
+    assert judged.outcome is Outcome.FAIL

@@ -18,7 +18,19 @@ A step is decided on the Clopper-Pearson interval of its attainment (`judge.qual
 - **over-saturated**: the queue grew through the step (`queue_grew`); whatever its
   attainment, such a step describes the backlog, not the model, and never holds;
 - **client-bound**: the client sent its requests too late to tell (the client-bound rule of
-  a load run, results.CLIENT_BOUND_SHARE); it never holds either.
+  a load run, results.CLIENT_BOUND_SHARE); it never holds either, nor is it shown not to:
+  the search bisects below it as below a failed rate, but the result's bracket leaves it
+  out (no rate shown not to hold, when no other failed), and a search that closes on it
+  stops at the "client limit". A verdict then has no upper end to fail on.
+
+One measurement never turns the search down: a step not shown to hold (other than an
+indeterminate one, measured again already) is measured once more at the same rate, afresh,
+and the search goes on from the second measurement; the first stays in the steps, marked
+`remeasured`. A stall of a busy machine gives any outcome, at any rate: on this 2-core
+machine under load, stalls gave over-saturated steps at 0.42x the capacity with every
+request within the SLO, misses at 0.56x, client-bound steps at 0.33x, and once a step at
+0.91x where the queue grew, the attainment missed and the client sent on time, all at once.
+Each turned bisection down for good. A rate past the capacity shows it twice.
 
 The search doubles the rate from `start_rps` while steps hold, halves it while they do not
 (down to `floor_rps`), then bisects between the highest rate shown to hold and the lowest
@@ -42,7 +54,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from pytest_llmperf.judge.quality import accuracy_interval
@@ -74,6 +86,7 @@ class Step:
     low: float
     high: float
     over_saturated: bool
+    remeasured: bool = False  # measured once more at its rate; the later one counts
 
     @property
     def rate(self) -> float:
@@ -196,7 +209,9 @@ class Capacity:
 
     def figures(self) -> CapacityFigures:
         """As a result carries it (plain values)."""
-        steps = tuple(s.measurement.step(s.outcome.value, s.low, s.high) for s in self.steps)
+        steps = tuple(
+            s.measurement.step(s.outcome.value, s.low, s.high, s.remeasured) for s in self.steps
+        )
         return CapacityFigures(
             self.target, self.held_rps, self.failed_rps, self.indeterminate, self.stopped, steps
         )
@@ -209,16 +224,30 @@ class CapacitySearch:
     plan: CapacityPlan
     steps: list[Step] = field(default_factory=list)
     _retry: StepMeasurement | None = None
-    _retried: set[float] = field(default_factory=set)
+    _merged: set[float] = field(default_factory=set)  # rates measured again, merged
+    _again: float | None = None  # a rate to measure once more, afresh
+    _measured_again: set[float] = field(default_factory=set)
     stopped: str = ""
 
-    def _bracket(self) -> tuple[float | None, float | None]:
-        """(highest rate that held below the lowest that did not, lowest that did not)."""
-        not_held = [s.rate for s in self.steps if s.outcome is not StepOutcome.HOLDS]
+    def _counted(self) -> list[Step]:
+        """The steps the bracket rests on: each rate's last measurement."""
+        return [s for s in self.steps if not s.remeasured]
+
+    def _bracket(self, *, measurable: bool = False) -> tuple[float | None, float | None]:
+        """(highest rate that held below the top, the top): the lowest rate shown not to
+        hold; with `measurable`, the lowest the client could not send on time either,
+        above which nothing can be shown here (what the search bisects below)."""
+        counted = self._counted()
+        ignored = () if measurable else (StepOutcome.CLIENT_BOUND,)
+        not_held = [
+            s.rate
+            for s in counted
+            if s.outcome is not StepOutcome.HOLDS and s.outcome not in ignored
+        ]
         high = min(not_held, default=None)
         held = [
             s.rate
-            for s in self.steps
+            for s in counted
             if s.outcome is StepOutcome.HOLDS and (high is None or s.rate < high)
         ]
         return max(held, default=None), high
@@ -230,11 +259,13 @@ class CapacitySearch:
         plan = self.plan
         if self._retry is not None:
             return NextStep(self._retry.rate, 2 * plan.per_step)
+        if self._again is not None:
+            return NextStep(self._again, plan.per_step)
         if len(self.steps) >= plan.max_steps:
             return self._stop("step cap")
         if sum(s.measurement.seconds for s in self.steps) >= plan.max_seconds:
             return self._stop("time cap")
-        low, high = self._bracket()
+        low, high = self._bracket(measurable=True)
         if not self.steps:
             rate = plan.start_rps
         elif high is None:
@@ -247,7 +278,7 @@ class CapacitySearch:
             if rate < plan.lowest_rps:
                 return self._stop("floor")
         elif high - low <= plan.precision * low:
-            return self._stop("precision")
+            return self._stop("precision" if high == self._bracket()[1] else "client limit")
         else:
             rate = self._level((low + high) / 2)
             if rate <= low:  # whole levels next to each other: nothing lies between
@@ -262,18 +293,26 @@ class CapacitySearch:
         return None
 
     def record(self, measurement: StepMeasurement) -> Step:
-        """A step's measurement: decided, kept, and an indeterminate one measured again once
-        (decided on both measurements together)."""
+        """A step's measurement: decided and kept. An indeterminate one is measured again
+        once, decided on both measurements together; any other not shown to hold is
+        measured again once afresh, the first kept marked `remeasured` (module docstring)."""
         plan = self.plan
         if self._retry is not None:
             measurement = self._retry.merged(measurement)
             self._retry = None
             self.steps.pop()
+        if self._again is not None:
+            self._again = None
+            self.steps[-1] = replace(self.steps[-1], remeasured=True)
         step = decide_step(measurement, plan.target, plan.tail, plan.bound_ms)
         self.steps.append(step)
-        if step.outcome is StepOutcome.INDETERMINATE and step.rate not in self._retried:
-            self._retried.add(step.rate)
-            self._retry = measurement
+        if step.outcome is StepOutcome.INDETERMINATE:
+            if step.rate not in self._merged:
+                self._merged.add(step.rate)
+                self._retry = measurement
+        elif step.outcome is not StepOutcome.HOLDS and step.rate not in self._measured_again:
+            self._measured_again.add(step.rate)
+            self._again = step.rate
         return step
 
     def result(self) -> Capacity:
@@ -282,7 +321,7 @@ class CapacitySearch:
             s.outcome is StepOutcome.INDETERMINATE
             and (low is None or s.rate > low)
             and (high is None or s.rate <= high)
-            for s in self.steps
+            for s in self._counted()
         )
         stopped = self.stopped or "unfinished"
         return Capacity(low, high, between, stopped, tuple(self.steps), self.plan.target)

@@ -187,6 +187,9 @@ def _judge_one(limit: Limit, comparison: Comparison) -> Verdict:
         return Verdict(limit, Outcome.FAIL, note=unmeasured_note(metric))
     if metric.slo_bound and (client_bound := client_bound_note(comparison)):
         return Verdict(limit, Outcome.NOT_COMPARED, candidate=candidate, note=client_bound)
+    if spec.needs_baseline and spec.is_timing and not comparison.timings_comparable:
+        outcome = Outcome.FAIL if comparison.timing_mismatch_fails else Outcome.NOT_COMPARED
+        return Verdict(limit, outcome, candidate=candidate, note=comparison.timings_note)
     if metric.bracket is not None:
         return _bracketed(limit, candidate, comparison)
     if metric.binomial is not None and not spec.needs_baseline:
@@ -201,9 +204,6 @@ def _judge_one(limit: Limit, comparison: Comparison) -> Verdict:
         return _exact(limit, None, candidate, candidate, comparison)
     if comparison.baseline is None:
         return Verdict(limit, Outcome.FAIL, candidate=candidate, note=comparison.no_baseline_hint)
-    if spec.is_timing and not comparison.timings_comparable:
-        outcome = Outcome.FAIL if comparison.timing_mismatch_fails else Outcome.NOT_COMPARED
-        return Verdict(limit, outcome, candidate=candidate, note=comparison.timings_note)
     baseline = _figure(limit, comparison.baseline, comparison.latency_percentile)
     if baseline is None:
         return Verdict(limit, Outcome.FAIL, candidate=candidate, note=unmeasured_note(metric))

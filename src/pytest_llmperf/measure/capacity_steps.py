@@ -77,8 +77,9 @@ class StepMeasurement:
             self.client_lags_ms + more.client_lags_ms,
         )
 
-    def step(self, outcome: str, low: float, high: float) -> CapacityStep:
-        """As a result carries it, decided (`outcome`) on its attainment's interval."""
+    def step(self, outcome: str, low: float, high: float, remeasured: bool = False) -> CapacityStep:
+        """As a result carries it, decided (`outcome`) on its attainment's interval;
+        `remeasured`: measured once more at its rate, the later measurement counting."""
         ttfts = [ttft for ttft in self.ttfts_ms if ttft is not None]
         return CapacityStep(
             self.rate,
@@ -90,6 +91,7 @@ class StepMeasurement:
             _p95(self.latencies_ms),
             _p95(ttfts),
             _p95(self.client_lags_ms),
+            remeasured,
         )
 
 

@@ -179,6 +179,8 @@ def snapshot_call(workload: Workload, result: GenerationResult) -> SnapshotCall:
     generation = dict(workload.generation)
     if workload.load is not None:
         generation["load"] = workload.load.to_json()
+    if workload.capacity is not None:  # a search at another SLO or target is another one
+        generation["capacity"] = workload.capacity.to_json()
     if workload.batch_size is not None:
         generation["batch_size"] = workload.batch_size
     if workload.samples_per_question > 1:

@@ -33,6 +33,7 @@ from pytest_llmperf.results import (
     Run,
     TokenCount,
 )
+from pytest_llmperf.snapshots.served import served_from_json, served_summary, served_to_json
 from pytest_llmperf.text import shown_value
 
 SCHEMA_VERSION = 1
@@ -82,6 +83,8 @@ class Snapshot:
             figures=combined.figures,
             rendered_sha256=combined.rendered_sha256,
             scorers=combined.scorers,
+            load=combined.load,
+            capacity=combined.capacity,
         )
 
 
@@ -148,6 +151,7 @@ def _result_to_json(result: GenerationResult) -> dict[str, Any]:
         **_token_count_json(result),
         **_rendered_json(result),
         **_scorers_json(result),
+        **served_to_json(result),
         "samples": [
             {
                 "prompt": sample.prompt_index,
@@ -227,6 +231,7 @@ def _result_from_json(data: Mapping[str, Any], where: str, at_most: int | None) 
         figures=_figures_from_json(data.get("figures"), f"{where}.figures"),
         rendered_sha256=rendered,
         scorers=_scorers_from_json(data.get("scorers"), where),
+        **served_from_json(data, where),
     )
 
 
@@ -265,6 +270,7 @@ def snapshot_to_json(snapshot: Snapshot) -> dict[str, Any]:
             "kv_cache_mb": _round(combined.kv_cache_mb),
             "flops_per_token": _round(combined.flops_per_token),
             "accuracy": _round(combined.accuracy),
+            **served_summary(combined),
         },
         "calls": [
             {
