@@ -237,4 +237,4 @@ def test_capacity_and_goodput_are_judged_against_a_snapshot_with_the_baseline_se
     verdicts = summary_verdicts(result)
     assert verdicts[("test_snap.py::test_served", "capacity_ratio")] == "FAIL"
     assert verdicts[("test_snap.py::test_served", "goodput_ratio")] == "FAIL"
-    result.stdout.fnmatch_lines(["*baseline held at * requests/s, not at *the searches' brackets*"])
+    result.stdout.fnmatch_lines(["*baseline held at * req/s, not at *the searches' brackets*"])
