@@ -36,11 +36,13 @@ CAPACITY = CapacityFigures(
     indeterminate=False,
     stopped="precision",
     steps=(
-        CapacityStep(24.5, 108, 108, "holds"),
-        CapacityStep(49.0, 108, 108, "holds"),
-        CapacityStep(98.0, 108, 7, "over-saturated"),
+        CapacityStep(24.5, 108, 108, "holds", 0.9664513, 1.0, 44.5, 20.25, 1.5),
+        CapacityStep(49.0, 108, 108, "holds", 0.966, 1.0, 48.0, None, 2.0),
+        CapacityStep(98.0, 108, 7, "over-saturated", 0.026, 0.129, 900.5, None, 3.0, True),
+        CapacityStep(98.0, 108, 8, "over-saturated", 0.033, 0.141, 880.0, None, 3.5),
         CapacityStep(73.5, 108, 9, "client-bound"),
     ),
+    slo={"slo_latency_ms": 100.0},
 )
 
 
@@ -60,7 +62,10 @@ def test_load_and_capacity_figures_survive_the_round_trip(store: SnapshotStore) 
     loaded = store.load(NODEID)
     assert loaded is not None
     result = loaded.result(Pricing(), 95.0)
-    assert result.capacity == CAPACITY
+    # every figure of a step kept, to the 3 decimals a diff shows
+    assert result.capacity == replace(
+        CAPACITY, steps=(replace(CAPACITY.steps[0], low=0.966), *CAPACITY.steps[1:])
+    )
     assert result.capacity_bracket("rate") == (48.25, 50.125)
     assert result.goodput_rps == LOAD.goodput_rps and result.slo_attainment == 33 / 36
     assert result.requests_per_s == LOAD.requests_per_s and result.error_rate == 1 / 36
@@ -73,12 +78,23 @@ def test_load_and_capacity_figures_survive_the_round_trip(store: SnapshotStore) 
 def test_a_search_reads_as_columns_and_a_summary_in_a_diff(store: SnapshotStore) -> None:
     store.save(served_snapshot())
     text = store.path_for(NODEID).read_text()
-    assert '"rate_rps": [24.5, 49.0, 98.0, 73.5]' in text
-    assert '"outcome": ["holds", "holds", "over-saturated", "client-bound"]' in text
+    assert '"rate_rps": [24.5, 49.0, 98.0, 98.0, 73.5]' in text
+    assert '"remeasured": [false, false, true, false, false]' in text
+    assert '"client_lag_ms": [1.5, 2.0, 3.0, 3.5, null]' in text
+    assert '"low": [0.966, 0.966, 0.026, 0.033, null]' in text
     summary = json.loads(text)["summary"]
     assert summary["capacity_rps"] == 48.25
     assert summary["goodput_rps"] == round(33 / 3.25, 3) and summary["slo_attainment"] == 0.917
     assert len(text.splitlines()) < 120
+
+
+def test_a_search_by_concurrency_reads_back_as_one(store: SnapshotStore) -> None:
+    by_concurrency = replace(CAPACITY, by="concurrency", held_rps=6.0, failed_rps=8.0)
+    store.save(served_snapshot(load=None, capacity=by_concurrency))
+    loaded = store.load(NODEID)
+    assert loaded is not None
+    assert loaded.result(Pricing(), 95.0).capacity.by == "concurrency"
+    assert loaded.result(Pricing(), 95.0).capacity_bracket("concurrency") == (6.0, 8.0)
 
 
 def test_a_call_sent_one_request_at_a_time_records_neither(store: SnapshotStore) -> None:
@@ -116,6 +132,23 @@ BAD = {
         "capacity.held_rps",
     ),
     "a target of 1.5": (lambda call: call["capacity"].__setitem__("target", 1.5), "target"),
+    "a negative SLO": (
+        lambda call: call["capacity"]["slo"].__setitem__("slo_latency_ms", -1),
+        "capacity.slo.slo_latency_ms",
+    ),
+    "a negative p95": (
+        lambda call: _steps(call)["latency_p95_ms"].__setitem__(0, -5),
+        "capacity.steps[0].latency_p95_ms",
+    ),
+    "a short column of lags": (
+        lambda call: _steps(call)["client_lag_ms"].pop(),
+        "client_lag_ms must be a list of 5",
+    ),
+    "an SLO no generate() names": (
+        lambda call: call["capacity"]["slo"].__setitem__("slo_fast", 5),
+        "capacity.slo must be an object of",
+    ),
+    "by a number": (lambda call: call["capacity"].__setitem__("by", 3), "capacity.by"),
     "errors above requests": (lambda call: call["load"].__setitem__("errors", 37), "load.errors"),
     "met above held to the SLO": (
         lambda call: call["load"].__setitem__("slo_met", 40),

@@ -120,12 +120,17 @@ def capacity_to_json(capacity: CapacityFigures) -> dict[str, Any]:
     data = {spec.name: getattr(capacity, spec.name) for spec in fields(capacity)}
     data["held_rps"] = _round(capacity.held_rps)
     data["failed_rps"] = _round(capacity.failed_rps)
+    data["slo"] = dict(capacity.slo)  # the document's own, not the result's
     data["steps"] = {
-        spec.name: [getattr(step, spec.name) for step in capacity.steps]
+        spec.name: [_rounded(getattr(step, spec.name)) for step in capacity.steps]
         for spec in fields(CapacityStep)
     }
-    data["steps"]["rate_rps"] = [_round(step.rate_rps) for step in capacity.steps]
     return data
+
+
+def _rounded(value: Any) -> Any:
+    """A step's figure as the diff shows it: a rate, interval end or p95 to 3 decimals."""
+    return round(value, 3) if isinstance(value, float) else value
 
 
 def capacity_from_json(data: Any, where: str) -> CapacityFigures | None:
