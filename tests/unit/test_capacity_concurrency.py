@@ -246,3 +246,16 @@ def test_the_reports_write_a_search_by_concurrency_in_requests_in_flight():
     assert (
         bracket_text(every) == "capacity 256 in flight (held at every concurrency tried, up to 256)"
     )
+
+
+def test_a_search_closing_below_a_client_bound_level_says_so_on_whole_numbers_too():
+    """Past 4 in flight the client is late (a busy machine): the bracket closes between
+    neighbours, 4 and 5, and the search stops at the client limit, with no level failed."""
+    server = closed_loop_replica(slo_ms=10_000.0)  # the server holds any level tried
+
+    def late_past_4(level: float, requests: int) -> StepMeasurement:
+        measured = server(level, requests)
+        return replace(measured, client_bound=True) if level > 4 else measured
+
+    found = search_capacity(late_past_4, whole_plan())
+    assert (found.held_rps, found.failed_rps, found.stopped) == (4, None, "client limit")

@@ -278,12 +278,18 @@ class CapacitySearch:
             if rate < plan.lowest_rps:
                 return self._stop("floor")
         elif high - low <= plan.precision * low:
-            return self._stop("precision" if high == self._bracket()[1] else "client limit")
+            return self._stop(self._closed())
         else:
             rate = self._level((low + high) / 2)
             if rate <= low:  # whole levels next to each other: nothing lies between
-                return self._stop("precision")
+                return self._stop(self._closed())
         return NextStep(rate, plan.per_step)
+
+    def _closed(self) -> str:
+        """Why a bracket that closed stopped the search: the precision, or a level the
+        client could not send on time (its top, when no level failed as low)."""
+        failed_top = self._bracket()[1] == self._bracket(measurable=True)[1]
+        return "precision" if failed_top else "client limit"
 
     def _level(self, rate: float) -> float:
         return float(math.floor(rate)) if self.plan.whole else rate
