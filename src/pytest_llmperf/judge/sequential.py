@@ -30,6 +30,7 @@ than planned leaves out looks, which only lowers the chance of crossing.
 
 from __future__ import annotations
 
+import itertools
 import math
 from functools import lru_cache
 
@@ -79,32 +80,30 @@ def pocock_tail(sizes: tuple[int, ...], tail: float) -> float:
 
     if len(sizes) <= 1:
         return tail
-    flat = (1.0,) * len(sizes)
     low, high = norm.isf(tail), norm.isf(tail / len(sizes)) + 0.5  # one look; Bonferroni
-    boundary = brentq(lambda c: _crossing(sizes, tuple(c * k for k in flat)) - tail, low, high)
+    boundary = brentq(lambda c: _crossing(sizes, c) - tail, low, high)
     return float(norm.sf(boundary))
 
 
-def _crossing(sizes: tuple[int, ...], boundaries: tuple[float, ...]) -> float:
-    """P(the sum S_n / sqrt(n) reaches the look's boundary at one of the looks), S_n a sum
-    of n standard normal steps: the density below the boundary carried from look to look."""
+def _crossing(sizes: tuple[int, ...], boundary: float) -> float:
+    """P(the sum S_n / sqrt(n) reaches `boundary` at one of the looks), S_n a sum of n
+    standard normal steps: the density below the boundary carried from look to look."""
     from scipy.signal import fftconvolve
     from scipy.stats import norm
 
     last = math.sqrt(sizes[-1])
-    top_end = max(b * math.sqrt(n) for b, n in zip(boundaries, sizes, strict=True))
-    grid, spacing = np.linspace(-9 * last, top_end, _GRID_POINTS, retstep=True)
+    grid, spacing = np.linspace(-9 * last, boundary * last, _GRID_POINTS, retstep=True)
     mass = norm.pdf(grid, scale=math.sqrt(sizes[0])) * spacing
-    crossed = float(norm.sf(boundaries[0]))
-    mass[grid >= boundaries[0] * math.sqrt(sizes[0])] = 0.0
-    for index in range(1, len(sizes)):
-        spread = math.sqrt(sizes[index] - sizes[index - 1])
+    crossed = float(norm.sf(boundary))
+    mass[grid >= boundary * math.sqrt(sizes[0])] = 0.0
+    for before, size in itertools.pairwise(sizes):
+        spread = math.sqrt(size - before)
         reach = math.ceil(9 * spread / spacing)
         kernel = norm.pdf(np.arange(-reach, reach + 1) * spacing, scale=spread) * spacing
         carried = fftconvolve(mass, kernel, mode="full")[reach : reach + grid.size]
         # What the step carried above the boundary (or past the grid's end) crossed.
         below = np.clip(carried, 0.0, None)
-        below[grid >= boundaries[index] * math.sqrt(sizes[index])] = 0.0
+        below[grid >= boundary * math.sqrt(size)] = 0.0
         crossed += float(mass.sum() - below.sum())
         mass = below
     return crossed

@@ -313,9 +313,8 @@ class LlmPerfSession:
         in_test = sum(counts_as_decision(lim.spec, settings.accuracy_test) for lim in limits)
         first = calls.candidate()
         runs, step = len(first.runs), max(1, len(first.samples))
-        horizon = reachable_runs(
-            runs, calls.seconds_measured(), settings.max_seconds, max(runs, settings.max_pairs)
-        )
+        most = max(runs, settings.max_pairs)
+        horizon = reachable_runs(runs, calls.seconds_measured(), settings.max_seconds, most)
         sla_runs = tuple(
             runs_to_pass(settings.latency_percentile, settings.sla_false_pass_rate)
             for limit in limits
@@ -325,7 +324,7 @@ class LlmPerfSession:
         return session_policy(
             settings.false_failure_rate / phases,
             decisions=max(self.decisions, in_test),
-            sizes=tuple(size for size in sizes if size <= max(runs, settings.max_pairs)),
+            sizes=tuple(size for size in sizes if size <= most),
             noise_floor=settings.noise_floor,
             seed=settings.seed,
             sla_false_pass_rate=settings.sla_false_pass_rate,
