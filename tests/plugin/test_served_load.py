@@ -34,7 +34,7 @@ def test_within_capacity(llm_candidate):
 
 @pytest.mark.assert_within_budget(min_slo_attainment=0.8)
 def test_past_capacity(llm_candidate):
-    result = llm_candidate.generate(PROMPTS, rate=60, requests=60, **SLO)
+    result = llm_candidate.generate(PROMPTS, rate=45, requests=60, **SLO)  # 1.6x the capacity; at 60/s a busy client ran late (client-bound: not compared)
     assert result.slo_attainment < 0.8
 """
 
@@ -51,7 +51,7 @@ def test_attainment_and_goodput_are_judged_against_a_replica(pytester):
     assert verdicts[("test_slo.py::test_past_capacity", "min_slo_attainment")] == "FAIL"
     result.stdout.fnmatch_lines(
         [
-            "*under load (60 requests/s offered): 60 requests in *met the SLO*goodput*"
+            "*under load (45 requests/s offered): 60 requests in *met the SLO*goodput*"
             "client lag p95*",
             "*of 60 requests met the SLO; *interval * (Clopper-Pearson): fail against "
             "min_slo_attainment=0.8*",
