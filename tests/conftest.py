@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import httpcore  # noqa: F401
 import pytest
 import torch
 
 # Imported here, before any pytester run: in-process runs restore sys.modules afterwards,
-# and torch cannot be imported a second time in one process.
+# and torch cannot be imported a second time in one process. httpx imports httpcore at its
+# first request: one made inside an in-process run left httpcore's exception classes to be
+# imported anew later, unknown to httpx (tests/unit/test_endpoint.py saw a raw ReadTimeout).
 import pytest_llmperf.backends.transformers_backend  # noqa: F401
 from tests.models.tiny import build_all, copy_checkpoint
 
@@ -18,6 +21,35 @@ from tests.models.tiny import build_all, copy_checkpoint
 # their threads waited on each other and building the tiny checkpoints took 300 s instead of
 # 8 s. (The plugin sets its own thread count for what it measures: --llm-threads.)
 torch.set_num_threads(1)
+
+
+# scripts/test.sh hands whole files to two pytest-xdist workers in collection order
+# (--no-loadscope-reorder; xdist's own order puts files with the most tests first, and left
+# the example project, one long test, to start last while the other worker sat idle). The
+# slowest files go first, longest first, so that the short ones fill in around them.
+SLOWEST_FILES_FIRST = (
+    "tests/test_example_project.py",
+    "tests/plugin/test_endpoints.py",
+    "tests/plugin/test_verdicts.py",
+    "tests/plugin/test_served_load.py",
+    "tests/plugin/test_housekeeping.py",
+    "tests/plugin/test_xdist.py",
+    "tests/plugin/test_bad_input.py",
+    "tests/plugin/test_candidates.py",
+    "tests/plugin/test_plots_and_benchmark.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::")[0]
+        return (
+            SLOWEST_FILES_FIRST.index(path)
+            if path in SLOWEST_FILES_FIRST
+            else len(SLOWEST_FILES_FIRST)
+        )
+
+    items.sort(key=rank)  # stable: the rest keep their order
 
 
 @pytest.fixture(scope="session")

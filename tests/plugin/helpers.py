@@ -39,7 +39,7 @@ INCONCLUSIVE_STAYS_A_WARNING = ("-W", "default::pytest_llmperf.plugin.LlmPerfInc
 # assert within the first rounds. A p95 SLA far from its budget needs a few hundred runs to
 # pass at the session's confidence, and stays inconclusive within this: a test that asserts
 # its pass, or tests the caps, passes its own --llm-max-seconds (later arguments win).
-EXTRA_SECONDS = ("--llm-max-seconds=5",)
+EXTRA_SECONDS = ("--llm-max-seconds=2",)
 
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:

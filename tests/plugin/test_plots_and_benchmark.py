@@ -15,7 +15,7 @@ import matplotlib.figure  # noqa: F401
 import pytest
 
 from pytest_llmperf.text import number
-from tests.plugin.helpers import PROMPTS, run, run_xdist
+from tests.plugin.helpers import PROMPTS, run
 
 PNG = b"\x89PNG\r\n\x1a\n"
 # Extra runs capped at 1 s: the files are what is tested, whatever the SLA's verdict.
@@ -103,9 +103,10 @@ def by_model(document: dict, test: str) -> dict[str, dict]:
     return {b["params"]["model"]: b for b in document["benchmarks"] if b["group"] == test}
 
 
-def test_plots_and_benchmark_json_alone_and_under_xdist(project, checkpoints):
-    """A run writes plots and a benchmark file; a second one under xdist writes into a
-    storage directory; pytest-benchmark's own command line reads and compares both."""
+def test_plots_and_benchmark_json_then_a_storage_directory(project, checkpoints):
+    """A run writes plots and a benchmark file; a second one writes into a storage
+    directory; pytest-benchmark's own command line reads and compares both. (Under xdist,
+    the controller writes them once: tests/plugin/test_xdist.py.)"""
     result = run(
         project,
         QUICK,
@@ -163,8 +164,7 @@ def test_plots_and_benchmark_json_alone_and_under_xdist(project, checkpoints):
     for role, shown in (("baseline", baseline_p50), ("candidate", candidate_p50)):
         assert shown == number(statistics.median(answers[role]["stats"]["data"]) * 1e3)
 
-    # Under xdist the controller writes every worker's tests, once.
-    xdist = run_xdist(
+    second = run(
         project,
         QUICK,
         f"--llm-baseline={checkpoints['baseline']}",
@@ -172,16 +172,15 @@ def test_plots_and_benchmark_json_alone_and_under_xdist(project, checkpoints):
         "--llm-plots=plots",
         "--llm-benchmark-json=store/",
     )
-    xdist.assert_outcomes(passed=4)
+    second.assert_outcomes(passed=4)
     (stored,) = (project.path / "store").rglob("*.json")
-    xdist.stdout.fnmatch_lines(
+    second.stdout.fnmatch_lines(
         [
             f"plots written to {project.path / 'plots'} (5 files, open index.html)",
             f"pytest-benchmark JSON written to {stored} (6 benchmarks); see it with: "
             f"pytest-benchmark --storage {project.path / 'store'} compare",
         ]
     )
-    assert xdist.stdout.str().count("plots written to") == 1
     check_plots(project.path / "plots")
     assert re.fullmatch(r"0001_llmperf_\w+_\d{8}_\d{6}\.json", stored.name)
 

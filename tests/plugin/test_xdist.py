@@ -77,13 +77,29 @@ def test_xdist_run_merges_every_workers_verdicts_into_one_report(project, checkp
         "--llm-report=reports/llmperf.json",
         "--llm-markdown=reports/llmperf.md",
         "--junitxml=reports/junit.xml",
+        "--llm-plots=reports/plots",
+        "--llm-benchmark-json=reports/store/",
     )
     parallel.assert_outcomes(passed=3, failed=2)
-    parallel.stdout.fnmatch_lines(["*created: 2/2 workers*", "4 tests judged, 2 over budget"])
-    assert agreed_verdicts(summary_verdicts(parallel)) == agreed_verdicts(expected)
-    assert parallel.stdout.str().count("JSON report written to") == 1
-
     reports = project.path / "reports"
+    (stored,) = (reports / "store").rglob("*.json")
+    parallel.stdout.fnmatch_lines(
+        [
+            "*created: 2/2 workers*",
+            "4 tests judged, 2 over budget",
+            f"plots written to {reports / 'plots'} (6 files, open index.html)",
+            f"pytest-benchmark JSON written to {stored} (8 benchmarks)*",
+        ]
+    )
+    assert agreed_verdicts(summary_verdicts(parallel)) == agreed_verdicts(expected)
+    # The controller writes every worker's tests, once.
+    for written in ("JSON report written to", "plots written to", "pytest-benchmark JSON"):
+        assert parallel.stdout.str().count(written) == 1, written
+    page = (reports / "plots" / "index.html").read_text()
+    assert all(test in page for test in TESTS) and "test_not_about_models" not in page
+    benchmarks = json.loads(stored.read_text())["benchmarks"]
+    assert sorted({b["group"] for b in benchmarks}) == sorted(TESTS)
+
     report = json.loads((reports / "llmperf.json").read_text())
     assert sorted(record["test"] for record in report["tests"]) == sorted(TESTS)  # once each
     assert report["summary"]["judged"] == 4 and report["summary"]["failed"] == 2
