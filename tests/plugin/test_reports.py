@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.plugin.helpers import BUDGET_TEST, PRICES, run, summary_verdicts
+from pytest_llmperf.judge.stats import instance_allowance
+from tests.plugin.helpers import BUDGET_TEST, PRICES, PROMPTS, run, summary_verdicts
 
 TEST = "test_budget.py::test_answers"
 LIMITS = {"latency_ratio", "tokens_ratio", "cost_ratio", "latency_ms", "memory_mb"}
@@ -86,6 +87,12 @@ def test_json_report_holds_figures_limits_verdicts_and_environment(project, chec
     assert len(baseline["latencies_ms"]) == baseline["runs"]
     # Once only an SLA is open the candidate runs alone: never fewer runs than the baseline.
     assert candidate["runs"] >= baseline["runs"]
+    # Live pairs of in-process models: both placed afresh every pass, their ratio widened
+    # by the allowance for the passes over the prompts it rests on.
+    latency = verdicts["latency_ratio"]["interval"]
+    passes = latency["samples"] // len(PROMPTS)
+    assert latency["sampling"] == "pairs"
+    assert latency["widened_by"] == pytest.approx(instance_allowance(0.03, passes))
 
 
 def test_paths_resolve_like_dir_cli_from_cwd_pyproject_from_its_folder(project, monkeypatch):

@@ -77,7 +77,7 @@ def test_failure_shows_baseline_candidate_budget_verdict(project, checkpoints):
             "*limit*baseline*candidate*budget*verdict",
             "*latency_ratio*ms*ms*<= 1.5x*FAIL *x [[]*, *]",
             "*tokens_ratio*tok*tok*<= 1x*FAIL *x",
-            "*latency_ratio: *x, the median of * per-pair ratios (both models run alternately); *% interval [[]*]; noise (CV) baseline *%, candidate *%; decided by the interval",
+            "*latency_ratio: *x, the median of * per-pair ratios (both models run alternately); *% interval [[]*] (widened by *% each side for where each model's weights lie in memory, placed afresh every pass); noise (CV) baseline *%, candidate *%; decided by the interval",
         ]
     )
 

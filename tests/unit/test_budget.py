@@ -12,7 +12,12 @@ import numpy as np
 import pytest
 
 from pytest_llmperf.errors import BudgetError
-from pytest_llmperf.judge.stats import DecisionPolicy, paired_ratio, unpaired_ratio
+from pytest_llmperf.judge.stats import (
+    DecisionPolicy,
+    instance_allowance,
+    paired_ratio,
+    unpaired_ratio,
+)
 from pytest_llmperf.judge.verdicts import Comparison, Outcome, Verdict, apply_cap_rule, judge
 from pytest_llmperf.limits import (
     LIMIT_SPECS,
@@ -902,3 +907,22 @@ def test_the_noise_floor_keeps_a_floor_ratio_of_one_from_failing_on_no_change() 
     (verdict,) = judge([at_one], comparison)
     assert verdict.observed == pytest.approx(0.995)
     assert verdict.outcome is Outcome.PASS
+
+
+def test_paired_ratios_carry_the_allowance_for_where_the_weights_lie() -> None:
+    """Two copies of one model, 3% apart by their placement in memory: within one process
+    the pairs alone would fail a 2% budget; the allowance for 15 placements keeps them open."""
+    base = _noisy(100.0, 15, seed=8)
+    cand = [value * 1.03 for value in base]
+    alone = compare(make_result(cand), make_result(base), paired=True, policy=POLICY)
+    assert verdict_of(alone, latency_ratio=1.02).outcome is Outcome.FAIL
+
+    placed = replace(alone, instance_spread=0.03)
+    verdict = verdict_of(placed, latency_ratio=1.02)
+    assert verdict.outcome is Outcome.INCONCLUSIVE
+    assert verdict.interval is not None
+    assert verdict.interval.widened_by == pytest.approx(instance_allowance(0.03, 15))
+    assert verdict.interval.low < 1.02 < 1.03 < verdict.interval.high
+    # a real slowdown still fails through it
+    slower = replace(placed, candidate=make_result([value * 1.3 for value in base]))
+    assert verdict_of(slower, latency_ratio=1.1).outcome is Outcome.FAIL

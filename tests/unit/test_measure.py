@@ -83,6 +83,9 @@ class FakeBackend(Backend):
         text = self.answers.get(prompt, f"{self.name} says {prompt}")
         return Completion(text, len(prompt.split()), Run(latency, latency / 2, 4, False))
 
+    def place_weights_afresh(self) -> None:
+        self.log.append((self.name, "placed afresh", -1))
+
     def memory_tracker(self) -> PeakMemoryTracker:
         tracker = FakeTracker(self.memory_increases)
         self.trackers.append(tracker)
@@ -232,8 +235,12 @@ def run_paired(
     return log, base_result, cand_result
 
 
+def runs_only(log: list[tuple[str, str, int]]) -> list[tuple[str, str, int]]:
+    return [entry for entry in log if entry[1] != "placed afresh"]
+
+
 def first_in_pairs(log: list[tuple[str, str, int]], warmup: int = 1) -> list[str]:
-    pairs = log[2 * warmup :]
+    pairs = runs_only(log)[2 * warmup :]
     return [pairs[i][0] for i in range(0, len(pairs), 2)]
 
 
@@ -245,11 +252,27 @@ def test_paired_warms_up_both_models_first() -> None:
 
 def test_each_pair_runs_both_models_back_to_back_on_the_same_request() -> None:
     log, _, _ = run_paired(seed=3)
-    pairs = log[2:]
+    pairs = runs_only(log)[2:]
     assert len(pairs) == 2 * 4 * len(PROMPTS)
     for first, second in zip(pairs[::2], pairs[1::2], strict=True):
         assert {first[0], second[0]} == {"base", "cand"}
         assert first[1:] == second[1:]  # same prompt, same seed
+
+
+def test_both_models_are_placed_afresh_before_every_pass_over_the_prompts() -> None:
+    log, _, _ = run_paired(seed=1, repeats=3)
+    placed = [index for index, entry in enumerate(log) if entry[1] == "placed afresh"]
+    assert len(placed) == 2 * 3  # both models, before each of the 3 passes
+    passes = [log[index + 2 : index + 2 + 2 * len(PROMPTS)] for index in placed[::2]]
+    for measured in passes:  # a whole pass of pairs follows, no placement within it
+        assert [entry[1] for entry in measured] == [p for p in PROMPTS for _ in range(2)]
+    assert {log[index][0] for index in placed[:2]} == {"base", "cand"}
+
+
+def test_a_model_measured_alone_is_not_placed_afresh() -> None:
+    backend = FakeBackend("base")
+    measure(backend, workload(), Protocol(repeats=3, warmup=0))
+    assert all(entry[1] != "placed afresh" for entry in backend.log)
 
 
 def test_both_orders_occur() -> None:

@@ -346,3 +346,12 @@ def test_the_statistics_line_says_what_the_estimate_is_and_on_which_runs() -> No
         "decisions, with up to 2 looks at each as runs are added (Pocock's boundary: stricter "
         "at each look, not split over them)"
     ) in lines
+
+    # Live pairs: the allowance for where the weights lie, placed afresh every pass.
+    pairs = {**interval, "sampling": "pairs", "paired": True, "widened_by": 0.0423}
+    lines = list(failure_lines({**record, "verdicts": [{**verdict, "interval": pairs}]}))
+    assert any(
+        "(widened by 4.2% each side for where each model's weights lie in memory, placed "
+        "afresh every pass)" in line
+        for line in lines
+    ), lines

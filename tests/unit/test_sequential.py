@@ -114,12 +114,13 @@ def test_the_failure_side_holds_its_share_over_every_look() -> None:
 
 
 def test_looks_are_planned_up_to_what_the_seconds_cap_reaches() -> None:
-    """15 pairs of a GPT-2-sized model took 32 s: 60 s more reach 28 pairs more, so no look
-    is planned past 43, and each look is less strict than with looks up to 320."""
+    """15 pairs of a GPT-2-sized model took 32 s: 60 s more reach 28 pairs more at that
+    pace, 42 with the margin for a faster machine later, so no look is planned past 57, and
+    each look is less strict than with looks up to 320."""
     horizon = reachable_runs(15, 32.0, 60.0, 320)
-    assert horizon == 43
+    assert horizon == 57
     near, far = look_sizes(15, horizon, 3), look_sizes(15, 320, 3)
-    assert near[-1] <= 43 < far[-1]
+    assert near[-1] <= 57 < far[-1]
     assert pocock_tail(near, 0.025) > pocock_tail(far, 0.025)
     assert reachable_runs(15, 0.15, 60.0, 320) == 320  # a fast model: the cap on runs
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -134,7 +135,43 @@ def test_the_seconds_cap_stops_extra_pairs() -> None:
     session = session_with(TimedFake(1.0, 5), TimedFake(1.0, 6), max_seconds=0.001, noise_floor=0.0)
     outcome = judged(session, latency_ratio=1.0)
     assert len(outcome.candidate.runs) == 6
-    assert "6 more would exceed --llm-max-seconds=0.001" in outcome.verdicts[0].decided_by
+    # the first runs' pace left no look within the cap: the plan ends at the first
+    assert "the looks planned within --llm-max-seconds=0.001 end here" in (
+        outcome.verdicts[0].decided_by
+    )
+
+
+class SlowFirstFake(TimedFake):
+    """Its first `slow` calls take `seconds` each of real time; the rest none."""
+
+    def __init__(self, seed: int, slow: int, seconds: float) -> None:
+        super().__init__(1.0, seed)
+        self.slow, self.seconds = slow, seconds
+
+    def complete(self, prompt: str, generation: Mapping[str, Any], seed: int) -> Completion:
+        if self.slow > 0:
+            self.slow -= 1
+            time.sleep(self.seconds)
+        return super().complete(prompt, generation, seed)
+
+
+def test_no_look_is_taken_past_the_plan_when_later_rounds_run_faster() -> None:
+    """The looks are planned from the first runs' pace; rounds that then run faster reach
+    the plan's last look with seconds to spare, and stop there: a look the plan left out
+    is not covered by its boundary."""
+    session = session_with(
+        SlowFirstFake(7, slow=6, seconds=0.05),
+        SlowFirstFake(8, slow=6, seconds=0.05),
+        max_seconds=0.5,
+        noise_floor=0.0,
+    )
+    outcome = judged(session, latency_ratio=1.0)
+    (verdict,) = outcome.verdicts
+    last_look = verdict.policy.sizes[-1]
+    assert 6 < last_look < 320  # planned past the first look, short of --llm-max-pairs
+    assert len(outcome.candidate.runs) == last_look
+    planned = "the looks planned within --llm-max-seconds=0.5 end here"
+    assert verdict.decided_by.endswith(f"({last_look} runs per model; {planned})")
 
 
 @pytest.mark.parametrize(("rule", "expected"), [("pass", Outcome.PASS), ("fail", Outcome.FAIL)])

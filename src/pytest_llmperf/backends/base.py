@@ -79,6 +79,18 @@ class Backend(ABC):
         """Whether `choice_likelihoods` can run (scorer="loglikelihood"): in process only."""
         return False
 
+    @property
+    def places_weights_afresh(self) -> bool:
+        """Whether place_weights_afresh moves this model's weights (an in-process model)."""
+        return False
+
+    def place_weights_afresh(self) -> None:
+        """Move the weights to freshly allocated memory. Two copies of one checkpoint ran
+        several percent apart in one process, by where their weights happened to lie, and a
+        fresh copy draws that anew (benchmarks/instance_bias.py): live pairs place both
+        models afresh before every pass, so that the passes average it out."""
+        return None
+
     def hardware(self) -> dict[str, Any]:
         """What the timings depend on, recorded in snapshots and compared before latency is."""
         from pytest_llmperf.backends import fingerprint

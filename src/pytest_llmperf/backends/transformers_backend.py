@@ -129,6 +129,7 @@ class TransformersBackend(Backend):
         self._device = device
         self._adapter = adapter
         self._synchronize = _synchronizer(device)
+        self._placing_failed = False
         self._token_ids = {
             key: value
             for key in _TOKEN_ID_KEYS
@@ -237,6 +238,24 @@ class TransformersBackend(Backend):
             adapter=None if self._adapter is None else self._adapter["label"],
             quantization=describe_quantization(self._quantization),
         )
+
+    @property
+    def places_weights_afresh(self) -> bool:
+        # Quantized weights keep their own tensor classes and state: they stay where they are.
+        return self._quantization is None and not self._placing_failed
+
+    def place_weights_afresh(self) -> None:
+        if not self.places_weights_afresh:
+            return
+        try:
+            with torch.no_grad():
+                for parameter in self._model.parameters():  # tied weights come once
+                    parameter.data = parameter.data.clone()
+        except torch.cuda.OutOfMemoryError:
+            # A clone holds one tensor twice for a moment: a model that nearly fills its
+            # GPU keeps the placement it has (and its ratios get no allowance for it).
+            self._placing_failed = True
+            torch.cuda.empty_cache()
 
     @property
     def _dtype(self) -> str:

@@ -58,13 +58,19 @@ def look_sizes(first: int, cap: int, step: int, *, also: tuple[int, ...] = ()) -
     return tuple(sorted(set(sizes) | needed))
 
 
+# Later rounds may run faster than the first runs did (the machine quietens): the plan
+# reaches this much further than their pace, since no look past the plan is ever taken.
+HORIZON_MARGIN = 1.5
+
+
 def reachable_runs(runs: int, seconds: float, max_seconds: float, max_runs: int) -> int:
-    """The most runs per model the caps allow, from `runs` that took `seconds`: the looks
-    are planned up to there, since a look the seconds cap never reaches would only make
-    every other look stricter."""
+    """The most runs per model the caps allow, from `runs` that took `seconds` (with
+    HORIZON_MARGIN): the looks are planned up to there, since a look the seconds cap never
+    reaches would only make every other look stricter."""
     if runs <= 0 or seconds <= 0:
         return max_runs
-    return max(runs, min(max_runs, runs + int(max_seconds / (seconds / runs))))
+    more = int(HORIZON_MARGIN * max_seconds / (seconds / runs))
+    return max(runs, min(max_runs, runs + more))
 
 
 def _whole_passes(runs: float, step: int) -> int:

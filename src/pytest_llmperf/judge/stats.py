@@ -43,7 +43,9 @@ class Interval:
     samples: int  # pairs (paired), else the candidate's runs
     paired: bool = False  # samples are pairs of runs (else runs, per model when a ratio)
     baseline_samples: int | None = None  # the baseline's runs, for an unpaired ratio
-    widened_by: float = 0.0  # an allowance on each side (a snapshot from another process)
+    # An allowance on each side: for a snapshot from another process, or for where two
+    # models' weights lie in memory (live pairs).
+    widened_by: float = 0.0
 
     def within(self, budget: float, *, at_least: bool = False) -> bool:
         """The whole interval on the budget's good side: at or below a ceiling, at or above
@@ -59,7 +61,8 @@ class Interval:
 
     def widened(self, shift: float) -> Interval:
         """The interval stretched by a factor (1 + shift) on each side: for a ratio against
-        a snapshot, whose process may have run faster or slower than this one."""
+        a snapshot, whose process may have run faster or slower than this one, or for the
+        placement of two models' weights in memory."""
         factor = 1 + shift
         return replace(self, low=self.low / factor, high=self.high * factor, widened_by=shift)
 
@@ -209,6 +212,26 @@ def paired_ratio_interval(
     low = math.exp(ordered[low_rank - 1]) if low_rank is not None else 0.0
     high = math.exp(ordered[high_rank - 1]) if high_rank is not None else math.inf
     return Interval(estimate, low, high, 1 - 2 * tail, ordered.size, paired=True)
+
+
+# The chance, on each side, that the placements' average effect lies beyond its allowance.
+INSTANCE_TAIL = 0.001
+
+
+def instance_allowance(spread: float, placements: int) -> float:
+    """How far, relatively, the placement of two models' weights in memory may have moved
+    their paired ratio, on each side: two copies of one GPT-2-sized checkpoint ran apart
+    by a log-ratio of standard deviation `spread` per placement (benchmarks/instance_bias.py),
+    which a new process or a fresh copy of the weights draws anew. Live pairs place both
+    models afresh before every pass over the prompts, so `placements` independent draws
+    are averaged; their mean lies within this allowance but for INSTANCE_TAIL a side
+    (normal, as a mean of draws)."""
+    from scipy.stats import norm
+
+    if spread <= 0:
+        return 0.0
+    z = float(norm.isf(INSTANCE_TAIL))
+    return math.expm1(z * spread / math.sqrt(max(1, placements)))
 
 
 def _median_log_difference(base: np.ndarray, cand: np.ndarray, axis: int = -1) -> np.ndarray:

@@ -33,6 +33,7 @@ from pytest_llmperf.judge.stats import (
     Interval,
     coefficient_of_variation,
     decide,
+    instance_allowance,
     paired_ratio_interval,
     percentile_interval,
     unpaired_ratio_interval,
@@ -108,6 +109,9 @@ class Comparison:
     # Ratios of timings against a snapshot are widened by this on each side: the shift
     # between the recording process and this one, which no run of either can show.
     process_shift: float = 0.0
+    # Paired ratios of in-process models whose weights were placed afresh before every pass
+    # are widened by the allowance for that placement (stats.instance_allowance); 0: none.
+    instance_spread: float = 0.0
     accuracy_test: str = "paired"  # quality limits on paired intervals, or "exact"
 
 
@@ -302,6 +306,10 @@ def _statistical_ratio(
         base = [b for b, _ in pairs]
         cand = [c for _, c in pairs]
         interval = paired_ratio_interval(base, cand, comparison.policy)
+        if comparison.instance_spread:
+            passes = len(pairs) // max(1, len(comparison.candidate.samples))
+            allowance = instance_allowance(comparison.instance_spread, passes)
+            interval = interval.widened(allowance)
     else:
         base = _samples(metric, comparison.baseline)
         cand = _samples(metric, comparison.candidate)

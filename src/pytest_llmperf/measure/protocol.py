@@ -228,7 +228,9 @@ def measure_alternating(
 ) -> list[GenerationResult]:
     """Measure every model on the same workload in rounds: each round runs one prompt once
     on every model, in an order the seed shuffles afresh, so that drift in the machine's
-    state and any first-in-round effect fall on all alike. Results in the models' order.
+    state and any first-in-round effect fall on all alike. Before every pass over the
+    prompts each model's weights are placed afresh in memory, so that where they happened
+    to lie is averaged over the passes. Results in the models' order.
     """
     order = list(range(len(models)))
     rounds = random.Random(protocol.seed)
@@ -243,6 +245,9 @@ def measure_alternating(
     for repeat in range(protocol.repeats):
         if not protocol.may_start(repeat):
             break
+        if len(models) > 1:
+            for model_index in order:  # the last round's order: neither always first
+                models[model_index].place_weights_afresh()
         for group in workload.groups():
             rounds.shuffle(order)
             seed = _run_seed(protocol, repeat, group[0])

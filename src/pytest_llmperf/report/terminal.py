@@ -72,7 +72,12 @@ def _timing_line(verdict: Mapping[str, Any]) -> Iterator[str]:
     estimate = f"{number(interval['estimate'])}{unit}"
     bounds = interval_text(interval["low"], interval["high"])
     widened = interval.get("widened_by") or 0.0
-    if widened:
+    if widened and interval.get("sampling") == "pairs":
+        bounds += (
+            f" (widened by {widened:.1%} each side for where each model's weights lie in "
+            "memory, placed afresh every pass)"
+        )
+    elif widened:
         bounds += f" (widened by {widened:.0%} each side for the shift between processes)"
     noise = ", ".join(
         f"{role} {cv:.0%}"

@@ -330,6 +330,14 @@ class LlmPerfSession:
             sla_false_pass_rate=settings.sla_false_pass_rate,
         )
 
+    def _instance_spread(self, baseline: Backend) -> float:
+        """The allowance per placement for paired ratios, when both models' weights were
+        placed afresh before every pass (in-process models); else none."""
+        candidate = self.models.get(CANDIDATE)
+        if baseline.places_weights_afresh and candidate.places_weights_afresh:
+            return self.settings.instance_spread
+        return 0.0
+
     @property
     def _confirm(self) -> bool:
         """Passes against a snapshot are confirmed in live pairs too (live_baseline=always)."""
@@ -392,6 +400,7 @@ class LlmPerfSession:
                 baseline_source=source,
                 baseline_name=self.models.get(BASELINE).label,
                 paired=not calls.under_load,
+                instance_spread=self._instance_spread(self.models.get(BASELINE)),
                 **common,
             ), None
         if not any(limit.spec.needs_baseline for limit in limits):
@@ -456,6 +465,7 @@ class LlmPerfSession:
             ),
             paired=True,
             against_snapshot=False,
+            instance_spread=self._instance_spread(baseline.backend),
             policy=self._policy(confirmed_limits, live_calls, phases=2),
         )
         decided = run_until_decided(

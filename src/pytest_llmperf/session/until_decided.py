@@ -51,6 +51,18 @@ def run_until_decided(
     while any(_more_runs_may_decide(verdict, comparison) for verdict in verdicts):
         runs, prompts = len(comparison.candidate.runs), len(comparison.candidate.samples)
         extra_repeats = _next_look(comparison, caps, runs) // max(1, prompts)
+        if extra_repeats < 1 and runs < caps.max_pairs:
+            cap = (
+                f"{runs} runs per model; the looks planned within "
+                f"--llm-max-seconds={caps.max_seconds:g} end here"
+            )
+            hint = (
+                "more runs (raise --llm-max-seconds: the looks are planned up to it) or a "
+                "quieter machine"
+            )
+            return Decided(
+                _at_cap(verdicts, comparison, caps, cap, hint), comparison, extra_seconds
+            )
         if extra_repeats < 1:
             cap = f"{runs} runs per model, --llm-max-pairs={caps.max_pairs}"
             hint = f"more runs (--llm-max-pairs above {caps.max_pairs}) or a quieter machine"
@@ -91,9 +103,14 @@ def run_until_decided(
 
 
 def _next_look(comparison: Comparison, caps: Caps, runs: int) -> int:
-    """The runs to add to reach the next look the policy planned (the cap beyond it)."""
-    planned = [size for size in comparison.policy.sizes if size > runs]
-    target = planned[0] if planned else min(2 * runs, caps.max_pairs)
+    """The runs to add to reach the next look the policy planned (the cap beyond it); none
+    past the plan's last look, which its boundary does not count. A policy without a plan
+    (built by hand) doubles the runs."""
+    sizes = comparison.policy.sizes
+    planned = [size for size in sizes if size > runs]
+    if sizes and not planned:
+        return 0
+    target = planned[0] if planned else 2 * runs
     return max(0, min(target, caps.max_pairs) - runs)
 
 

@@ -284,6 +284,17 @@ class Settings:
         parse=parsers.choice(ACCURACY_TESTS),
         in_report=True,
     )
+    instance_spread: float = option(
+        0.03,
+        "how far two copies of one in-process model may run apart by where their weights lie "
+        "in memory: the standard deviation of their log latency ratio per placement (0.03: "
+        "about 3%); live pairs place both models' weights afresh before every pass over the "
+        "prompts and widen timing ratios by 3.1 times this over the root of the passes "
+        "(4.2% at 5 passes, 2.1% at 20), so that no placement alone fails or passes a "
+        "candidate; 0: no allowance",
+        parse=parsers.fraction(0.0, 0.5),
+        in_report=True,
+    )
     snapshot_shift: float = option(
         0.25,
         "how far a snapshot's timings may shift between the recording process and a later "
