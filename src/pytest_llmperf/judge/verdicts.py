@@ -417,12 +417,13 @@ def _bracketed(limit: Limit, candidate: float, comparison: Comparison) -> Verdic
         estimate, low = candidate, cand[0] or 0.0
         high = math.inf if cand[1] is None else cand[1]
     budget = limit.value
-    if low >= budget:
+    # The brackets are not a confidence interval, but a floor is judged on them alike.
+    bracket = Interval(estimate, low, high, confidence=1.0, samples=0)
+    outcome = Outcome.INCONCLUSIVE
+    if bracket.within(budget, at_least=True):
         outcome = Outcome.PASS
-    elif high < budget:
+    elif bracket.beyond(budget, at_least=True):
         outcome = Outcome.FAIL
-    else:
-        outcome = Outcome.INCONCLUSIVE
     shown = limit.spec.unit.format(budget, exact=True)
     note = (
         f"{described}: {number(estimate)} within [{number(low)}, {number(high)}] (the searches' "
