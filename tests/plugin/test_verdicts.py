@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -97,9 +98,15 @@ def test_update_then_judge_matches_live_verdicts(project, checkpoints):
     update.stdout.fnmatch_lines(["1 snapshot written. (.llmperf)"])
     snapshot = project.path / ".llmperf" / "test_budget" / "test_answers.json"
     assert snapshot.is_file()
-    judged = run(project, *candidates)
+    judged = run(project, *candidates, "--llm-report=judged.json")
     judged.stdout.fnmatch_lines(["*baseline:  snapshot*test_answers.json*"])
     assert agreed_verdicts(summary_verdicts(judged)) == agreed_verdicts(live_verdicts)
+    # Confirmed live, each ratio is judged once, on the session's whole share: the live
+    # verdict replaces the snapshot's, so the two are not split.
+    for record in json.loads((project.path / "judged.json").read_text())["tests"]:
+        (latency,) = [v for v in record["verdicts"] if v["limit"] == "latency_ratio"]
+        assert latency["interval"]["sampling"] == "pairs"
+        assert latency["interval"]["confidence_split"]["false_failure_rate"] == 0.05
 
 
 def test_update_with_live_candidate_writes_baseline_snapshot(project, checkpoints):

@@ -253,7 +253,7 @@ class LlmPerfSession:
         comparison = replace(
             comparison,
             mode=budget.mode or self.settings.mode,
-            policy=self._policy(limits, calls, phases=2 if snapshot is not None else 1),
+            policy=self._policy(limits, calls),
             accuracy_test=self.settings.accuracy_test,
         )
         decided = run_until_decided(
@@ -304,11 +304,11 @@ class LlmPerfSession:
             for limit in budget.limits
         )
 
-    def _policy(self, limits: list[Limit], calls: TestCalls, *, phases: int = 1) -> DecisionPolicy:
+    def _policy(self, limits: list[Limit], calls: TestCalls) -> DecisionPolicy:
         """The test's share of the session's false-failure rate, over the looks planned from
-        its first runs up to what the caps allow; `phases`: the sequences of looks one
-        decision goes through (against a snapshot, then confirmed live: each takes its
-        part)."""
+        its first runs up to what the caps allow. Against a snapshot the share is not split
+        between the looks at the snapshot and those that confirm it live: the live verdict
+        replaces the snapshot's for every limit it confirms, so one of them decides."""
         settings = self.settings
         in_test = sum(counts_as_decision(lim.spec, settings.accuracy_test) for lim in limits)
         first = calls.candidate()
@@ -322,7 +322,7 @@ class LlmPerfSession:
         )
         sizes = look_sizes(runs, horizon, step, also=sla_runs)
         return session_policy(
-            settings.false_failure_rate / phases,
+            settings.false_failure_rate,
             decisions=max(self.decisions, in_test),
             sizes=tuple(size for size in sizes if size <= most),
             noise_floor=settings.noise_floor,
@@ -466,7 +466,7 @@ class LlmPerfSession:
             paired=True,
             against_snapshot=False,
             instance_spread=self._instance_spread(baseline.backend),
-            policy=self._policy(confirmed_limits, live_calls, phases=2),
+            policy=self._policy(confirmed_limits, live_calls),
         )
         decided = run_until_decided(
             nodeid,
