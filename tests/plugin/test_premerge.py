@@ -75,3 +75,30 @@ def test_without_a_live_baseline_a_copy_is_never_failed_on_timing(recorded, chec
                 "*latency_ratio*what would settle it: alternating pairs with the baseline model*",
             ]
         )
+
+
+def test_an_sla_pools_the_candidates_runs_of_both_phases(recorded, checkpoints):
+    """Judged against the snapshot and confirmed in live pairs, a p95 SLA counts the
+    candidate's runs of both: the 60 runs a pass needs, not 60 against the snapshot and
+    then the pairs besides."""
+    recorded.makepyfile(
+        test_premerge=TIMING_TEST.replace(
+            "latency_ratio=1.10", "latency_ratio=1.10, latency_ms=60000"
+        )
+    )
+    result = run(
+        recorded,
+        f"--llm-candidate={checkpoints['copy']}",
+        "--llm-max-seconds=60",
+        "--llm-report=report.json",
+    )
+    (record,) = json.loads((recorded.path / "report.json").read_text())["tests"]
+    verdicts = {verdict["limit"]: verdict for verdict in record["verdicts"]}
+    sla = verdicts["latency_ms"]
+    assert sla["outcome"] == "pass", sla["note"]
+    first = 3 * 3  # 3 prompts, repeats = 3: the runs against the snapshot
+    live = record["candidate"]["figures"]["runs"]
+    assert sla["interval"]["samples"] == first + live == 60
+    assert f"on the candidate's 60 runs: {first} measured against the snapshot" in sla["note"]
+    assert verdicts["latency_ratio"]["interval"]["sampling"] == "pairs"
+    assert summary_verdicts(result)[(TEST, "latency_ms")] == "pass"

@@ -112,6 +112,9 @@ class Comparison:
     # Paired ratios of in-process models whose weights were placed afresh before every pass
     # are widened by the allowance for that placement (stats.instance_allowance); 0: none.
     instance_spread: float = 0.0
+    # The candidate's runs taken earlier in this process (against a snapshot, before live
+    # pairs confirmed it): percentile SLAs pool them with `candidate`, their looks after them.
+    earlier_candidate: GenerationResult | None = None
     accuracy_test: str = "paired"  # quality limits on paired intervals, or "exact"
 
 
@@ -271,10 +274,24 @@ _OUTCOMES = {
 
 def _statistical_sla(limit: Limit, candidate: float, comparison: Comparison) -> Verdict:
     values = _samples(limit.spec.metric, comparison.candidate)
+    earlier = comparison.earlier_candidate
+    if earlier is not None:
+        before = _samples(limit.spec.metric, earlier)
+        values = [*before, *values]
+        looks = tuple(len(before) + size for size in comparison.policy.sizes)
+        comparison = replace(comparison, policy=replace(comparison.policy, sizes=looks))
     interval = percentile_interval(values, comparison.latency_percentile, comparison.policy)
+    pooled = ""
+    if earlier is not None:
+        candidate = interval.estimate  # of every run pooled
+        pooled = (
+            f"on the candidate's {len(values)} runs: {len(before)} measured against the "
+            f"snapshot, {len(values) - len(before)} beside the live pairs"
+        )
     decision = decide(interval, limit.value, comparison.policy.noise_floor)
     verdict = _interval_verdict(limit, limit.value, None, candidate, interval, decision, comparison)
-    return replace(verdict, note="; ".join(filter(None, (verdict.note, _sla_rule(comparison)))))
+    note = "; ".join(filter(None, (verdict.note, pooled, _sla_rule(comparison))))
+    return replace(verdict, note=note)
 
 
 def _sla_rule(comparison: Comparison) -> str:

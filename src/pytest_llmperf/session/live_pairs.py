@@ -106,8 +106,11 @@ def snapshot_model_spec(snapshot: Snapshot, settings: Settings) -> ModelSpec:
     )
 
 
-def merged_verdicts(snapshot: list[Verdict], live: list[Verdict]) -> list[Verdict]:
-    """The verdicts against the snapshot, each limit that live pairs confirmed (`live`, in
-    any order) replaced by its live verdict."""
-    confirmed = {verdict.limit.name: verdict for verdict in live}
-    return [confirmed.get(then.limit.name, then) for then in snapshot]
+def merged_verdicts(
+    names: list[str], snapshot: list[Verdict], live: list[Verdict]
+) -> list[Verdict]:
+    """One verdict per limit of `names`, in that order: its live verdict where live pairs
+    judged it (confirmed, or an SLA left to them), else its verdict against the snapshot."""
+    verdicts = {verdict.limit.name: verdict for verdict in snapshot}
+    verdicts.update((verdict.limit.name, verdict) for verdict in live)
+    return [verdicts[name] for name in names]

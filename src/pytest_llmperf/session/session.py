@@ -256,12 +256,15 @@ class LlmPerfSession:
             policy=self._policy(limits, calls),
             accuracy_test=self.settings.accuracy_test,
         )
+        deferred = self._slas_left_to_live_pairs(limits, comparison, snapshot)
+        now = [limit for limit in limits if limit.name not in deferred]
         decided = run_until_decided(
-            nodeid, limits, comparison, self._more_runs(calls), self._caps(), self.on_progress
+            nodeid, now, comparison, self._more_runs(calls), self._caps(), self.on_progress
         )
-        if snapshot is not None and open_ratio_limits(decided.verdicts, passes_too=self._confirm):
+        confirming = open_ratio_limits(decided.verdicts, passes_too=self._confirm)
+        if snapshot is not None and (confirming or deferred):
             decided = self._confirm_live(
-                nodeid, limits, decided, calls, snapshot, checked_fresh=baseline_checked
+                nodeid, limits, decided, calls, snapshot, deferred, checked_fresh=baseline_checked
             )
         verdicts = decided.verdicts
         if calls.live_baseline() is not None and self.models.served_on_one_side_only():
@@ -304,11 +307,15 @@ class LlmPerfSession:
             for limit in budget.limits
         )
 
-    def _policy(self, limits: list[Limit], calls: TestCalls) -> DecisionPolicy:
+    def _policy(
+        self, limits: list[Limit], calls: TestCalls, *, earlier_runs: int = 0
+    ) -> DecisionPolicy:
         """The test's share of the session's false-failure rate, over the looks planned from
         its first runs up to what the caps allow. Against a snapshot the share is not split
         between the looks at the snapshot and those that confirm it live: the live verdict
-        replaces the snapshot's for every limit it confirms, so one of them decides."""
+        replaces the snapshot's for every limit it confirms, so one of them decides.
+        `earlier_runs`: the candidate's runs an SLA pools with these (a look falls where
+        both together reach the fewest runs that can pass it)."""
         settings = self.settings
         in_test = sum(counts_as_decision(lim.spec, settings.accuracy_test) for lim in limits)
         first = calls.candidate()
@@ -316,7 +323,7 @@ class LlmPerfSession:
         most = max(runs, settings.max_pairs)
         horizon = reachable_runs(runs, calls.seconds_measured(), settings.max_seconds, most)
         sla_runs = tuple(
-            runs_to_pass(settings.latency_percentile, settings.sla_false_pass_rate)
+            runs_to_pass(settings.latency_percentile, settings.sla_false_pass_rate) - earlier_runs
             for limit in limits
             if limit.spec.is_statistical and not limit.spec.needs_baseline
         )
@@ -329,6 +336,28 @@ class LlmPerfSession:
             seed=settings.seed,
             sla_false_pass_rate=settings.sla_false_pass_rate,
         )
+
+    def _slas_left_to_live_pairs(
+        self, limits: list[Limit], comparison: Comparison, snapshot: Snapshot | None
+    ) -> set[str]:
+        """Percentile SLAs to judge once live pairs confirm the ratios against a snapshot
+        (live_baseline = "always", its baseline loadable here, timings comparable), on the
+        candidate's runs of both phases together: taken against the snapshot first, an SLA
+        ran the candidate alone to the 60 runs a p95 pass needs, and then the pairs ran it
+        again."""
+        if snapshot is None or not (self._confirm and comparison.timings_comparable):
+            return set()
+        if not any(lim.spec.is_statistical and lim.spec.needs_baseline for lim in limits):
+            return set()
+        try:
+            self._snapshot_model(snapshot)
+        except LlmPerfError:
+            return set()  # judged against the snapshot, whose runs are all it has
+        return {
+            limit.name
+            for limit in limits
+            if limit.spec.is_statistical and not limit.spec.needs_baseline
+        }
 
     def _instance_spread(self, baseline: Backend) -> float:
         """The allowance per placement for paired ratios, when both models' weights were
@@ -435,18 +464,20 @@ class LlmPerfSession:
         against_snapshot: Decided,
         calls: TestCalls,
         snapshot: Snapshot,
+        deferred: set[str],
         *,
         checked_fresh: bool = False,
     ) -> Decided:
         """Timing limits a snapshot left open, confirmed against its baseline model run here
         in alternating pairs, run until decided (and those it passed, with
-        live_baseline=always); else left as they are, saying what would decide them.
+        live_baseline=always); else left as they are, saying what would decide them. The
+        `deferred` SLAs are judged here too, on the candidate's runs of both phases.
         `checked_fresh`: the snapshot was already found fresh against that model."""
         names = open_ratio_limits(against_snapshot.verdicts, passes_too=self._confirm)
         confirming = ", ".join(names)
-        # Only what the pairs confirm is judged on them: an SLA decided against the snapshot
-        # stays decided (its runs are the candidate's alone, and as many as it needed).
-        confirmed_limits = [limit for limit in limits if limit.name in names]
+        # Only what the pairs confirm is judged on them, and the SLAs left to them: an SLA
+        # decided against the snapshot stays decided.
+        confirmed_limits = [lim for lim in limits if lim.name in names or lim.name in deferred]
         comparison = against_snapshot.comparison
         try:
             spec, baseline = self._snapshot_model(snapshot)
@@ -466,7 +497,12 @@ class LlmPerfSession:
             paired=True,
             against_snapshot=False,
             instance_spread=self._instance_spread(baseline.backend),
-            policy=self._policy(confirmed_limits, live_calls),
+            earlier_candidate=comparison.candidate if deferred else None,
+            policy=self._policy(
+                confirmed_limits,
+                live_calls,
+                earlier_runs=len(comparison.candidate.runs) if deferred else 0,
+            ),
         )
         decided = run_until_decided(
             nodeid,
@@ -478,7 +514,9 @@ class LlmPerfSession:
         )
         return replace(
             decided,
-            verdicts=merged_verdicts(against_snapshot.verdicts, decided.verdicts),
+            verdicts=merged_verdicts(
+                [limit.name for limit in limits], against_snapshot.verdicts, decided.verdicts
+            ),
             extra_seconds=against_snapshot.extra_seconds + decided.extra_seconds,
         )
 

@@ -51,7 +51,7 @@ def run_until_decided(
     while any(_more_runs_may_decide(verdict, comparison) for verdict in verdicts):
         runs, prompts = len(comparison.candidate.runs), len(comparison.candidate.samples)
         extra_repeats = _next_look(comparison, caps, runs) // max(1, prompts)
-        if extra_repeats < 1 and runs < caps.max_pairs:
+        if extra_repeats < 1 and runs + prompts <= caps.max_pairs:  # a pass more fits
             cap = (
                 f"{runs} runs per model; the looks planned within "
                 f"--llm-max-seconds={caps.max_seconds:g} end here"
