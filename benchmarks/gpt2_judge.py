@@ -15,6 +15,7 @@ runs it rested on (from `--llm-report`). `--src DIR` runs another checkout's plu
 the commit before a change, in a worktree) so that both are measured in one sitting.
 
     PYTHONPATH=src .venv/bin/python benchmarks/gpt2_judge.py [--repeat 2] [--src DIR ...]
+        [--pytest-args="--llm-threads=2"]
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -93,6 +95,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--src", type=Path, nargs="+", default=[ROOT / "src"])
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument(
+        "--pytest-args", default="", help='to every pytest process, e.g. "--llm-threads=2"'
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
         root = Path(work)
@@ -102,10 +107,11 @@ def main() -> None:
                 project = root / f"project-{attempt}-{src.parent.name}"
                 project.mkdir()
                 (project / "test_gpt2.py").write_text(textwrap.dedent(TEST))
+                extra = shlex.split(args.pytest_args)
                 flows = [
-                    ("live", [f"--llm-baseline={baseline}", f"--llm-candidate={copy}"]),
-                    ("record", [f"--llm-baseline={baseline}", "--llm-update"]),
-                    ("judge", [f"--llm-candidate={copy}"]),
+                    ("live", [f"--llm-baseline={baseline}", f"--llm-candidate={copy}", *extra]),
+                    ("record", [f"--llm-baseline={baseline}", "--llm-update", *extra]),
+                    ("judge", [f"--llm-candidate={copy}", *extra]),
                 ]
                 for name, flow_args in flows:
                     facts = step(src, project, name, flow_args)
