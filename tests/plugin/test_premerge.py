@@ -97,8 +97,9 @@ def test_an_sla_pools_the_candidates_runs_of_both_phases(recorded, checkpoints):
     sla = verdicts["latency_ms"]
     assert sla["outcome"] == "pass", sla["note"]
     first = 3 * 3  # 3 prompts, repeats = 3: the runs against the snapshot
-    live = record["candidate"]["figures"]["runs"]
-    assert sla["interval"]["samples"] == first + live == 60
+    # It passes at the first look with 60 runs in all (the ratio may take more pairs after).
+    assert sla["interval"]["samples"] == 60
+    assert record["candidate"]["figures"]["runs"] >= 60 - first
     assert f"on the candidate's 60 runs: {first} measured against the snapshot" in sla["note"]
     assert verdicts["latency_ratio"]["interval"]["sampling"] == "pairs"
     assert summary_verdicts(result)[(TEST, "latency_ms")] == "pass"
