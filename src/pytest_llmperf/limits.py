@@ -99,6 +99,16 @@ class LimitSpec:
         )
 
     @property
+    def is_sla(self) -> bool:
+        """A statistical limit on the candidate alone: a bound on a percentile of its runs."""
+        return self.is_statistical and not self.needs_baseline
+
+    @property
+    def is_run_ratio(self) -> bool:
+        """A statistical limit against the baseline: a ratio of per-run values."""
+        return self.is_statistical and self.needs_baseline
+
+    @property
     def is_quality(self) -> bool:
         """Judged on answers paired by question (an interval over the questions, not over
         runs: more runs of the same questions add nothing)."""

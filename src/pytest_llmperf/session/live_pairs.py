@@ -63,9 +63,7 @@ def open_ratio_limits(verdicts: list[Verdict], *, passes_too: bool = False) -> l
     return [
         verdict.limit.name
         for verdict in verdicts
-        if verdict.limit.spec.needs_baseline
-        and verdict.limit.spec.is_statistical
-        and verdict.outcome in confirmed
+        if verdict.limit.spec.is_run_ratio and verdict.outcome in confirmed
     ]
 
 

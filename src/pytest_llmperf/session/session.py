@@ -325,7 +325,7 @@ class LlmPerfSession:
         sla_runs = tuple(
             runs_to_pass(settings.latency_percentile, settings.sla_false_pass_rate) - earlier_runs
             for limit in limits
-            if limit.spec.is_statistical and not limit.spec.needs_baseline
+            if limit.spec.is_sla
         )
         sizes = look_sizes(runs, horizon, step, also=sla_runs)
         return session_policy(
@@ -347,17 +347,13 @@ class LlmPerfSession:
         again."""
         if snapshot is None or not (self._confirm and comparison.timings_comparable):
             return set()
-        if not any(lim.spec.is_statistical and lim.spec.needs_baseline for lim in limits):
+        if not any(limit.spec.is_run_ratio for limit in limits):
             return set()
         try:
             self._snapshot_model(snapshot)
         except LlmPerfError:
             return set()  # judged against the snapshot, whose runs are all it has
-        return {
-            limit.name
-            for limit in limits
-            if limit.spec.is_statistical and not limit.spec.needs_baseline
-        }
+        return {limit.name for limit in limits if limit.spec.is_sla}
 
     def _instance_spread(self, baseline: Backend) -> float:
         """The allowance per placement for paired ratios, when both models' weights were
@@ -446,7 +442,7 @@ class LlmPerfSession:
         """A test that called both models is judged on pairs, as a live run is: its calls
         measured again in alternating pairs, when it has timing limits against the
         baseline and called both with the same workloads."""
-        timed = any(limit.spec.is_statistical and limit.spec.needs_baseline for limit in limits)
+        timed = any(limit.spec.is_run_ratio for limit in limits)
         if not (calls.baseline_calls and timed and same_workloads(calls)) or calls.under_load:
             return calls
         paired = self._pair_up(calls, self.models.priced(BASELINE))

@@ -40,8 +40,8 @@ def run_until_decided(
     caps: Caps,
     on_progress: Callable[[str], None] | None = None,
 ) -> Decided:
-    """Judge; while a verdict is inconclusive, double the runs through `more_runs`, within
-    both caps.
+    """Judge; while a verdict is inconclusive, add runs through `more_runs` up to the next
+    look the policy planned, within both caps.
 
     A ratio against a snapshot is left inconclusive as it is: more runs today cannot narrow
     the snapshot's side (the session confirms it live, or says what would)."""
@@ -51,34 +51,11 @@ def run_until_decided(
     while any(_more_runs_may_decide(verdict, comparison) for verdict in verdicts):
         runs, prompts = len(comparison.candidate.runs), len(comparison.candidate.samples)
         extra_repeats = _next_look(comparison, caps, runs) // max(1, prompts)
-        if extra_repeats < 1 and runs + prompts <= caps.max_pairs:  # a pass more fits
-            cap = (
-                f"{runs} runs per model; the looks planned within "
-                f"--llm-max-seconds={caps.max_seconds:g} end here"
-            )
-            hint = (
-                "more runs (raise --llm-max-seconds: the looks are planned up to it) or a "
-                "quieter machine"
-            )
-            return Decided(
-                _at_cap(verdicts, comparison, caps, cap, hint), comparison, extra_seconds
-            )
-        if extra_repeats < 1:
-            cap = f"{runs} runs per model, --llm-max-pairs={caps.max_pairs}"
-            hint = f"more runs (--llm-max-pairs above {caps.max_pairs}) or a quieter machine"
-            return Decided(
-                _at_cap(verdicts, comparison, caps, cap, hint), comparison, extra_seconds
-            )
-        next_round = calls.seconds_measured() * extra_repeats * prompts / runs
-        if extra_seconds + next_round > caps.max_seconds:
-            cap = (
-                f"{runs} runs per model; {extra_repeats * prompts} more would exceed "
-                f"--llm-max-seconds={caps.max_seconds:g}"
-            )
-            hint = (
-                f"more runs (about {next_round:.0f} s more: raise --llm-max-seconds) or a "
-                "quieter machine"
-            )
+        stop = _why_stop(
+            caps, runs, prompts, extra_repeats, calls.seconds_measured(), extra_seconds
+        )
+        if stop is not None:
+            cap, hint = stop
             return Decided(
                 _at_cap(verdicts, comparison, caps, cap, hint), comparison, extra_seconds
             )
@@ -100,6 +77,40 @@ def run_until_decided(
         )
         verdicts = _judge_open(verdicts, comparison)
     return Decided(verdicts, comparison, extra_seconds)
+
+
+def _why_stop(
+    caps: Caps,
+    runs: int,
+    prompts: int,
+    extra_repeats: int,
+    seconds_measured: float,
+    extra_seconds: float,
+) -> tuple[str, str] | None:
+    """Why no more runs are taken, as (the cap reached, what would settle the verdicts), or
+    None while the next look fits: past the plan's last look, at --llm-max-pairs, or when
+    the next round would run past --llm-max-seconds."""
+    if extra_repeats < 1 and runs + prompts <= caps.max_pairs:  # a pass more would fit
+        return (
+            f"{runs} runs per model; the looks planned within "
+            f"--llm-max-seconds={caps.max_seconds:g} end here",
+            "more runs (raise --llm-max-seconds: the looks are planned up to it) or a "
+            "quieter machine",
+        )
+    if extra_repeats < 1:
+        return (
+            f"{runs} runs per model, --llm-max-pairs={caps.max_pairs}",
+            f"more runs (--llm-max-pairs above {caps.max_pairs}) or a quieter machine",
+        )
+    next_round = seconds_measured * extra_repeats * prompts / runs
+    if extra_seconds + next_round > caps.max_seconds:
+        return (
+            f"{runs} runs per model; {extra_repeats * prompts} more would exceed "
+            f"--llm-max-seconds={caps.max_seconds:g}",
+            f"more runs (about {next_round:.0f} s more: raise --llm-max-seconds) or a "
+            "quieter machine",
+        )
+    return None
 
 
 def _next_look(comparison: Comparison, caps: Caps, runs: int) -> int:
