@@ -6,13 +6,14 @@ median log-ratio, the order-statistic interval of a percentile, the decision rul
 look as session/until_decided.py takes them, stopping at the first decided look.
 
 1. `latency_ratio=1.10` at true ratios 1.0, 1.05, 1.2 and 2.0: runs per verdict (median and
-   90th percentile) under today's plan (a quarter more runs a look, Pocock's boundary, the
-   looks planned up to what the caps allow: 320 runs of a fast model, about 43 pairs of a
-   GPT-2-sized one in 60 s) and the plan before it (doubling, the share split over the
-   looks, Bonferroni), beside the
+   90th percentile) under today's plan (`--growth`: the runs a look over the last, the
+   plugin's GROWTH by default; Pocock's boundary; the looks planned up to what the caps
+   allow: 320 runs of a fast model, about 57 pairs of a GPT-2-sized one in 60 s) and the
+   plan before it (doubling, the share split over the looks, Bonferroni), beside the
    oracle: the runs a fixed-size test of the same statistic needs at the same error rate,
    knowing the true noise, to reach the verdict with 90% probability (the usual yardstick of
-   a sequential design: same error rate, same power) and with 50%.
+   a sequential design: same error rate, same power) and with 50%; and beside the exact
+   oracle, the same for the exact sign-test interval the plugin takes (by simulation).
 2. False failures over every look at the budget itself (true ratio 1.10: a failure there is
    a false one) and on an exact copy (1.0). The plan before is run with its own interval
    (a percentile bootstrap of the median), today's with the exact sign-test interval.
@@ -21,7 +22,7 @@ look as session/until_decided.py takes them, stopping at the first decided look.
    asked is sla_false_pass_rate = 5%), passes at a 1.5x margin, and fails a 1.5x miss, and
    after how many runs.
 
-    PYTHONPATH=src .venv/bin/python benchmarks/run_counts.py [--trials 200]
+    PYTHONPATH=src .venv/bin/python benchmarks/run_counts.py [--trials 200] [--growth 1.25 1.1]
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy.stats import norm
 
-from pytest_llmperf.judge.sequential import look_sizes, reachable_runs, runs_to_pass
+from pytest_llmperf.judge.sequential import GROWTH, look_sizes, reachable_runs, runs_to_pass
 from pytest_llmperf.judge.stats import (
     Decision,
     DecisionPolicy,
@@ -70,24 +71,22 @@ def density_at_zero(name: str, sd: float) -> float:
     return float(t.pdf(0, 3) / scale)
 
 
-def plans() -> dict[str, DecisionPolicy]:
-    """Today's plan where the caps allow 320 runs (a fast model) and where the 60 s cap
-    stops a GPT-2-sized model (1.06 s a run, 2.1 s a pair) near 43 pairs, and the plan
-    before it."""
+def plans(growths: tuple[float, ...]) -> dict[str, DecisionPolicy]:
+    """The plan at each growth of the runs a look, where the caps allow 320 runs (a fast
+    model) and where the 60 s cap stops a GPT-2-sized model (1.06 s a run, 2.1 s a pair)
+    near 43 pairs, and the plan before them (doubling, Bonferroni)."""
     share = RATE / DECISIONS
     gpt2 = reachable_runs(FIRST, FIRST * 2.12, 60.0, CAP)
     doubling = (15, 30, 60, 120, 240, 320)
-    return {
-        "today, fast model": session_policy(
-            RATE, DECISIONS, look_sizes(FIRST, CAP, PROMPTS), 0.01, 0
-        ),
-        f"today, GPT-2 time (to {gpt2})": session_policy(
-            RATE, DECISIONS, look_sizes(FIRST, gpt2, PROMPTS), 0.01, 0
-        ),
-        "before (x2, Bonferroni)": DecisionPolicy(
-            share / len(doubling), 0.01, 0, RATE, DECISIONS, doubling
-        ),
-    }
+    policies = {}
+    for growth in growths:
+        for where, cap in (("fast model", CAP), (f"GPT-2 time (to {gpt2})", gpt2)):
+            sizes = look_sizes(FIRST, cap, PROMPTS, growth=growth)
+            policies[f"x{growth}, {where}"] = session_policy(RATE, DECISIONS, sizes, 0.01, 0)
+    policies["before (x2, Bonferroni)"] = DecisionPolicy(
+        share / len(doubling), 0.01, 0, RATE, DECISIONS, doubling
+    )
+    return policies
 
 
 def bootstrap_paired_interval(
@@ -143,19 +142,46 @@ def oracle(true_ratio: float, f0: float, tail: float, power: float) -> int:
     return math.ceil(((norm.isf(tail) + norm.ppf(power)) * spread / distance) ** 2)
 
 
-def part_run_counts(trials: int) -> None:
+def exact_oracle(
+    true_ratio: float, noise: Noise, tail: float, power: float, rng: np.random.Generator
+) -> int:
+    """The same yardstick for the test the plugin takes: the fewest pairs whose exact
+    sign-test interval (order statistics at the one-sided `tail`, one look) reaches the
+    verdict with `power`, by simulation. Its ranks are whole numbers, so it holds its tail
+    with room to spare and needs a few more pairs than the normal approximation above."""
+    from pytest_llmperf.judge.sequential import order_statistic_ranks
+
+    most, draws = 600, 2000
+    log_ratios = math.log(true_ratio) + noise(rng, draws * most).reshape(draws, most)
+    budget = math.log(BUDGET)
+    for pairs in range(3, most):
+        ordered = np.sort(log_ratios[:, :pairs], axis=1)
+        low, high = order_statistic_ranks(pairs, 50.0, tail)
+        if low is None or high is None:
+            continue
+        decided = (
+            ordered[:, high - 1] < budget if true_ratio < BUDGET else ordered[:, low - 1] > budget
+        )
+        if decided.mean() >= power:
+            return pairs
+    return most
+
+
+def part_run_counts(trials: int, growths: tuple[float, ...]) -> None:
     print("\n## 1. Runs per verdict, latency_ratio=1.10 (pairs per model)\n")
     print(
         "| noise (log-ratio) | true ratio | plan | median | p90 | oracle 90% | oracle 50% "
-        "| median / oracle 90% | p90 / oracle 90% | pass | fail | inconclusive |"
+        "| exact oracle 90% | median / oracle 90% | p90 / oracle 90% | p90 / exact oracle "
+        "| pass | fail | inconclusive |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     share = RATE / DECISIONS
     for name, make, sd in (("normal", normal, 0.15), ("t(3)", student3, 0.15)):
         f0 = density_at_zero("normal" if name == "normal" else "t3", sd)
         for true_ratio in (1.0, 1.05, 1.2, 2.0):
             o90, o50 = oracle(true_ratio, f0, share, 0.9), oracle(true_ratio, f0, share, 0.5)
-            for plan_name, policy in plans().items():
+            exact = exact_oracle(true_ratio, make(sd), share, 0.9, np.random.default_rng(5))
+            for plan_name, policy in plans(growths).items():
                 rng = np.random.default_rng(17)
                 interval_for = interval_of(plan_name)
                 results = [
@@ -167,13 +193,14 @@ def part_run_counts(trials: int) -> None:
                 median, p90 = float(np.median(runs)), float(np.percentile(runs, 90))
                 print(
                     f"| {name}, sd {sd} | {true_ratio} | {plan_name} | {median:.0f} | {p90:.0f} "
-                    f"| {o90} | {o50} | {median / o90:.2f} | {p90 / o90:.2f} | "
+                    f"| {o90} | {o50} | {exact} | {median / o90:.2f} | {p90 / o90:.2f} "
+                    f"| {p90 / exact:.2f} | "
                     + " | ".join(f"{counts[d] / trials:.1%}" for d in Decision)
                     + " |"
                 )
 
 
-def part_false_failures(trials: int, share: float) -> None:
+def part_false_failures(trials: int, share: float, growths: tuple[float, ...]) -> None:
     """At a larger share than the session's (10%) so that a few hundred trials show whether
     the rate over every look holds (the bootstrap at a 0.1% tail takes 10,000 resamples)."""
     print(f"\n## 2. False failures over every look (share per decision: {share:.0%})\n")
@@ -181,7 +208,12 @@ def part_false_failures(trials: int, share: float) -> None:
     print("|---|---|---|---|---|---|")
     doubling = (15, 30, 60, 120, 240, 320)
     policies = {
-        "today, fast model": session_policy(share, 1, look_sizes(FIRST, CAP, PROMPTS), 0.01, 0),
+        f"x{growth}, fast model": session_policy(
+            share, 1, look_sizes(FIRST, CAP, PROMPTS, growth=growth), 0.01, 0
+        )
+        for growth in growths
+    }
+    policies |= {
         "before (x2, Bonferroni)": DecisionPolicy(
             share / len(doubling), 0.01, 0, share, 1, doubling
         ),
@@ -226,9 +258,9 @@ def sla_decision(policy: DecisionPolicy, values: np.ndarray, sla: float) -> tupl
     return policy.sizes[-1], Decision.INCONCLUSIVE
 
 
-def part_sla(trials: int) -> None:
+def part_sla(trials: int, growth: float) -> None:
     needed = runs_to_pass(95.0, RATE)
-    sizes = look_sizes(FIRST, CAP, PROMPTS, also=(needed,))
+    sizes = look_sizes(FIRST, CAP, PROMPTS, also=(needed,), growth=growth)
     policy = session_policy(RATE, DECISIONS, sizes, 0.0, 0)
     print(f"\n## 3. A p95 SLA (looks {sizes[:8]}...; a pass needs {needed} runs)\n")
     print(
@@ -259,14 +291,17 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=200)
     parser.add_argument("--sla-trials", type=int, default=2000)
     parser.add_argument("--parts", default="123")
+    parser.add_argument(
+        "--growth", type=float, nargs="+", default=[GROWTH], help="runs a look over the last"
+    )
     parser.add_argument("--share", type=float, default=0.10, help="of part 2")
     args = parser.parse_args()
     if "1" in args.parts:
-        part_run_counts(args.trials)
+        part_run_counts(args.trials, tuple(args.growth))
     if "2" in args.parts:
-        part_false_failures(args.trials * 2, args.share)
+        part_false_failures(args.trials * 2, args.share, tuple(args.growth))
     if "3" in args.parts:
-        part_sla(args.sla_trials)
+        part_sla(args.sla_trials, args.growth[0])
 
 
 if __name__ == "__main__":
