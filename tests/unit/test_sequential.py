@@ -47,11 +47,12 @@ def test_pocock_tail_holds_the_rate_over_the_looks_in_simulation() -> None:
     assert crossed > 0.01 / len(PLAN) * 2  # far above what Bonferroni's split would give
 
 
-def test_look_sizes_grow_by_a_quarter_in_whole_passes_up_to_the_cap() -> None:
+def test_look_sizes_grow_by_a_tenth_in_whole_passes_up_to_the_cap() -> None:
     sizes = look_sizes(15, 320, 3)
-    assert sizes[:5] == (15, 21, 27, 36, 45)
+    assert sizes[:9] == (15, 18, 21, 24, 27, 30, 33, 39, 45)
     assert all(size % 3 == 0 for size in sizes) and sizes[-1] <= 320
-    assert all(later / earlier <= 1.25 + 3 / earlier for earlier, later in pairwise(sizes))
+    assert all(later / earlier <= 1.1 + 3 / earlier for earlier, later in pairwise(sizes))
+    assert look_sizes(15, 320, 3, growth=1.25)[:5] == (15, 21, 27, 36, 45)
     assert look_sizes(15, 320, 3, also=(59,)).count(60) == 1  # a look where an SLA can pass
     assert look_sizes(320, 320, 3) == (320,)
 

@@ -84,7 +84,8 @@ def test_inconclusive_adds_pairs_look_by_look_up_to_the_cap_and_stays_inconclusi
     outcome = judged(session, latency_ratio=1.0)
     (verdict,) = outcome.verdicts
     assert verdict.policy is not None
-    assert verdict.policy.sizes == (6, 9, 12, 15, 21, 27, 36, 45, 48)  # a quarter more a look
+    # A tenth more runs a look, at least a pass over the prompts, up to the cap.
+    assert verdict.policy.sizes == (6, 9, 12, 15, 18, 21, 24, 27, 30, 33, 39, 45, 48)
     assert len(outcome.candidate.runs) == len(outcome.baseline.runs) == 48
     assert verdict.interval.samples == 48
     assert verdict.outcome is Outcome.INCONCLUSIVE and not outcome.failed

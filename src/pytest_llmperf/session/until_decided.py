@@ -1,6 +1,6 @@
 """Running until decided: while a verdict is inconclusive, measure every call of the test
 again, up to the next look the policy planned (judge.sequential: the runs grow by a
-quarter a look), within the caps on runs and on seconds; at the cap, the rule the project
+tenth a look), within the caps on runs and on seconds; at the cap, the rule the project
 chose is applied (judge.verdicts.apply_cap_rule). A verdict once decided stays decided:
 the boundary of the looks counts each decision's first crossing, and judging it again on
 more runs would be another chance to fail a good candidate."""
