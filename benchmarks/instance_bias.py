@@ -64,7 +64,7 @@ def child(args: argparse.Namespace) -> None:
 
     for model in (original, copy):  # warm-up
         timed(model)
-    blocks = []
+    blocks, errors = [], []
     for block in range(args.blocks):
         if block and args.replace:
             for model in (original, copy):
@@ -78,7 +78,17 @@ def child(args: argparse.Namespace) -> None:
             t_original, t_copy = (a, b) if first is original else (b, a)
             ratios.append(math.log(t_copy / t_original))
         blocks.append(statistics.median(ratios))
-    print(json.dumps({"blocks": blocks}))
+        errors.append(median_standard_error(ratios))
+    print(json.dumps({"blocks": blocks, "errors": errors}))
+
+
+def median_standard_error(values: list[float]) -> float:
+    """The sampling spread of a block's median (a bootstrap's standard deviation): the part
+    of the blocks' spread that more pairs would remove, unlike the placement's."""
+    import numpy as np
+
+    draws = np.random.default_rng(0).choice(values, size=(4000, len(values)))
+    return float(np.median(draws, axis=1).std())
 
 
 PLUGIN_TEST = """
@@ -179,7 +189,8 @@ def main() -> None:
         if args.plugin:
             plugin_main(args, original, copy, Path(folder))
             return
-        rows = []
+        rows: list[list[float]] = []
+        sampling: list[float] = []
         for trial in range(args.trials):
             command = [
                 sys.executable,
@@ -193,8 +204,10 @@ def main() -> None:
             ]
             command += ["--replace"] * args.replace + ["--copy-first"] * (trial % 2)
             done = subprocess.run(command, capture_output=True, text=True, check=True)
-            blocks = json.loads(done.stdout.strip().splitlines()[-1])["blocks"]
+            result = json.loads(done.stdout.strip().splitlines()[-1])
+            blocks = result["blocks"]
             rows.append(blocks)
+            sampling.extend(error**2 for error in result["errors"])
             shown = " ".join(f"{math.exp(b):.3f}" for b in blocks)
             print(
                 f"trial {trial:2d} ({'copy' if trial % 2 else 'original'} loaded first): {shown}",
@@ -204,6 +217,20 @@ def main() -> None:
     within = [statistics.pstdev(row) for row in rows]
     print(f"sd across processes of block 1: {statistics.stdev(firsts):.4f} (log-ratio)")
     print(f"mean sd within a process across blocks: {statistics.mean(within):.4f}")
+    # Each block's median spreads by its placement and by the sampling of its pairs; less
+    # the latter (the blocks' bootstrap variance), what is left is the placement's.
+    noise = statistics.mean(sampling)
+    across = statistics.variance(firsts)
+    pooled = statistics.mean(statistics.variance(row) for row in rows) if args.blocks > 1 else 0
+    print(f"sampling sd of a block's median: {math.sqrt(noise):.4f}")
+    print(f"placement sd net of sampling, across processes: {net_sd(across, noise):.4f}")
+    if args.blocks > 1:
+        within_net = net_sd(pooled, noise)
+        print(f"placement sd net of sampling, fresh copies within a process: {within_net:.4f}")
+
+
+def net_sd(variance: float, sampling: float) -> float:
+    return math.sqrt(max(0.0, variance - sampling))
 
 
 if __name__ == "__main__":
