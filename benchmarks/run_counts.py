@@ -34,7 +34,13 @@ from collections.abc import Callable
 import numpy as np
 from scipy.stats import norm
 
-from pytest_llmperf.judge.sequential import GROWTH, look_sizes, reachable_runs, runs_to_pass
+from pytest_llmperf.judge.sequential import (
+    GROWTH,
+    look_sizes,
+    order_statistic_ranks,
+    reachable_runs,
+    runs_to_pass,
+)
 from pytest_llmperf.judge.stats import (
     Decision,
     DecisionPolicy,
@@ -74,7 +80,8 @@ def density_at_zero(name: str, sd: float) -> float:
 def plans(growths: tuple[float, ...]) -> dict[str, DecisionPolicy]:
     """The plan at each growth of the runs a look, where the caps allow 320 runs (a fast
     model) and where the 60 s cap stops a GPT-2-sized model (1.06 s a run, 2.1 s a pair)
-    near 43 pairs, and the plan before them (doubling, Bonferroni)."""
+    where the looks end (57 pairs, HORIZON_MARGIN past its pace), and the plan before
+    them (doubling, Bonferroni)."""
     share = RATE / DECISIONS
     gpt2 = reachable_runs(FIRST, FIRST * 2.12, 60.0, CAP)
     doubling = (15, 30, 60, 120, 240, 320)
@@ -149,8 +156,6 @@ def exact_oracle(
     sign-test interval (order statistics at the one-sided `tail`, one look) reaches the
     verdict with `power`, by simulation. Its ranks are whole numbers, so it holds its tail
     with room to spare and needs a few more pairs than the normal approximation above."""
-    from pytest_llmperf.judge.sequential import order_statistic_ranks
-
     most, draws = 600, 2000
     log_ratios = math.log(true_ratio) + noise(rng, draws * most).reshape(draws, most)
     budget = math.log(BUDGET)
