@@ -136,3 +136,26 @@ def test_the_markdown_lists_every_wrong_answer(failed) -> None:
     assert "| 3 | `Q2: capital?` | `Bern` | `Geneva` | `Zurich.` ❌ |" in text
     assert "<details><summary>Changed answers of `t.py::test_q`: 3 worse, 0 better" in text
     assert "| 3 | right->wrong | `3` | `Q3: capital?` | `Oslo` | `Oslo.` | `Bergen` |" in text
+
+
+def test_a_long_list_of_answers_is_cut_to_fit_one_pull_request_comment(failed) -> None:
+    record = dict(failed)
+    long = "wörd " * 80
+    record["wrong_answers"] = [
+        {**failed["wrong_answers"][0], "prompt": f"{n}: {long}"} for n in range(600)
+    ]
+    record["changed_answers"] = [
+        {**failed["changed_answers"][0], "prompt": f"{n}: {long}"} for n in range(600)
+    ]
+    report = json_report.build_report(
+        [record], Settings(candidate=ModelSpec("./ckpt", Path("."))), None
+    )
+    text = markdown.render(report)
+    assert len(text.encode()) <= markdown.COMMENT_CHARACTERS
+    assert text.rstrip().endswith("</sub>")  # the footer stays
+    assert text.count("<details>") == text.count("</details>")
+    assert "| 1 | right->wrong |" in text  # the first of each list is shown
+    assert "| 1 | `0: wörd" in text
+    shown_changed = text.count("| right->wrong |")
+    assert f"{600 - shown_changed} more changed answers left out" in text
+    assert "every answer is in the JSON report (--llm-report)" in text

@@ -193,9 +193,66 @@ def capacity_section(records: Sequence[Mapping[str, Any]]) -> Iterator[str]:
 
 
 ANSWER_CELL = 300  # characters of a prompt or an answer in a table cell
+# GitHub refuses a comment of more than 65,536 characters. Counted here in UTF-8 bytes (at
+# least as many as characters however they are counted), the answers' tables (hundreds of
+# questions in an eval file) get what the rest of the comment leaves.
+COMMENT_CHARACTERS = 65_536
+_LEFT_OUT_ROOM = 400  # for each table's line saying how many rows were left out
 
 
-def wrong_answers_section(records: Sequence[Mapping[str, Any]]) -> Iterator[str]:
+def answers_sections(records: Sequence[Mapping[str, Any]], room: int) -> Iterator[str]:
+    """The changed answers, then the wrong ones, per test, in at most `room` characters
+    (UTF-8 bytes of the lines and their line breaks): each table an equal share of what the
+    tables before it left, its rows that fit there, then how many were left out."""
+    tables = [*_changed_answers(records), *_wrong_answers(records)]
+    for index, table in enumerate(tables):
+        lines = list(_answers_table(*table, room // (len(tables) - index)))
+        room -= _characters(lines)
+        yield from lines
+
+
+def _answers_table(
+    noun: str, summary: str, header: tuple[str, ...], rows: list[list[str]], room: int
+) -> Iterator[str]:
+    """One collapsed table of answers in at most `room` characters; nothing if its header
+    does not fit."""
+    opening = [f"<details><summary>{summary}</summary>", "", *_table(header, [])]
+    closing = ["", "</details>", ""]
+    room -= _characters(opening) + _characters(closing) + _LEFT_OUT_ROOM
+    if room < 0:
+        return
+    yield from opening
+    shown = 0
+    for row in rows:
+        line = _row([cell(text) for text in row])
+        if _length(line) > room:
+            break
+        yield line
+        room -= _length(line)
+        shown += 1
+    if shown < len(rows):
+        yield ""
+        yield (
+            f"{plural(len(rows) - shown, f'more {noun}')} left out to keep this comment "
+            "short: every answer is in the JSON report (--llm-report)."
+        )
+    yield from closing
+
+
+def _characters(lines: Sequence[str]) -> int:
+    return sum(_length(line) for line in lines)
+
+
+def _length(line: str) -> int:
+    """The line and its line break, in UTF-8 bytes."""
+    return len(line.encode()) + 1
+
+
+# What a row is (singular), the table's summary line, its header and its rows.
+_Table = tuple[str, str, tuple[str, ...], list[list[str]]]
+
+
+def _wrong_answers(records: Sequence[Mapping[str, Any]]) -> Iterator[_Table]:
     """Every prompt the candidate answered wrong, per test whose accuracy limit failed: the
     prompt, the expected answer, both models' answers."""
     for record in failing_first(records):
@@ -206,11 +263,9 @@ def wrong_answers_section(records: Sequence[Mapping[str, Any]]) -> Iterator[str]
         if not (wrong and accuracy_failed):
             continue
         prompts = record["candidate"]["figures"]["prompts"]
-        yield (
-            f"<details><summary>Wrong answers of {code(record['test'])}: {len(wrong)} of "
-            f"{plural(prompts, 'prompt')}</summary>"
+        summary = (
+            f"Wrong answers of {code(record['test'])}: {len(wrong)} of {plural(prompts, 'prompt')}"
         )
-        yield ""
         rows = [
             [
                 str(number),
@@ -221,13 +276,10 @@ def wrong_answers_section(records: Sequence[Mapping[str, Any]]) -> Iterator[str]
             ]
             for number, answer in enumerate(wrong, 1)
         ]
-        yield from _table(("#", "prompt", "expected", "candidate", "baseline"), rows)
-        yield ""
-        yield "</details>"
-        yield ""
+        yield "wrong answer", summary, ("#", "prompt", "expected", "candidate", "baseline"), rows
 
 
-def changed_answers_section(records: Sequence[Mapping[str, Any]]) -> Iterator[str]:
+def _changed_answers(records: Sequence[Mapping[str, Any]]) -> Iterator[_Table]:
     """Every question whose answer changed between baseline and candidate, per test with a
     quality verdict against the baseline: the change, the question, both answers."""
     for record in failing_first(records):
@@ -236,11 +288,10 @@ def changed_answers_section(records: Sequence[Mapping[str, Any]]) -> Iterator[st
         if not (changed and quality):
             continue
         worse = sum(answer["change"] in ("right->wrong", "worse") for answer in changed)
-        yield (
-            f"<details><summary>Changed answers of {code(record['test'])}: {worse} worse, "
-            f"{len(changed) - worse} better</summary>"
+        summary = (
+            f"Changed answers of {code(record['test'])}: {worse} worse, "
+            f"{len(changed) - worse} better"
         )
-        yield ""
         rows = [
             [
                 str(number),
@@ -254,10 +305,7 @@ def changed_answers_section(records: Sequence[Mapping[str, Any]]) -> Iterator[st
             for number, answer in enumerate(changed, 1)
         ]
         header = ("#", "change", "id", "prompt", "expected", "baseline", "candidate")
-        yield from _table(header, rows)
-        yield ""
-        yield "</details>"
-        yield ""
+        yield "changed answer", summary, header, rows
 
 
 def _answer(text: str | None) -> str:
@@ -302,23 +350,24 @@ def ranking_section(ranked: Mapping[str, Any] | None) -> Iterator[str]:
 
 
 def render(report: Mapping[str, Any]) -> str:
-    """The whole Markdown document of a report built by json_report.build_report."""
+    """The whole Markdown document of a report built by json_report.build_report: at most
+    COMMENT_CHARACTERS, the answers' tables cut to what fits."""
     records = report["tests"]
     lines = [heading(report["summary"]), ""]
+    after: list[str] = []
     if any(record["judged"] for record in records):
         lines += [*_models(records, report["settings"]), "", *verdict_table(records), ""]
         lines += [*figures_section(records), ""]
         lines += capacity_section(records)
         if advice_lines := list(advice(records)):
             lines += [*advice_lines, ""]
-        lines += changed_answers_section(records)
-        lines += wrong_answers_section(records)
-        lines += ranking_section(report.get("ranking"))
+        after += ranking_section(report.get("ranking"))
     written = report["summary"]["snapshots_written"]
     if written:
         snapshots = plural(written, "snapshot")
         settings = report["settings"]
         where = relative_path(settings["snapshot_dir"], settings.get("rootdir"))
-        lines += [f"{snapshots} written under {code(where)}", ""]
-    lines.append(_measured_on(report))
-    return "\n".join(lines) + "\n"
+        after += [f"{snapshots} written under {code(where)}", ""]
+    after.append(_measured_on(report))
+    room = COMMENT_CHARACTERS - _characters(lines) - _characters(after)
+    return "\n".join([*lines, *answers_sections(records, room), *after]) + "\n"
