@@ -1,16 +1,17 @@
 """Do verdicts hold under noise? False failures (A/A) and detection (A/B), side by side
 with pytest-benchmark's --benchmark-compare-fail=median:10% on the very same runs.
 
-    python benchmarks/noise.py [--verdicts 100] [--big-verdicts 20] [--load N] [--checkpoints DIR]
+    python benchmarks/noise.py [--verdicts 100] [--big-verdicts 20] [--load N] [--slowdown 1.25]
+        [--checkpoints DIR]
 
 --load N keeps N busy processes running meanwhile, as other jobs do on a shared machine.
 
 Models: the tiny baseline made deeper with blocks that compute nothing (same answers,
-more work per token). A is 8 layers; its copy is the A/A candidate; B1.25 and B4 have as
-many more layers as make them, measured here over many pairs, at least 1.25x and about
-4x slower. Each verdict is one test judged in a session of its own, through the plugin's
-own code: measurement in alternating pairs, bootstrap interval, more pairs while
-inconclusive, the rule at the cap.
+more work per token). A is 8 layers; its copy is the A/A candidate; B and B4 have as
+many more layers as make them, measured here over many pairs, at least `--slowdown` (1.25x
+unless told) and about 4x slower. Each verdict is one test judged in a session of its own,
+through the plugin's own code: measurement in alternating pairs, its interval, more pairs
+while inconclusive, the rule at the cap.
 """
 
 from __future__ import annotations
@@ -162,6 +163,9 @@ def main() -> None:
     parser.add_argument(
         "--load", type=int, default=0, help="busy processes to run meanwhile: a shared machine"
     )
+    parser.add_argument(
+        "--slowdown", type=float, default=1.25, help="the least slowdown of the A/B candidate"
+    )
     args = parser.parse_args()
     hogs = [multiprocessing.Process(target=_busy, daemon=True) for _ in range(args.load)]
     for hog in hogs:
@@ -185,18 +189,18 @@ def run_all(args: argparse.Namespace) -> None:
     paths = build_models(root)
     a, a_copy = load(paths["A"]), load(paths["A copy"])
     aa_truth = true_ratio(a, a_copy)
-    shapes_125 = [(8, 1), (8, 2), (8, 3), (8, 4), (9, 1), (9, 2), (9, 3), (10, 1), (10, 2)]
-    b125_path, b125_truth = calibrated(root, a, 1.25, shapes_125)
+    shapes_b = [(8, 1), (8, 2), (8, 3), (8, 4), (9, 1), (9, 2), (9, 3), (10, 1), (10, 2)]
+    b_path, b_truth = calibrated(root, a, args.slowdown, shapes_b)
     shapes_4 = [(34, 1), (36, 1), (38, 1), (40, 1), (42, 1), (44, 1), (46, 1), (48, 1)]
     b4_path, b4_truth = calibrated(root, a, 3.95, shapes_4)
-    b125, b4 = load(b125_path), load(b4_path)
+    b, b4 = load(b_path), load(b4_path)
     print()
     print(
         "scenario        truth   budget  verdicts  llmperf fails   pytest-benchmark "
         f"{PYTEST_BENCHMARK_RULE} fails  at cap  median s  median pairs"
     )
     run_scenario(Tally("A/A copy", aa_truth, 1.10), a, a_copy, args.verdicts)
-    run_scenario(Tally("A/B 1.25x", b125_truth, 1.10), a, b125, args.verdicts)
+    run_scenario(Tally(f"A/B {args.slowdown:g}x", b_truth, 1.10), a, b, args.verdicts)
     run_scenario(Tally("A/B 4x", b4_truth, 1.20), a, b4, args.big_verdicts)
 
 
