@@ -17,7 +17,7 @@ live against the original (`latency_ratio=1.05`, three prompts, `--tokens` new t
 intervals held 1.0.
 
     PYTHONPATH=src .venv/bin/python benchmarks/instance_bias.py --plugin --trials 40 \
-        [--compare OTHER/src]
+        [--compare OTHER/src] [--pytest-args="--llm-threads=2"]
 
 `--src` names the plugin's source to run (a frozen copy, so that edits during the run do
 not change it); `--compare` runs another checkout's plugin (e.g. the commit before a
@@ -30,6 +30,7 @@ import argparse
 import json
 import math
 import os
+import shlex
 import statistics
 import subprocess
 import sys
@@ -104,7 +105,9 @@ def test_answers(llm_candidate):
 """
 
 
-def plugin_trial(project: Path, original: Path, copy: Path, seconds: float, src: Path) -> dict:
+def plugin_trial(
+    project: Path, original: Path, copy: Path, seconds: float, src: Path, extra: list[str]
+) -> dict:
     report = project / "report.json"
     report.unlink(missing_ok=True)
     command = [
@@ -118,6 +121,7 @@ def plugin_trial(project: Path, original: Path, copy: Path, seconds: float, src:
         f"--llm-candidate={copy}",
         f"--llm-max-seconds={seconds:g}",
         f"--llm-report={report}",
+        *extra,
     ]
     started = time.monotonic()
     env = {**os.environ, "PYTHONPATH": str(src)}
@@ -143,7 +147,8 @@ def plugin_main(args: argparse.Namespace, original: Path, copy: Path, root: Path
     sources = [args.src, *([args.compare] if args.compare else [])]
     for trial in range(args.trials):
         for src in sources[: 1 if trial % 2 else None]:
-            row = plugin_trial(project, original, copy, args.seconds, src)
+            extra = shlex.split(args.pytest_args)
+            row = plugin_trial(project, original, copy, args.seconds, src, extra)
             rows.setdefault(str(src), []).append(row)
             print(json.dumps({"trial": trial, "src": str(src), **row}), flush=True)
     for src, runs in rows.items():
@@ -177,6 +182,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--src", type=Path, default=ROOT / "src")
     parser.add_argument("--compare", type=Path)
+    parser.add_argument(
+        "--pytest-args", default="", help='to every plugin trial, e.g. "--llm-threads=2"'
+    )
     parser.add_argument("--copy-first", action="store_true")
     parser.add_argument("--original")
     parser.add_argument("--copy")
