@@ -147,3 +147,27 @@ def test_a_snapshot_directory_outside_the_repository_keeps_its_path(records, tmp
     records[0]["baseline"]["source"] = f"snapshot {outside / 't' / 'test_x.json'} (./base)"
     text = markdown.render(build(records, snapshot_dir=outside, rootdir=tmp_path / "repo"))
     assert f"snapshots in `{outside}/` (./base)" in text
+
+
+def test_a_run_of_many_tests_fits_one_comment(records) -> None:
+    """GitHub refuses a comment over 65,536 characters: the example's five candidates
+    wrote 66,804 bytes, most of them figures side by side."""
+    many = []
+    for number in range(150):
+        for record in records:
+            many.append({**copy.deepcopy(record), "test": f"{record['test']}[{number}]"})
+    text = markdown.render(build(many))
+    assert len(text.encode()) <= markdown.COMMENT_CHARACTERS
+    assert text.rstrip().endswith("</sub>")
+    assert text.count("<details>") == text.count("</details>")
+    rows = table_rows(text)
+    assert "FAIL" in rows[0][6]  # failures first
+    assert f"{600 - len(rows)} more verdicts left out to keep this comment short" in text
+    # The verdicts come first; what they leave no room for still says it was left out.
+    assert "more figures left out to keep this comment short: every figure is in" in text
+    assert "more items left out to keep this comment short: every remedy and note is" in text
+
+
+def test_a_report_that_fits_is_not_cut(records) -> None:
+    text = markdown.render(build(records))
+    assert "left out" not in text

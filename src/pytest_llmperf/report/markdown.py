@@ -32,6 +32,12 @@ from pytest_llmperf.report.cells import (
     remedies,
     verdict_unit,
 )
+from pytest_llmperf.report.comment_fit import (
+    COMMENT_CHARACTERS,
+    Section,
+    fit_all,
+    size_of,
+)
 from pytest_llmperf.report.ranking import table_rows, verdict_lines
 from pytest_llmperf.text import plural
 
@@ -98,14 +104,20 @@ def _verdict_cells(record: Mapping[str, Any], verdict: Mapping[str, Any]) -> lis
     ]
 
 
-def verdict_table(records: Sequence[Mapping[str, Any]]) -> Iterator[str]:
+def verdict_table(records: Sequence[Mapping[str, Any]]) -> Section:
+    """One row per test and limit, failures first: cut from the end (passes) to fit."""
     rows = [
         _verdict_cells(record, verdict)
         for record in failing_first(records)
         for verdict in sorted(record["verdicts"], key=lambda v: not v["failed"])
     ]
     header = ("test", "limit (metric)", "baseline", "candidate", "change", "budget", "verdict")
-    yield from _table(header, rows)
+    return Section(
+        list(_table(header, [])),
+        [_row([cell(text) for text in row]) for row in rows],
+        [""],
+        lambda count: ["", _left_out(count, "more verdict", "every verdict")] if count else [],
+    )
 
 
 def _models(records: Sequence[Mapping[str, Any]], settings: Mapping[str, Any]) -> Iterator[str]:
@@ -116,7 +128,7 @@ def _models(records: Sequence[Mapping[str, Any]], settings: Mapping[str, Any]) -
         yield f"**Baseline:** {'; '.join(sources)}"
 
 
-def figures_section(records: Sequence[Mapping[str, Any]]) -> Iterator[str]:
+def figures_section(records: Sequence[Mapping[str, Any]]) -> Section | None:
     rows = [
         [
             code(record["test"]),
@@ -129,15 +141,17 @@ def figures_section(records: Sequence[Mapping[str, Any]]) -> Iterator[str]:
         for label, unit, baseline, candidate in figure_values(record)
     ]
     if not rows:
-        return
-    yield "<details><summary>Figures side by side</summary>"
-    yield ""
-    yield from _table(("test", "figure", "baseline", "candidate", "change"), rows)
-    yield ""
-    yield "</details>"
+        return None
+    header = ("test", "figure", "baseline", "candidate", "change")
+    return Section(
+        ["<details><summary>Figures side by side</summary>", "", *_table(header, [])],
+        [_row([cell(text) for text in row]) for row in rows],
+        ["", "</details>", ""],
+        lambda count: ["", _left_out(count, "more figure", "every figure")] if count else [],
+    )
 
 
-def advice(records: Sequence[Mapping[str, Any]]) -> Iterator[str]:
+def advice(records: Sequence[Mapping[str, Any]]) -> Section | None:
     """Each failing limit's remedy, and every note (e.g. why a limit was not compared)."""
     items = []
     for record in failing_first(records):
@@ -146,13 +160,26 @@ def advice(records: Sequence[Mapping[str, Any]]) -> Iterator[str]:
         for verdict in record["verdicts"]:
             if verdict["note"]:
                 items.append(f"- {code(record['test'])} {verdict['limit']}: {verdict['note']}")
-    if items:
-        yield "### What to do"
-        yield ""
-        yield from items
+    if not items:
+        return None
+    return Section(
+        ["### What to do", ""],
+        items,
+        [""],
+        lambda count: (
+            [f"- {_left_out(count, 'more item', 'every remedy and note')}"] if count else []
+        ),
+    )
 
 
-CAPACITY_ROWS = 100  # step rows in all: a comment stays well under GitHub's 65,536 characters
+def _left_out(count: int, more: str, every: str) -> str:
+    return (
+        f"{plural(count, more)} left out to keep this comment short: {every} is in the JSON "
+        "report (--llm-report)."
+    )
+
+
+CAPACITY_ROWS = 100  # step rows in all, before the whole comment is fitted (comment_fit)
 
 
 def capacity_section(records: Sequence[Mapping[str, Any]]) -> Iterator[str]:
@@ -193,59 +220,21 @@ def capacity_section(records: Sequence[Mapping[str, Any]]) -> Iterator[str]:
 
 
 ANSWER_CELL = 300  # characters of a prompt or an answer in a table cell
-# GitHub refuses a comment of more than 65,536 characters. Counted here in UTF-8 bytes (at
-# least as many as characters however they are counted), the answers' tables (hundreds of
-# questions in an eval file) get what the rest of the comment leaves.
-COMMENT_CHARACTERS = 65_536
-_LEFT_OUT_ROOM = 400  # for each table's line saying how many rows were left out
 
 
-def answers_sections(records: Sequence[Mapping[str, Any]], room: int) -> Iterator[str]:
-    """The changed answers, then the wrong ones, per test, in at most `room` characters
-    (UTF-8 bytes of the lines and their line breaks): each table an equal share of what the
-    tables before it left, its rows that fit there, then how many were left out."""
-    tables = [*_changed_answers(records), *_wrong_answers(records)]
-    for index, table in enumerate(tables):
-        lines = list(_answers_table(*table, room // (len(tables) - index)))
-        room -= _characters(lines)
-        yield from lines
-
-
-def _answers_table(
-    noun: str, summary: str, header: tuple[str, ...], rows: list[list[str]], room: int
-) -> Iterator[str]:
-    """One collapsed table of answers in at most `room` characters; nothing if its header
-    does not fit."""
-    opening = [f"<details><summary>{summary}</summary>", "", *_table(header, [])]
-    closing = ["", "</details>", ""]
-    room -= _characters(opening) + _characters(closing) + _LEFT_OUT_ROOM
-    if room < 0:
-        return
-    yield from opening
-    shown = 0
-    for row in rows:
-        line = _row([cell(text) for text in row])
-        if _length(line) > room:
-            break
-        yield line
-        room -= _length(line)
-        shown += 1
-    if shown < len(rows):
-        yield ""
-        yield (
-            f"{plural(len(rows) - shown, f'more {noun}')} left out to keep this comment "
-            "short: every answer is in the JSON report (--llm-report)."
+def answers_sections(records: Sequence[Mapping[str, Any]]) -> list[Section]:
+    """The changed answers, then the wrong ones, per test: each a collapsed table."""
+    return [
+        Section(
+            [f"<details><summary>{summary}</summary>", "", *_table(header, [])],
+            [_row([cell(text) for text in row]) for row in rows],
+            ["", "</details>", ""],
+            lambda count, noun=noun: (
+                ["", _left_out(count, f"more {noun}", "every answer")] if count else []
+            ),
         )
-    yield from closing
-
-
-def _characters(lines: Sequence[str]) -> int:
-    return sum(_length(line) for line in lines)
-
-
-def _length(line: str) -> int:
-    """The line and its line break, in UTF-8 bytes."""
-    return len(line.encode()) + 1
+        for noun, summary, header, rows in [*_changed_answers(records), *_wrong_answers(records)]
+    ]
 
 
 # What a row is (singular), the table's summary line, its header and its rows.
@@ -350,24 +339,54 @@ def ranking_section(ranked: Mapping[str, Any] | None) -> Iterator[str]:
 
 
 def render(report: Mapping[str, Any]) -> str:
-    """The whole Markdown document of a report built by json_report.build_report: at most
-    COMMENT_CHARACTERS, the answers' tables cut to what fits."""
+    """The whole Markdown document of a report built by json_report.build_report, within
+    one pull-request comment (comment_fit): when it is too long, the verdicts, then what to
+    do, take the room they need; the figures, capacity searches and answers share the rest
+    (each cut from its end, the smaller ones whole)."""
     records = report["tests"]
-    lines = [heading(report["summary"]), ""]
-    after: list[str] = []
+    head = [heading(report["summary"]), ""]
+    tail: list[str] = []
+    sections: list[Section] = []
+    first: list[int] = []
     if any(record["judged"] for record in records):
-        lines += [*_models(records, report["settings"]), "", *verdict_table(records), ""]
-        lines += [*figures_section(records), ""]
-        lines += capacity_section(records)
-        if advice_lines := list(advice(records)):
-            lines += [*advice_lines, ""]
-        after += ranking_section(report.get("ranking"))
+        head += [*_models(records, report["settings"]), ""]
+        sections, first = _sections(records)
+        tail += ranking_section(report.get("ranking"))
     written = report["summary"]["snapshots_written"]
     if written:
         snapshots = plural(written, "snapshot")
         settings = report["settings"]
         where = relative_path(settings["snapshot_dir"], settings.get("rootdir"))
-        after += [f"{snapshots} written under {code(where)}", ""]
-    after.append(_measured_on(report))
-    room = COMMENT_CHARACTERS - _characters(lines) - _characters(after)
-    return "\n".join([*lines, *answers_sections(records, room), *after]) + "\n"
+        tail += [f"{snapshots} written under {code(where)}", ""]
+    tail.append(_measured_on(report))
+    room = COMMENT_CHARACTERS - size_of(head) - size_of(tail)
+    return "\n".join([*head, *fit_all(sections, room, first), *tail]) + "\n"
+
+
+_CAPACITY_LEFT_OUT = (
+    "The capacity searches are left out to keep this comment short: every step is in the "
+    "JSON report (--llm-report).",
+    "",
+)
+
+
+def _sections(records: Sequence[Mapping[str, Any]]) -> tuple[list[Section], list[int]]:
+    """The verdicts and what follows them, in order; and the indexes of those that take
+    the room they need first (the verdicts, then what to do)."""
+    capacity = list(capacity_section(records))
+    verdicts, remedies = verdict_table(records), advice(records)
+    listed = [
+        verdicts,
+        figures_section(records),
+        Section(capacity, left_out=lambda count: _CAPACITY_LEFT_OUT) if capacity else None,
+        remedies,
+        *answers_sections(records),
+    ]
+    sections = [section for section in listed if section is not None]
+    first = [
+        index
+        for wanted in (verdicts, remedies)
+        for index, section in enumerate(sections)
+        if section is wanted
+    ]
+    return sections, first
