@@ -145,9 +145,9 @@ def plugin_main(args: argparse.Namespace, original: Path, copy: Path, root: Path
     (project / "test_gpt2.py").write_text(test)
     rows: dict[str, list[dict]] = {}
     sources = [args.src, *([args.compare] if args.compare else [])]
+    extra = shlex.split(args.pytest_args)
     for trial in range(args.trials):
         for src in sources[: 1 if trial % 2 else None]:
-            extra = shlex.split(args.pytest_args)
             row = plugin_trial(project, original, copy, args.seconds, src, extra)
             rows.setdefault(str(src), []).append(row)
             print(json.dumps({"trial": trial, "src": str(src), **row}), flush=True)

@@ -112,12 +112,7 @@ def verdict_table(records: Sequence[Mapping[str, Any]]) -> Section:
         for verdict in sorted(record["verdicts"], key=lambda v: not v["failed"])
     ]
     header = ("test", "limit (metric)", "baseline", "candidate", "change", "budget", "verdict")
-    return Section(
-        list(_table(header, [])),
-        [_row([cell(text) for text in row]) for row in rows],
-        [""],
-        lambda count: ["", _left_out(count, "more verdict", "every verdict")] if count else [],
-    )
+    return _table_section([], header, rows, [""], ("more verdict", "every verdict"))
 
 
 def _models(records: Sequence[Mapping[str, Any]], settings: Mapping[str, Any]) -> Iterator[str]:
@@ -143,11 +138,9 @@ def figures_section(records: Sequence[Mapping[str, Any]]) -> Section | None:
     if not rows:
         return None
     header = ("test", "figure", "baseline", "candidate", "change")
-    return Section(
-        ["<details><summary>Figures side by side</summary>", "", *_table(header, [])],
-        [_row([cell(text) for text in row]) for row in rows],
-        ["", "</details>", ""],
-        lambda count: ["", _left_out(count, "more figure", "every figure")] if count else [],
+    opening = ["<details><summary>Figures side by side</summary>", ""]
+    return _table_section(
+        opening, header, rows, ["", "</details>", ""], ("more figure", "every figure")
     )
 
 
@@ -169,6 +162,24 @@ def advice(records: Sequence[Mapping[str, Any]]) -> Section | None:
         lambda count: (
             [f"- {_left_out(count, 'more item', 'every remedy and note')}"] if count else []
         ),
+    )
+
+
+def _table_section(
+    opening: list[str],
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    closing: list[str],
+    left_out: tuple[str, str],
+) -> Section:
+    """A table as a section of the comment: its rows may be left out from the end, and a
+    line after them then says how many (`left_out`: what a row is, what holds them all)."""
+    more, every = left_out
+    return Section(
+        [*opening, *_table(header, [])],
+        [_row([cell(text) for text in row]) for row in rows],
+        closing,
+        lambda count: ["", _left_out(count, more, every)] if count else [],
     )
 
 
@@ -225,13 +236,12 @@ ANSWER_CELL = 300  # characters of a prompt or an answer in a table cell
 def answers_sections(records: Sequence[Mapping[str, Any]]) -> list[Section]:
     """The changed answers, then the wrong ones, per test: each a collapsed table."""
     return [
-        Section(
-            [f"<details><summary>{summary}</summary>", "", *_table(header, [])],
-            [_row([cell(text) for text in row]) for row in rows],
+        _table_section(
+            [f"<details><summary>{summary}</summary>", ""],
+            header,
+            rows,
             ["", "</details>", ""],
-            lambda count, noun=noun: (
-                ["", _left_out(count, f"more {noun}", "every answer")] if count else []
-            ),
+            (f"more {noun}", "every answer"),
         )
         for noun, summary, header, rows in [*_changed_answers(records), *_wrong_answers(records)]
     ]
